@@ -1,0 +1,134 @@
+//! `POST /v1/entries` (one signed entry, or `{ "entries": [...] }`) and `GET /v1/entries/{seq}`.
+
+use super::AppState;
+use super::error::ApiError;
+use crate::crypto::{b64_encode, hash};
+use crate::entry::SignedEntry;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde_json::{Value, json};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/entries", post(submit))
+        .route("/v1/entries/{seq}", get(get_entry))
+}
+
+/// One entry: 201 with its receipt (200 with the original receipt for a resubmission), or a
+/// problem. A batch: 200 with one result per entry, in order: a receipt or a problem.
+async fn submit(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(format!(
+            "the body exceeds {} bytes",
+            state.settings.max_body_bytes
+        )),
+        _ => ApiError::BadRequest(e.body_text()),
+    })?;
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
+    let now = Utc::now();
+    let parse = |v: &Value| {
+        SignedEntry::parse(v).and_then(|e| {
+            e.check_timestamp(now, state.settings.timestamp_skew)
+                .map(|()| e)
+        })
+    };
+
+    let Some(items) = value.get("entries") else {
+        let entry = parse(&value)?;
+        let mut results = state
+            .sequencer
+            .submit(vec![entry])
+            .await
+            .map_err(ApiError::Ledger)?;
+        let answer = results.pop().unwrap_or_else(|| Err(missing_result()))?;
+        let status = if answer.resubmission {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        return Ok((status, Json(answer.receipt)).into_response());
+    };
+
+    let items = items
+        .as_array()
+        .ok_or_else(|| ApiError::BadRequest("\"entries\" must be an array".into()))?;
+    if items.is_empty() || items.len() > state.settings.max_batch_entries {
+        return Err(ApiError::BadRequest(format!(
+            "a batch holds 1 to {} entries, this one {}",
+            state.settings.max_batch_entries,
+            items.len()
+        )));
+    }
+    // Parse every entry; only the valid ones go to the sequencer, each result keeps its slot.
+    let parsed: Vec<_> = items.iter().map(parse).collect();
+    let valid: Vec<SignedEntry> = parsed
+        .iter()
+        .filter_map(|p| p.as_ref().ok().cloned())
+        .collect();
+    let mut sequenced = if valid.is_empty() {
+        Vec::new().into_iter()
+    } else {
+        state
+            .sequencer
+            .submit(valid)
+            .await
+            .map_err(ApiError::Ledger)?
+            .into_iter()
+    };
+    let results: Vec<Value> = parsed
+        .into_iter()
+        .map(
+            |p| match p.and_then(|_| sequenced.next().unwrap_or_else(|| Err(missing_result()))) {
+                Ok(answer) => json!(answer.receipt),
+                Err(error) => json!(ApiError::Entry(error).problem()),
+            },
+        )
+        .collect();
+    let accepted = results.iter().filter(|r| r.get("seq").is_some()).count();
+    Ok(Json(
+        json!({"accepted": accepted, "rejected": results.len() - accepted, "results": results}),
+    )
+    .into_response())
+}
+
+fn missing_result() -> crate::entry::EntryError {
+    crate::entry::EntryError::malformed("", "the sequencer returned no result for this entry")
+}
+
+async fn get_entry(
+    State(state): State<AppState>,
+    Path(seq): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let seq: u64 = seq
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("{seq:?} is not a sequence number")))?;
+    let row = state
+        .store
+        .entry_by_seq(seq)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no entry {seq}")))?;
+    let leaf: Value =
+        serde_json::from_slice(&row.leaf).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(Json(json!({
+        "seq": row.seq,
+        "id": row.id.to_string(),
+        "leaf_hash": hash::to_hex(&row.leaf_hash),
+        "received_at": row.received_at,
+        "type": leaf["envelope"]["type"],
+        "actor": leaf["envelope"]["actor"],
+        "envelope": leaf["envelope"],
+        "signature": leaf["signature"],
+        "cosignatures": leaf.get("cosignatures").cloned().unwrap_or(json!([])),
+        "leaf": b64_encode(&row.leaf),
+    })))
+}

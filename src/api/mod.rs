@@ -1,0 +1,43 @@
+//! The HTTP API (axum): one file per resource, each exposing `router()`; errors become
+//! RFC 9457 problem+json in [`error`], and nowhere else.
+
+mod actors;
+mod entries;
+pub mod error;
+mod health;
+
+use crate::ledger::Sequencer;
+use crate::store::Store;
+use axum::Router;
+use std::sync::Arc;
+
+/// Limits and settings the handlers need.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Most entries in one batch request.
+    pub max_batch_entries: usize,
+    /// How far an entry's `ts` may be from the server clock.
+    pub timestamp_skew: chrono::Duration,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub sequencer: Sequencer,
+    pub settings: Arc<ApiSettings>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.settings.max_body_bytes;
+    Router::new()
+        .merge(health::router())
+        .merge(entries::router())
+        .merge(actors::router())
+        .fallback(error::not_found_fallback)
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,21 @@
+//! `fairshare keygen`.
+
+use super::CliError;
+use crate::crypto::SecretKey;
+use crate::keyfile;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct KeygenArgs {
+    /// Where to write the new key (refuses to overwrite).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run(args: &KeygenArgs) -> Result<(), CliError> {
+    let key = SecretKey::generate().map_err(|e| CliError::Failed(e.to_string()))?;
+    keyfile::write(&args.out, &key).map_err(|e| CliError::Input(e.to_string()))?;
+    let public = key.public_key();
+    println!("public_key {}\nkey {}", public.to_base64(), public.key_id());
+    Ok(())
+}

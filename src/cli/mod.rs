@@ -1,0 +1,93 @@
+//! The command line: one file per subcommand. `main.rs` only calls [`run`].
+
+mod actor;
+mod keygen;
+mod serve;
+mod sign;
+mod submit;
+
+use clap::{Parser, Subcommand};
+
+/// Errors of the command-line layer; `exit_code` maps them to the process status.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad input: a malformed file or argument. Exit code 2.
+    #[error("{0}")]
+    Input(String),
+    /// The command could not complete. Exit code 1.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Input(_) => 2,
+            Self::Failed(_) => 1,
+        }
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fairshare",
+    version,
+    about = "A signed, append-only ledger of contributions and a fair (Shapley) split of the value they create"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server (embedded PostgreSQL unless DATABASE_URL is set).
+    #[command(
+        after_help = "Example:\n  fairshare serve --listen 127.0.0.1:8080\n  DATABASE_URL=postgres://postgres@127.0.0.1/fairshare fairshare serve"
+    )]
+    Serve(crate::server::ServerConfig),
+    /// Operator commands with direct database access.
+    #[command(subcommand)]
+    Actor(actor::ActorCommand),
+    /// Create an ed25519 key file (mode 0600) and print its public key and key id.
+    #[command(after_help = "Example:\n  fairshare keygen --out alice.key")]
+    Keygen(keygen::KeygenArgs),
+    /// Sign an entry: prints the signed entry JSON.
+    #[command(
+        after_help = "Example:\n  fairshare sign --key alice.key --actor alice --type contribution --body draft.json > entry.json"
+    )]
+    Sign(sign::SignArgs),
+    /// Add a co-signature to a signed entry (an ai actor's operator, or a new key).
+    #[command(
+        after_help = "Example:\n  fairshare cosign --key acme.key --actor acme entry.json > cosigned.json"
+    )]
+    Cosign(sign::CosignArgs),
+    /// Submit one signed entry, or a file of them (NDJSON), to a server.
+    #[command(
+        after_help = "Example:\n  fairshare submit --server http://127.0.0.1:8080 entry.json\n  fairshare submit --server http://127.0.0.1:8080 entries.ndjson"
+    )]
+    Submit(submit::SubmitArgs),
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Serve(config) => serve::run(config).await,
+        Command::Actor(command) => actor::run(command).await,
+        Command::Keygen(args) => keygen::run(&args),
+        Command::Sign(args) => sign::run_sign(&args),
+        Command::Cosign(args) => sign::run_cosign(&args),
+        Command::Submit(args) => submit::run(&args).await,
+    }
+}
+
+/// Reads a file named on the command line; a missing file is bad input.
+fn read_input(path: &std::path::Path) -> Result<String, CliError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| CliError::Input(format!("cannot read {}: {e}", path.display())))
+}
+
+fn json_input(path: &std::path::Path) -> Result<serde_json::Value, CliError> {
+    serde_json::from_str(&read_input(path)?)
+        .map_err(|e| CliError::Input(format!("{} is not JSON: {e}", path.display())))
+}

@@ -1,0 +1,449 @@
+//! Entry types and their bodies, each validated field by field.
+
+use super::EntryError;
+use super::currency::Currency;
+use super::decimal::parse_non_negative;
+use super::fields::Fields;
+use super::ids::{ActorId, ContentDigest, EntryId, Slug};
+use crate::crypto::{KeyId, PublicKey};
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+/// Longest free-text field (names, notes, reasons), in characters.
+const MAX_TEXT: usize = 512;
+/// Most entries one contribution may build on.
+pub const MAX_BUILDS_ON: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryType {
+    ActorRegistered,
+    KeyRotated,
+    KeyRevoked,
+    Contribution,
+    Endorsement,
+    ValueRealized,
+}
+
+impl EntryType {
+    pub const ALL: [EntryType; 6] = [
+        Self::ActorRegistered,
+        Self::KeyRotated,
+        Self::KeyRevoked,
+        Self::Contribution,
+        Self::Endorsement,
+        Self::ValueRealized,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ActorRegistered => "actor.registered",
+            Self::KeyRotated => "key.rotated",
+            Self::KeyRevoked => "key.revoked",
+            Self::Contribution => "contribution",
+            Self::Endorsement => "endorsement",
+            Self::ValueRealized => "value.realized",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == text)
+            .ok_or_else(|| {
+                let known: Vec<_> = Self::ALL.iter().map(|t| t.as_str()).collect();
+                format!("unknown entry type {text:?}; known: {}", known.join(", "))
+            })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActorKind {
+    Human,
+    Ai,
+    Platform,
+    Regulator,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Human => "human",
+            Self::Ai => "ai",
+            Self::Platform => "platform",
+            Self::Regulator => "regulator",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "human" => Ok(Self::Human),
+            "ai" => Ok(Self::Ai),
+            "platform" => Ok(Self::Platform),
+            "regulator" => Ok(Self::Regulator),
+            _ => Err(format!(
+                "unknown actor kind {text:?}; one of human, ai, platform, regulator"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    ActorRegistered(ActorRegistered),
+    KeyRotated(KeyRotated),
+    KeyRevoked(KeyRevoked),
+    Contribution(Contribution),
+    Endorsement(Endorsement),
+    ValueRealized(ValueRealized),
+}
+
+/// The envelope's actor registers itself (or is registered by the server operator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorRegistered {
+    pub kind: ActorKind,
+    pub public_key: PublicKey,
+    pub name: Option<String>,
+    /// The human or platform accountable for an `ai` actor.
+    pub operator: Option<ActorId>,
+    pub model: Option<ModelProvenance>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelProvenance {
+    pub name: String,
+    pub version: String,
+    pub weights_hash: Option<ContentDigest>,
+}
+
+/// Adds a key; the new key co-signs to prove possession. `retire` ends a current key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRotated {
+    pub public_key: PublicKey,
+    pub retire: Option<KeyId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRevoked {
+    pub key: KeyId,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contribution {
+    pub project: Slug,
+    pub kind: Slug,
+    pub quantity: Decimal,
+    pub unit: Slug,
+    /// blake3 of the off-ledger artifact: only the hash enters the log.
+    pub evidence: ContentDigest,
+    pub builds_on: Vec<EntryId>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Accept,
+    Reject,
+}
+
+/// A human accepts or rejects another actor's contribution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endorsement {
+    pub contribution: EntryId,
+    pub decision: Decision,
+    pub note: Option<String>,
+}
+
+/// A platform declares value earned by a project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueRealized {
+    pub project: Slug,
+    pub amount: Decimal,
+    pub currency: Currency,
+    pub note: Option<String>,
+}
+
+fn parse_key_id(text: &str) -> Result<KeyId, String> {
+    KeyId::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a key id (16 lowercase hex characters)"))
+}
+
+fn parse_public_key(text: &str) -> Result<PublicKey, String> {
+    PublicKey::from_base64(text).map_err(|e| e.to_string())
+}
+
+impl Body {
+    /// Validates `value` as the body of an entry of type `entry_type`; `path` prefixes
+    /// field names in errors.
+    pub fn parse(entry_type: EntryType, value: &Value, path: &str) -> Result<Self, EntryError> {
+        Ok(match entry_type {
+            EntryType::ActorRegistered => {
+                let f = Fields::new(
+                    value,
+                    path,
+                    &["kind", "public_key", "name", "operator", "model"],
+                )?;
+                let kind = f.parse("kind", ActorKind::parse)?;
+                let operator = f.parse_opt("operator", Slug::parse)?;
+                let model = if f.has("model") {
+                    let m = f.object("model", &["name", "version", "weights_hash"])?;
+                    Some(ModelProvenance {
+                        name: m.parse("name", non_empty_text)?,
+                        version: m.parse("version", non_empty_text)?,
+                        weights_hash: m.parse_opt("weights_hash", ContentDigest::parse)?,
+                    })
+                } else {
+                    None
+                };
+                let is_ai = kind == ActorKind::Ai;
+                for (name, present) in
+                    [("operator", operator.is_some()), ("model", model.is_some())]
+                {
+                    if is_ai && !present {
+                        return Err(EntryError::malformed(
+                            f.at(name),
+                            "required for an ai actor",
+                        ));
+                    }
+                    if !is_ai && present {
+                        return Err(EntryError::malformed(
+                            f.at(name),
+                            "only an ai actor has this field",
+                        ));
+                    }
+                }
+                Body::ActorRegistered(ActorRegistered {
+                    kind,
+                    public_key: f.parse("public_key", parse_public_key)?,
+                    name: f.text_opt("name", MAX_TEXT)?,
+                    operator,
+                    model,
+                })
+            }
+            EntryType::KeyRotated => {
+                let f = Fields::new(value, path, &["public_key", "retire"])?;
+                Body::KeyRotated(KeyRotated {
+                    public_key: f.parse("public_key", parse_public_key)?,
+                    retire: f.parse_opt("retire", parse_key_id)?,
+                })
+            }
+            EntryType::KeyRevoked => {
+                let f = Fields::new(value, path, &["key", "reason"])?;
+                Body::KeyRevoked(KeyRevoked {
+                    key: f.parse("key", parse_key_id)?,
+                    reason: f.text_opt("reason", MAX_TEXT)?,
+                })
+            }
+            EntryType::Contribution => {
+                let f = Fields::new(
+                    value,
+                    path,
+                    &[
+                        "project",
+                        "kind",
+                        "measure",
+                        "evidence",
+                        "builds_on",
+                        "note",
+                    ],
+                )?;
+                let measure = f.object("measure", &["quantity", "unit"])?;
+                let builds_on = if f.has("builds_on") {
+                    parse_builds_on(&f)?
+                } else {
+                    Vec::new()
+                };
+                Body::Contribution(Contribution {
+                    project: f.parse("project", Slug::parse)?,
+                    kind: f.parse("kind", Slug::parse)?,
+                    quantity: measure.parse("quantity", parse_non_negative)?,
+                    unit: measure.parse("unit", Slug::parse)?,
+                    evidence: f.parse("evidence", ContentDigest::parse)?,
+                    builds_on,
+                    note: f.text_opt("note", MAX_TEXT)?,
+                })
+            }
+            EntryType::Endorsement => {
+                let f = Fields::new(value, path, &["contribution", "decision", "note"])?;
+                Body::Endorsement(Endorsement {
+                    contribution: f.parse("contribution", EntryId::parse)?,
+                    decision: f.parse("decision", |s| match s {
+                        "accept" => Ok(Decision::Accept),
+                        "reject" => Ok(Decision::Reject),
+                        _ => Err(format!("{s:?} is not a decision; one of accept, reject")),
+                    })?,
+                    note: f.text_opt("note", MAX_TEXT)?,
+                })
+            }
+            EntryType::ValueRealized => {
+                let f = Fields::new(value, path, &["project", "amount", "currency", "note"])?;
+                let currency = f.parse("currency", Currency::parse)?;
+                let amount = f.parse("amount", |s| {
+                    let amount = parse_non_negative(s)?;
+                    if amount.is_zero() {
+                        return Err("must be greater than zero".into());
+                    }
+                    if amount.normalize().scale() > currency.minor_units() {
+                        return Err(format!(
+                            "{s:?} has more decimals than {currency}'s minor unit ({})",
+                            currency.minor_units()
+                        ));
+                    }
+                    Ok(amount)
+                })?;
+                Body::ValueRealized(ValueRealized {
+                    project: f.parse("project", Slug::parse)?,
+                    amount,
+                    currency,
+                    note: f.text_opt("note", MAX_TEXT)?,
+                })
+            }
+        })
+    }
+}
+
+fn non_empty_text(s: &str) -> Result<String, String> {
+    let len = s.chars().count();
+    if len == 0 || len > MAX_TEXT {
+        return Err(format!("1 to {MAX_TEXT} characters"));
+    }
+    Ok(s.to_owned())
+}
+
+fn parse_builds_on(f: &Fields<'_>) -> Result<Vec<EntryId>, EntryError> {
+    let items = f.array("builds_on")?;
+    if items.len() > MAX_BUILDS_ON {
+        return Err(EntryError::malformed(
+            f.at("builds_on"),
+            format!("at most {MAX_BUILDS_ON} entries"),
+        ));
+    }
+    let mut ids: Vec<EntryId> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("{}[{i}]", f.at("builds_on"));
+        let text = item
+            .as_str()
+            .ok_or_else(|| EntryError::malformed(&path, "must be a string"))?;
+        let id = EntryId::parse(text).map_err(|m| EntryError::malformed(&path, m))?;
+        if ids.contains(&id) {
+            return Err(EntryError::malformed(&path, "listed twice"));
+        }
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SecretKey;
+    use serde_json::json;
+
+    fn key_b64() -> String {
+        SecretKey::from_seed(&[7; 32]).public_key().to_base64()
+    }
+
+    fn err(t: EntryType, v: Value) -> EntryError {
+        Body::parse(t, &v, "body").expect_err("must be refused")
+    }
+
+    fn contribution() -> Value {
+        json!({"project": "novel", "kind": "draft", "measure": {"quantity": "1200", "unit": "words"},
+               "evidence": format!("blake3:{}", "0a".repeat(32))})
+    }
+
+    #[test]
+    fn valid_contribution() {
+        let Body::Contribution(c) =
+            Body::parse(EntryType::Contribution, &contribution(), "body").expect("valid")
+        else {
+            panic!("wrong body")
+        };
+        assert_eq!(c.quantity.to_string(), "1200");
+        assert!(c.builds_on.is_empty());
+    }
+
+    #[test]
+    fn contribution_field_errors_name_the_path() {
+        let mut v = contribution();
+        v["measure"]["quantity"] = json!(12.5);
+        assert_eq!(
+            err(EntryType::Contribution, v.clone()).field,
+            "body.measure.quantity"
+        );
+        v["measure"]["quantity"] = json!("-1");
+        assert_eq!(
+            err(EntryType::Contribution, v.clone()).field,
+            "body.measure.quantity"
+        );
+        v["measure"]["quantity"] = json!("1e3");
+        assert_eq!(
+            err(EntryType::Contribution, v).field,
+            "body.measure.quantity"
+        );
+        let mut v = contribution();
+        v["evidence"] = json!("blake3:00");
+        assert_eq!(err(EntryType::Contribution, v).field, "body.evidence");
+        let mut v = contribution();
+        v["extra"] = json!(1);
+        assert_eq!(err(EntryType::Contribution, v).field, "body.extra");
+        let mut v = contribution();
+        let id = "ab".repeat(32);
+        v["builds_on"] = json!([id, id]);
+        assert_eq!(err(EntryType::Contribution, v).field, "body.builds_on[1]");
+        let mut v = contribution();
+        v["project"] = json!("Bad Project");
+        assert_eq!(err(EntryType::Contribution, v).field, "body.project");
+    }
+
+    #[test]
+    fn value_realized_rules() {
+        let ok = json!({"project": "novel", "amount": "100.50", "currency": "EUR"});
+        assert!(Body::parse(EntryType::ValueRealized, &ok, "body").is_ok());
+        for (amount, currency) in [
+            ("0", "EUR"),
+            ("0.00", "EUR"),
+            ("1.001", "EUR"),
+            ("1.5", "JPY"),
+            ("-5", "EUR"),
+        ] {
+            let v = json!({"project": "novel", "amount": amount, "currency": currency});
+            assert_eq!(
+                err(EntryType::ValueRealized, v).field,
+                "body.amount",
+                "{amount} {currency}"
+            );
+        }
+        let v = json!({"project": "novel", "amount": "1", "currency": "EURO"});
+        assert_eq!(err(EntryType::ValueRealized, v).field, "body.currency");
+    }
+
+    #[test]
+    fn ai_registration_needs_operator_and_model() {
+        let v = json!({"kind": "ai", "public_key": key_b64()});
+        assert_eq!(err(EntryType::ActorRegistered, v).field, "body.operator");
+        let v = json!({"kind": "ai", "public_key": key_b64(), "operator": "acme"});
+        assert_eq!(err(EntryType::ActorRegistered, v).field, "body.model");
+        let v = json!({"kind": "human", "public_key": key_b64(), "operator": "acme"});
+        assert_eq!(err(EntryType::ActorRegistered, v).field, "body.operator");
+        let ok = json!({"kind": "ai", "public_key": key_b64(), "operator": "acme",
+                        "model": {"name": "scribe", "version": "2.1"}});
+        assert!(Body::parse(EntryType::ActorRegistered, &ok, "body").is_ok());
+        let v = json!({"kind": "robot", "public_key": key_b64()});
+        assert_eq!(err(EntryType::ActorRegistered, v).field, "body.kind");
+        let v = json!({"kind": "human", "public_key": "AAAA"});
+        assert_eq!(err(EntryType::ActorRegistered, v).field, "body.public_key");
+    }
+
+    #[test]
+    fn endorsement_and_keys() {
+        let v = json!({"contribution": "ab".repeat(32), "decision": "maybe"});
+        assert_eq!(err(EntryType::Endorsement, v).field, "body.decision");
+        let v = json!({"key": "XYZ"});
+        assert_eq!(err(EntryType::KeyRevoked, v).field, "body.key");
+        let v = json!({"public_key": key_b64(), "retire": "0011"});
+        assert_eq!(err(EntryType::KeyRotated, v).field, "body.retire");
+        assert!(EntryType::parse("contribution").is_ok());
+        assert!(EntryType::parse("allocation").is_err());
+    }
+}

@@ -1,0 +1,407 @@
+//! Stateful validation: who may sign what, given the ledger as it stands. Pure: the ledger
+//! passes a [`LedgerView`] that already includes the earlier entries of the same batch.
+
+use super::body::{ActorKind, Body, EntryType};
+use super::envelope::SignedEntry;
+use super::ids::{ActorId, EntryId};
+use super::{EntryError, Rejection};
+use crate::crypto::{KeyId, PublicKey, Signature};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorRecord {
+    pub kind: ActorKind,
+    pub operator: Option<ActorId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRecord {
+    pub public_key: PublicKey,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryRef {
+    pub entry_type: EntryType,
+    pub actor: ActorId,
+}
+
+/// What the rules need to know about the ledger.
+pub trait LedgerView {
+    fn actor(&self, id: &ActorId) -> Option<ActorRecord>;
+    fn key(&self, actor: &ActorId, key: &KeyId) -> Option<KeyRecord>;
+    fn active_key_count(&self, actor: &ActorId) -> usize;
+    fn entry(&self, id: &EntryId) -> Option<EntryRef>;
+}
+
+/// Who may register through the API once the operator has bootstrapped the first actors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RegistrationPolicy {
+    /// Anyone proving possession of a key registers a human, ai or platform actor.
+    Open,
+    /// A registration also needs a co-signature from a registered platform actor.
+    PlatformCosigned,
+}
+
+#[derive(Debug, Clone)]
+pub struct RuleSettings {
+    pub registration: RegistrationPolicy,
+    /// The server's own key: a registration signed by it was made by the server operator
+    /// (`fairshare actor register`).
+    pub server_key: PublicKey,
+}
+
+/// A change to the actor and key projection that accepting the entry makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    RegisterActor {
+        actor: ActorId,
+        kind: ActorKind,
+        operator: Option<ActorId>,
+        public_key: PublicKey,
+    },
+    AddKey {
+        actor: ActorId,
+        public_key: PublicKey,
+    },
+    RevokeKey {
+        actor: ActorId,
+        key: KeyId,
+    },
+}
+
+/// The outcome of the rules: the effects, and the signatures that still have to verify
+/// (checked afterwards, in parallel, by the ledger).
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub effects: Vec<Effect>,
+    pub signatures: Vec<(PublicKey, Signature)>,
+}
+
+/// Applies every stateful rule to `entry`.
+pub fn check(
+    entry: &SignedEntry,
+    view: &dyn LedgerView,
+    settings: &RuleSettings,
+) -> Result<Checked, EntryError> {
+    let env = &entry.envelope;
+    let signer_key = resolve_signer(entry, view, settings)?;
+    let cosigners = resolve_cosigners(entry, view)?;
+    let mut signatures = vec![(signer_key, entry.signature)];
+    signatures.extend(cosigners.iter().map(|c| (c.public_key, c.signature)));
+    let cosigned_by_kind = |kind: ActorKind| cosigners.iter().any(|c| c.kind == Some(kind));
+    let not_permitted = |field: &str, message: String| {
+        Err(EntryError::new(Rejection::NotPermitted, field, message))
+    };
+
+    let signer_kind = view.actor(&env.actor).map(|a| a.kind);
+    let effects = match &env.body {
+        Body::ActorRegistered(reg) => {
+            if view.actor(&env.actor).is_some() {
+                return Err(EntryError::new(
+                    Rejection::Conflict,
+                    "envelope.actor",
+                    format!("actor {} is already registered", env.actor),
+                ));
+            }
+            let by_operator = signer_key == settings.server_key;
+            match reg.kind {
+                ActorKind::Regulator if !by_operator && !cosigned_by_kind(ActorKind::Regulator) => {
+                    return not_permitted("cosignatures", "a regulator is registered by the server operator or co-signed by a registered regulator".into());
+                }
+                ActorKind::Ai => {
+                    let operator = reg.operator.as_ref().ok_or_else(|| {
+                        EntryError::malformed("envelope.body.operator", "required for an ai actor")
+                    })?;
+                    match view.actor(operator).map(|a| a.kind) {
+                        Some(ActorKind::Human | ActorKind::Platform) => {}
+                        Some(_) => {
+                            return not_permitted(
+                                "envelope.body.operator",
+                                format!("operator {operator} must be a human or platform actor"),
+                            );
+                        }
+                        None => {
+                            return Err(EntryError::new(
+                                Rejection::UnknownReference,
+                                "envelope.body.operator",
+                                format!("operator {operator} is not registered"),
+                            ));
+                        }
+                    }
+                    if !by_operator && !cosigners.iter().any(|c| &c.actor == operator) {
+                        return not_permitted(
+                            "cosignatures",
+                            format!(
+                                "an ai actor's registration needs its operator {operator}'s co-signature"
+                            ),
+                        );
+                    }
+                }
+                _ => {}
+            }
+            let needs_platform = settings.registration == RegistrationPolicy::PlatformCosigned
+                && reg.kind != ActorKind::Regulator;
+            if needs_platform && !by_operator && !cosigned_by_kind(ActorKind::Platform) {
+                return not_permitted(
+                    "cosignatures",
+                    "this server registers actors only with a registered platform's co-signature"
+                        .into(),
+                );
+            }
+            vec![Effect::RegisterActor {
+                actor: env.actor.clone(),
+                kind: reg.kind,
+                operator: reg.operator.clone(),
+                public_key: reg.public_key,
+            }]
+        }
+        Body::KeyRotated(rot) => {
+            let new_id = rot.public_key.key_id();
+            if view.key(&env.actor, &new_id).is_some() {
+                return Err(EntryError::new(
+                    Rejection::Conflict,
+                    "envelope.body.public_key",
+                    format!("key {new_id} is already a key of {}", env.actor),
+                ));
+            }
+            if !cosigners
+                .iter()
+                .any(|c| c.actor == env.actor && c.key == new_id)
+            {
+                return not_permitted(
+                    "cosignatures",
+                    format!("the new key {new_id} must co-sign the rotation (proof of possession)"),
+                );
+            }
+            let mut effects = vec![Effect::AddKey {
+                actor: env.actor.clone(),
+                public_key: rot.public_key,
+            }];
+            if let Some(retire) = rot.retire {
+                require_active_key(view, &env.actor, retire, "envelope.body.retire")?;
+                effects.push(Effect::RevokeKey {
+                    actor: env.actor.clone(),
+                    key: retire,
+                });
+            }
+            effects
+        }
+        Body::KeyRevoked(rev) => {
+            require_active_key(view, &env.actor, rev.key, "envelope.body.key")?;
+            if view.active_key_count(&env.actor) <= 1 {
+                return not_permitted("envelope.body.key", "cannot revoke an actor's last active key; rotate to a new key with \"retire\" instead".into());
+            }
+            vec![Effect::RevokeKey {
+                actor: env.actor.clone(),
+                key: rev.key,
+            }]
+        }
+        Body::Contribution(c) => {
+            for (i, id) in c.builds_on.iter().enumerate() {
+                let field = format!("envelope.body.builds_on[{i}]");
+                match view.entry(id) {
+                    Some(r) if r.entry_type == EntryType::Contribution => {}
+                    Some(r) => {
+                        return Err(EntryError::new(
+                            Rejection::UnknownReference,
+                            field,
+                            format!(
+                                "entry {id} is a {}, not a contribution",
+                                r.entry_type.as_str()
+                            ),
+                        ));
+                    }
+                    None => {
+                        return Err(EntryError::new(
+                            Rejection::UnknownReference,
+                            field,
+                            format!("no entry {id} in the log"),
+                        ));
+                    }
+                }
+            }
+            Vec::new()
+        }
+        Body::Endorsement(e) => {
+            if signer_kind != Some(ActorKind::Human) {
+                return not_permitted(
+                    "envelope.actor",
+                    "only human actors endorse contributions".into(),
+                );
+            }
+            let field = "envelope.body.contribution";
+            match view.entry(&e.contribution) {
+                Some(r) if r.entry_type != EntryType::Contribution => {
+                    return Err(EntryError::new(
+                        Rejection::UnknownReference,
+                        field,
+                        format!(
+                            "entry {} is a {}, not a contribution",
+                            e.contribution,
+                            r.entry_type.as_str()
+                        ),
+                    ));
+                }
+                Some(r) if r.actor == env.actor => {
+                    return not_permitted(
+                        field,
+                        "an actor cannot endorse its own contribution".into(),
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    return Err(EntryError::new(
+                        Rejection::UnknownReference,
+                        field,
+                        format!("no entry {} in the log", e.contribution),
+                    ));
+                }
+            }
+            Vec::new()
+        }
+        Body::ValueRealized(_) => {
+            if signer_kind != Some(ActorKind::Platform) {
+                return not_permitted(
+                    "envelope.actor",
+                    "only platform actors declare realized value".into(),
+                );
+            }
+            Vec::new()
+        }
+    };
+    Ok(Checked {
+        effects,
+        signatures,
+    })
+}
+
+/// The key that must have made the main signature.
+fn resolve_signer(
+    entry: &SignedEntry,
+    view: &dyn LedgerView,
+    settings: &RuleSettings,
+) -> Result<PublicKey, EntryError> {
+    let env = &entry.envelope;
+    if let Body::ActorRegistered(reg) = &env.body {
+        if env.key == reg.public_key.key_id() {
+            return Ok(reg.public_key);
+        }
+        if env.key == settings.server_key.key_id() {
+            return Ok(settings.server_key);
+        }
+        return Err(EntryError::new(
+            Rejection::NotPermitted,
+            "envelope.key",
+            format!(
+                "a registration is signed by the key it registers ({})",
+                reg.public_key.key_id()
+            ),
+        ));
+    }
+    active_key(view, &env.actor, env.key, "envelope.key")
+}
+
+struct Cosigner {
+    actor: ActorId,
+    key: KeyId,
+    kind: Option<ActorKind>,
+    public_key: PublicKey,
+    signature: Signature,
+}
+
+fn resolve_cosigners(
+    entry: &SignedEntry,
+    view: &dyn LedgerView,
+) -> Result<Vec<Cosigner>, EntryError> {
+    let env = &entry.envelope;
+    let rotated_key = match &env.body {
+        Body::KeyRotated(rot) => Some(rot.public_key),
+        _ => None,
+    };
+    entry
+        .cosignatures
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let field = format!("cosignatures[{i}].key");
+            let public_key = match rotated_key {
+                Some(new_key) if c.actor == env.actor && c.key == new_key.key_id() => new_key,
+                _ => active_key(view, &c.actor, c.key, &field)?,
+            };
+            Ok(Cosigner {
+                actor: c.actor.clone(),
+                key: c.key,
+                kind: view.actor(&c.actor).map(|a| a.kind),
+                public_key,
+                signature: c.signature,
+            })
+        })
+        .collect()
+}
+
+fn active_key(
+    view: &dyn LedgerView,
+    actor: &ActorId,
+    key: KeyId,
+    field: &str,
+) -> Result<PublicKey, EntryError> {
+    match view.key(actor, &key) {
+        Some(k) if !k.revoked => Ok(k.public_key),
+        Some(_) => Err(EntryError::new(
+            Rejection::RevokedKey,
+            field,
+            format!("key {key} of {actor} was revoked"),
+        )),
+        None if view.actor(actor).is_none() => Err(EntryError::new(
+            Rejection::UnknownSigner,
+            field,
+            format!("actor {actor} is not registered"),
+        )),
+        None => Err(EntryError::new(
+            Rejection::UnknownSigner,
+            field,
+            format!("{key} is not a key of {actor}"),
+        )),
+    }
+}
+
+fn require_active_key(
+    view: &dyn LedgerView,
+    actor: &ActorId,
+    key: KeyId,
+    field: &str,
+) -> Result<(), EntryError> {
+    match view.key(actor, &key) {
+        Some(k) if !k.revoked => Ok(()),
+        Some(_) => Err(EntryError::new(
+            Rejection::Conflict,
+            field,
+            format!("key {key} is already revoked"),
+        )),
+        None => Err(EntryError::new(
+            Rejection::UnknownReference,
+            field,
+            format!("{key} is not a key of {actor}"),
+        )),
+    }
+}
+
+/// Verifies every signature [`check`] asked for.
+pub fn verify_signatures(entry: &SignedEntry, checked: &Checked) -> Result<(), EntryError> {
+    let message = entry.signing_message();
+    for (i, (key, signature)) in checked.signatures.iter().enumerate() {
+        if key.verify(&message, signature).is_err() {
+            let field = if i == 0 {
+                "signature".to_owned()
+            } else {
+                format!("cosignatures[{}].signature", i - 1)
+            };
+            return Err(EntryError::new(
+                Rejection::BadSignature,
+                field,
+                format!("does not verify under key {}", key.key_id()),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,286 @@
+//! Planning one append batch, purely: given a snapshot of the ledger state the batch touches,
+//! decide each entry's outcome in arrival order, verify signatures in parallel, and assign
+//! consecutive sequence numbers. The sequencer runs this inside its locked transaction.
+
+use super::merkle;
+use crate::crypto::{KeyId, PublicKey, hash};
+use crate::entry::rules::{
+    self, ActorRecord, Effect, EntryRef, KeyRecord, LedgerView, RuleSettings,
+};
+use crate::entry::{ActorId, EntryError, EntryId, Rejection, SignedEntry};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+/// What the submitter gets once its entry is durably committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    pub seq: u64,
+    #[serde(serialize_with = "as_display")]
+    pub id: EntryId,
+    #[serde(serialize_with = "as_hex")]
+    pub leaf_hash: [u8; 32],
+    pub received_at: String,
+}
+
+fn as_display<S: serde::Serializer>(id: &EntryId, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(id)
+}
+
+fn as_hex<S: serde::Serializer>(h: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hash::to_hex(h))
+}
+
+/// An entry already in the log under the same (actor, nonce).
+#[derive(Debug, Clone)]
+pub struct StoredNonce {
+    pub receipt: Receipt,
+    pub leaf: Vec<u8>,
+}
+
+/// The part of the ledger a batch can touch, loaded by the store in the batch's transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub actors: HashMap<ActorId, ActorRecord>,
+    pub keys: HashMap<(ActorId, KeyId), KeyRecord>,
+    pub entries: HashMap<EntryId, EntryRef>,
+    pub nonces: HashMap<(ActorId, String), StoredNonce>,
+}
+
+impl LedgerView for Snapshot {
+    fn actor(&self, id: &ActorId) -> Option<ActorRecord> {
+        self.actors.get(id).cloned()
+    }
+    fn key(&self, actor: &ActorId, key: &KeyId) -> Option<KeyRecord> {
+        self.keys.get(&(actor.clone(), *key)).copied()
+    }
+    fn active_key_count(&self, actor: &ActorId) -> usize {
+        self.keys
+            .iter()
+            .filter(|((a, _), k)| a == actor && !k.revoked)
+            .count()
+    }
+    fn entry(&self, id: &EntryId) -> Option<EntryRef> {
+        self.entries.get(id).cloned()
+    }
+}
+
+impl Snapshot {
+    fn apply(&mut self, effect: &Effect) {
+        match effect {
+            Effect::RegisterActor {
+                actor,
+                kind,
+                operator,
+                public_key,
+            } => {
+                self.actors.insert(
+                    actor.clone(),
+                    ActorRecord {
+                        kind: *kind,
+                        operator: operator.clone(),
+                    },
+                );
+                self.add_key(actor, *public_key);
+            }
+            Effect::AddKey { actor, public_key } => self.add_key(actor, *public_key),
+            Effect::RevokeKey { actor, key } => {
+                if let Some(k) = self.keys.get_mut(&(actor.clone(), *key)) {
+                    k.revoked = true;
+                }
+            }
+        }
+    }
+
+    fn add_key(&mut self, actor: &ActorId, public_key: PublicKey) {
+        self.keys.insert(
+            (actor.clone(), public_key.key_id()),
+            KeyRecord {
+                public_key,
+                revoked: false,
+            },
+        );
+    }
+}
+
+/// An entry the batch appends.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub input: usize,
+    pub receipt: Receipt,
+    pub leaf: Vec<u8>,
+    pub effects: Vec<Effect>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Appended now (index into `Plan::accepted`).
+    Appended(usize),
+    /// The same signed entry was already in the log: its original receipt.
+    Duplicate(Receipt),
+    Rejected(EntryError),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub accepted: Vec<Accepted>,
+    pub outcomes: Vec<Outcome>,
+}
+
+/// A submitter's answer: the receipt, and whether the entry was already in the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub receipt: Receipt,
+    pub resubmission: bool,
+}
+
+impl Plan {
+    /// The answer for input `i`, or why it was refused.
+    pub fn result(&self, i: usize) -> Result<Answer, EntryError> {
+        match &self.outcomes[i] {
+            Outcome::Appended(a) => Ok(Answer {
+                receipt: self.accepted[*a].receipt.clone(),
+                resubmission: false,
+            }),
+            Outcome::Duplicate(r) => Ok(Answer {
+                receipt: r.clone(),
+                resubmission: true,
+            }),
+            Outcome::Rejected(e) => Err(e.clone()),
+        }
+    }
+}
+
+/// Decides `entries` in order against `base`; the first appended entry gets sequence number
+/// `next_seq`. Entries whose signature fails are removed and the batch is re-planned, since
+/// later entries may depend on them (a forged registration must not enable anything).
+pub fn plan(
+    entries: &[SignedEntry],
+    base: &Snapshot,
+    settings: &RuleSettings,
+    next_seq: u64,
+    received_at: &str,
+) -> Plan {
+    let mut bad_signatures: HashMap<usize, EntryError> = HashMap::new();
+    // (input, signing keys) already verified: a re-plan only verifies what changed.
+    let mut verified: HashSet<(usize, Vec<[u8; 32]>)> = HashSet::new();
+    let signers = |i: usize, checked: &rules::Checked| {
+        (
+            i,
+            checked
+                .signatures
+                .iter()
+                .map(|(k, _)| k.to_bytes())
+                .collect::<Vec<_>>(),
+        )
+    };
+    loop {
+        let (plan, checks) = plan_once(
+            entries,
+            base,
+            settings,
+            next_seq,
+            received_at,
+            &bad_signatures,
+        );
+        let failures: Vec<(usize, EntryError)> = checks
+            .par_iter()
+            .filter(|(i, checked)| !verified.contains(&signers(*i, checked)))
+            .filter_map(|(i, checked)| {
+                rules::verify_signatures(&entries[*i], checked)
+                    .err()
+                    .map(|e| (*i, e))
+            })
+            .collect();
+        if failures.is_empty() {
+            return plan;
+        }
+        for (i, checked) in &checks {
+            if !failures.iter().any(|(f, _)| f == i) {
+                verified.insert(signers(*i, checked));
+            }
+        }
+        bad_signatures.extend(failures);
+    }
+}
+
+fn plan_once(
+    entries: &[SignedEntry],
+    base: &Snapshot,
+    settings: &RuleSettings,
+    next_seq: u64,
+    received_at: &str,
+    bad_signatures: &HashMap<usize, EntryError>,
+) -> (Plan, Vec<(usize, rules::Checked)>) {
+    let mut state = base.clone();
+    let mut plan = Plan::default();
+    let mut checks = Vec::new();
+    // (actor, nonce) -> index into plan.accepted, for nonces first used in this batch.
+    let mut batch_nonces: HashMap<(ActorId, String), usize> = HashMap::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let env = &entry.envelope;
+        let nonce_key = (env.actor.clone(), env.nonce.as_str().to_owned());
+        let outcome = if let Some(error) = bad_signatures.get(&i) {
+            Outcome::Rejected(error.clone())
+        } else if let Some(stored) = base.nonces.get(&nonce_key) {
+            if entry.matches_leaf(&stored.leaf) {
+                Outcome::Duplicate(stored.receipt.clone())
+            } else {
+                Outcome::Rejected(nonce_reused(entry))
+            }
+        } else if let Some(&a) = batch_nonces.get(&nonce_key) {
+            if entries[plan.accepted[a].input].same_signed_content(entry) {
+                Outcome::Duplicate(plan.accepted[a].receipt.clone())
+            } else {
+                Outcome::Rejected(nonce_reused(entry))
+            }
+        } else {
+            match rules::check(entry, &state, settings) {
+                Err(error) => Outcome::Rejected(error),
+                Ok(checked) => {
+                    for effect in &checked.effects {
+                        state.apply(effect);
+                    }
+                    let leaf = entry.leaf_bytes(received_at);
+                    let id = EntryId::of_leaf(&leaf);
+                    state.entries.insert(
+                        id,
+                        EntryRef {
+                            entry_type: env.entry_type,
+                            actor: env.actor.clone(),
+                        },
+                    );
+                    let receipt = Receipt {
+                        seq: next_seq + plan.accepted.len() as u64,
+                        id,
+                        leaf_hash: merkle::leaf_hash(&leaf),
+                        received_at: received_at.to_owned(),
+                    };
+                    batch_nonces.insert(nonce_key, plan.accepted.len());
+                    plan.accepted.push(Accepted {
+                        input: i,
+                        receipt,
+                        leaf,
+                        effects: checked.effects.clone(),
+                    });
+                    checks.push((i, checked));
+                    Outcome::Appended(plan.accepted.len() - 1)
+                }
+            }
+        };
+        plan.outcomes.push(outcome);
+    }
+    (plan, checks)
+}
+
+fn nonce_reused(entry: &SignedEntry) -> EntryError {
+    EntryError::new(
+        Rejection::Conflict,
+        "envelope.nonce",
+        format!(
+            "nonce {:?} was already used by {} for a different entry",
+            entry.envelope.nonce.as_str(),
+            entry.envelope.actor
+        ),
+    )
+}

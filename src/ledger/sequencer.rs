@@ -1,0 +1,119 @@
+//! The sequencer: the one append path. Submissions queue up while a batch commits; the next
+//! batch takes everything queued (group commit), so one fsync serves many submitters.
+
+use super::LedgerError;
+use super::batch::{self, Answer, Plan};
+use crate::entry::envelope::format_timestamp;
+use crate::entry::rules::RuleSettings;
+use crate::entry::{EntryError, SignedEntry};
+use crate::store::Store;
+use chrono::{SubsecRound, Utc};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// One entry's answer: its receipt, or why it was refused.
+pub type EntryResult = Result<Answer, EntryError>;
+
+struct Job {
+    entries: Vec<SignedEntry>,
+    reply: oneshot::Sender<Result<Vec<EntryResult>, Arc<LedgerError>>>,
+}
+
+/// A handle on the sequencer task; cheap to clone.
+#[derive(Clone)]
+pub struct Sequencer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Sequencer {
+    /// Starts the sequencer task. `max_batch` bounds the entries of one transaction.
+    pub fn spawn(store: Store, settings: RuleSettings, max_batch: usize) -> Self {
+        let (jobs, queue) = mpsc::channel(1024);
+        tokio::spawn(run(queue, store, Arc::new(settings), max_batch));
+        Self { jobs }
+    }
+
+    /// Appends `entries` (in order) and returns, once durably committed, one result each.
+    pub async fn submit(
+        &self,
+        entries: Vec<SignedEntry>,
+    ) -> Result<Vec<EntryResult>, Arc<LedgerError>> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { entries, reply })
+            .await
+            .map_err(|_| Arc::new(LedgerError::Stopped))?;
+        answer.await.map_err(|_| Arc::new(LedgerError::Stopped))?
+    }
+}
+
+async fn run(
+    mut queue: mpsc::Receiver<Job>,
+    store: Store,
+    settings: Arc<RuleSettings>,
+    max_batch: usize,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut count = first.entries.len();
+        let mut jobs = vec![first];
+        while count < max_batch {
+            match queue.try_recv() {
+                Ok(job) => {
+                    count += job.entries.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let mut entries = Vec::with_capacity(count);
+        let mut replies = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            replies.push((job.entries.len(), job.reply));
+            entries.extend(job.entries);
+        }
+        let entries = Arc::new(entries);
+        match append_batch(&store, &settings, entries.clone()).await {
+            Ok(plan) => {
+                let mut next = 0;
+                for (len, reply) in replies {
+                    let _ = reply.send(Ok((next..next + len).map(|i| plan.result(i)).collect()));
+                    next += len;
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, entries = entries.len(), "append batch failed; nothing was stored");
+                let error = Arc::new(error);
+                for (_, reply) in replies {
+                    let _ = reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// One append transaction: lock, read the head and the state the batch touches, plan (with
+/// signature checks on all cores), insert, commit. Used by the sequencer task and by the
+/// operator's `fairshare actor register`.
+pub async fn append_batch(
+    store: &Store,
+    settings: &Arc<RuleSettings>,
+    entries: Arc<Vec<SignedEntry>>,
+) -> Result<Plan, LedgerError> {
+    let mut tx = store.begin_append().await?;
+    let next_seq = tx.next_seq().await?;
+    let snapshot = tx.load_snapshot(&entries).await?;
+    // Microseconds: what PostgreSQL's timestamptz keeps, so the column equals the leaf.
+    let received_at = Utc::now().trunc_subsecs(6);
+    let planned = {
+        let (entries, settings) = (entries.clone(), settings.clone());
+        let stamp = format_timestamp(received_at);
+        tokio::task::spawn_blocking(move || {
+            batch::plan(&entries, &snapshot, &settings, next_seq, &stamp)
+        })
+        .await
+        .map_err(|e| LedgerError::Planning(e.to_string()))?
+    };
+    tx.insert(&planned, &entries, received_at).await?;
+    tx.commit().await?;
+    Ok(planned)
+}

@@ -1,0 +1,11 @@
+//! fairshare: a contribution-measurement and value-distribution ledger.
+//! docs/ARCHITECTURE.md is the map; each module's first comment says what it owns.
+
+pub mod api; // HTTP: axum routers, problem+json errors
+pub mod cli; // one file per subcommand
+pub mod crypto; // canonical JSON, blake3, ed25519 (pure)
+pub mod entry; // envelope, bodies, validation rules (pure)
+pub mod keyfile; // secret key files (mode 0600)
+pub mod ledger; // batch planning (pure), sequencer, Merkle hashing
+pub mod server; // configuration and wiring of store, sequencer and API
+pub mod store; // all SQL, migrations, embedded PostgreSQL

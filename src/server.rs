@@ -1,0 +1,197 @@
+//! Wiring: configuration, the database (given or embedded), the server key, the sequencer
+//! and the HTTP API, started together and stopped cleanly.
+
+use crate::api::{self, ApiSettings, AppState};
+use crate::crypto::SecretKey;
+use crate::entry::rules::{RegistrationPolicy, RuleSettings};
+use crate::keyfile::{self, KeyFileError};
+use crate::ledger::Sequencer;
+use crate::store::embedded::EmbeddedPostgres;
+use crate::store::{Store, StoreError};
+use sqlx::postgres::PgConnectOptions;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// Where the ledger lives: shared by `serve` and the operator's commands.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DatabaseConfig {
+    /// PostgreSQL URL; without it, fairshare runs its own cluster in --data-dir.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Folder for the embedded PostgreSQL cluster and the server key.
+    #[arg(long, env = "FAIRSHARE_DATA_DIR", default_value = ".fairshare")]
+    pub data_dir: PathBuf,
+    /// Folder with the PostgreSQL server binaries (initdb, pg_ctl) for the embedded cluster.
+    #[arg(long, env = "FAIRSHARE_PG_BIN")]
+    pub pg_bin: Option<PathBuf>,
+    /// The server's ed25519 key file (created on first start); default: DATA_DIR/server.key.
+    #[arg(long, env = "FAIRSHARE_SERVER_KEY")]
+    pub server_key: Option<PathBuf>,
+    /// Name of the log inside the database (one database can host many logs).
+    #[arg(long, env = "FAIRSHARE_LOG_ID", default_value = "default")]
+    pub log_id: String,
+    /// Who may register actors through the API after the operator's bootstrap.
+    #[arg(
+        long,
+        env = "FAIRSHARE_REGISTRATION",
+        value_enum,
+        default_value = "open"
+    )]
+    pub registration: RegistrationPolicy,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "FAIRSHARE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    /// Largest accepted entry timestamp drift from the server clock, in seconds.
+    #[arg(long, env = "FAIRSHARE_TIMESTAMP_SKEW", default_value_t = 300)]
+    pub timestamp_skew_secs: i64,
+    /// Most entries in one batch request.
+    #[arg(long, env = "FAIRSHARE_MAX_BATCH", default_value_t = 1000)]
+    pub max_batch_entries: usize,
+    /// Largest request body in bytes.
+    #[arg(long, env = "FAIRSHARE_MAX_BODY", default_value_t = 8 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Most entries the sequencer commits in one transaction.
+    #[arg(long, env = "FAIRSHARE_COMMIT_BATCH", default_value_t = 4000)]
+    pub commit_batch: usize,
+    /// Size of the database connection pool.
+    #[arg(long, env = "FAIRSHARE_DB_CONNECTIONS", default_value_t = 16)]
+    pub db_connections: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+}
+
+/// An open ledger: the store, the server key, and the embedded cluster if one was started.
+pub struct Ledger {
+    pub store: Store,
+    pub server_key: SecretKey,
+    pub rules: RuleSettings,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Ledger {
+    pub async fn open(config: &DatabaseConfig, db_connections: u32) -> Result<Self, StartError> {
+        let (options, embedded) = match &config.database_url {
+            Some(url) => {
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(|e| StartError::Config(format!("DATABASE_URL: {e}")))?;
+                (options, None)
+            }
+            None => {
+                let (data_dir, bin) = (config.data_dir.clone(), config.pg_bin.clone());
+                let cluster = tokio::task::spawn_blocking(move || {
+                    EmbeddedPostgres::start(&data_dir, bin.as_deref())
+                })
+                .await
+                .map_err(|e| StartError::Config(e.to_string()))??;
+                tracing::info!(url = %cluster.url(), "embedded PostgreSQL is running");
+                (cluster.connect_options(), Some(cluster))
+            }
+        };
+        let store = Store::connect(options, &config.log_id, db_connections).await?;
+        let key_path = config
+            .server_key
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join("server.key"));
+        let server_key = keyfile::read_or_create(&key_path)?;
+        let rules = RuleSettings {
+            registration: config.registration,
+            server_key: server_key.public_key(),
+        };
+        Ok(Self {
+            store,
+            server_key,
+            rules,
+            embedded,
+        })
+    }
+
+    /// Closes the pool, then stops the embedded cluster if this process started it.
+    pub async fn close(mut self) {
+        self.store.close().await;
+        if let Some(mut cluster) = self.embedded.take() {
+            let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+        }
+    }
+}
+
+/// A running server.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    shutdown: oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    ledger: Ledger,
+}
+
+impl RunningServer {
+    pub async fn start(config: ServerConfig) -> Result<Self, StartError> {
+        let ledger = Ledger::open(&config.database, config.db_connections).await?;
+        let sequencer = Sequencer::spawn(
+            ledger.store.clone(),
+            ledger.rules.clone(),
+            config.commit_batch,
+        );
+        let settings = ApiSettings {
+            max_body_bytes: config.max_body_bytes,
+            max_batch_entries: config.max_batch_entries,
+            timestamp_skew: chrono::Duration::seconds(config.timestamp_skew_secs),
+        };
+        let app = api::router(AppState {
+            store: ledger.store.clone(),
+            sequencer,
+            settings: Arc::new(settings),
+        });
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| StartError::Listen(config.listen, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartError::Listen(config.listen, e))?;
+        let (shutdown, stop_signal) = oneshot::channel::<()>();
+        let serving = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_signal.await;
+                })
+                .await
+        });
+        tracing::info!(%addr, "fairshare is serving");
+        Ok(Self {
+            addr,
+            shutdown,
+            serving,
+            ledger,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.ledger.store
+    }
+
+    /// Stops accepting requests, finishes the ones in flight, then closes the database.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(());
+        if let Ok(Err(error)) = self.serving.await {
+            tracing::warn!(%error, "server stopped with an error");
+        }
+        self.ledger.close().await;
+    }
+}

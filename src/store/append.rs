@@ -1,0 +1,347 @@
+//! The append transaction: one per batch, serialized across processes by an advisory lock.
+
+use super::{Store, StoreError};
+use crate::crypto::{KeyId, PublicKey, hash};
+use crate::entry::body::{ActorKind, Body, EntryType};
+use crate::entry::rules::{ActorRecord, Effect, EntryRef, KeyRecord};
+use crate::entry::{ActorId, EntryId, SignedEntry};
+use crate::ledger::batch::{Plan, Receipt, Snapshot, StoredNonce};
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, Transaction};
+use std::collections::BTreeSet;
+
+pub struct AppendTx {
+    tx: Transaction<'static, Postgres>,
+    log_id: String,
+}
+
+impl Store {
+    /// Begins the append transaction and takes the log's advisory lock, so the head read
+    /// next is the head this transaction extends: no gaps, no forks, whatever the number
+    /// of server processes.
+    pub async fn begin_append(&self) -> Result<AppendTx, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let digest = hash::derive(
+            "fairshare 2026-11 log advisory lock v1",
+            self.log_id.as_bytes(),
+        );
+        let mut key = [0u8; 8];
+        key.copy_from_slice(&digest[..8]);
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(i64::from_be_bytes(key))
+            .execute(&mut *tx)
+            .await?;
+        Ok(AppendTx {
+            tx,
+            log_id: self.log_id.clone(),
+        })
+    }
+}
+
+impl AppendTx {
+    /// The sequence number the next entry gets.
+    pub async fn next_seq(&mut self) -> Result<u64, StoreError> {
+        let (next,): (i64,) =
+            sqlx::query_as("SELECT COALESCE(MAX(seq) + 1, 0) FROM entries WHERE log_id = $1")
+                .bind(&self.log_id)
+                .fetch_one(&mut *self.tx)
+                .await?;
+        Ok(next as u64)
+    }
+
+    /// Everything `entries` can touch: their actors and those actors' keys, the entries they
+    /// reference, and earlier entries under the same (actor, nonce).
+    pub async fn load_snapshot(&mut self, entries: &[SignedEntry]) -> Result<Snapshot, StoreError> {
+        let mut actors = BTreeSet::new();
+        let mut referenced = BTreeSet::new();
+        let (mut nonce_actors, mut nonces) = (Vec::new(), Vec::new());
+        for entry in entries {
+            let env = &entry.envelope;
+            actors.insert(env.actor.as_str().to_owned());
+            actors.extend(
+                entry
+                    .cosignatures
+                    .iter()
+                    .map(|c| c.actor.as_str().to_owned()),
+            );
+            if let Body::ActorRegistered(reg) = &env.body {
+                actors.extend(reg.operator.iter().map(|o| o.as_str().to_owned()));
+            }
+            referenced.extend(
+                entry
+                    .referenced_entries()
+                    .into_iter()
+                    .map(|id| id.0.to_vec()),
+            );
+            nonce_actors.push(env.actor.as_str().to_owned());
+            nonces.push(env.nonce.as_str().to_owned());
+        }
+        let actors: Vec<String> = actors.into_iter().collect();
+        let referenced: Vec<Vec<u8>> = referenced.into_iter().collect();
+        let mut snapshot = Snapshot::default();
+
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, kind, operator FROM actors WHERE log_id = $1 AND id = ANY($2)",
+        )
+        .bind(&self.log_id)
+        .bind(&actors)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        for (id, kind, operator) in rows {
+            let record = ActorRecord {
+                kind: parse_kind(&kind)?,
+                operator: operator.map(|o| slug(&o)).transpose()?,
+            };
+            snapshot.actors.insert(slug(&id)?, record);
+        }
+
+        let rows: Vec<(String, String, Vec<u8>, bool)> = sqlx::query_as(
+            "SELECT k.actor, k.key_id, k.public_key, r.key_id IS NOT NULL
+               FROM actor_keys k
+               LEFT JOIN key_revocations r USING (log_id, actor, key_id)
+              WHERE k.log_id = $1 AND k.actor = ANY($2)",
+        )
+        .bind(&self.log_id)
+        .bind(&actors)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        for (actor, key_id, public_key, revoked) in rows {
+            let key_id = KeyId::parse(&key_id)
+                .ok_or_else(|| StoreError::Corrupt(format!("key id {key_id:?}")))?;
+            let public_key = PublicKey::from_bytes(&public_key)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            snapshot.keys.insert(
+                (slug(&actor)?, key_id),
+                KeyRecord {
+                    public_key,
+                    revoked,
+                },
+            );
+        }
+
+        let rows: Vec<(Vec<u8>, String, String)> = sqlx::query_as(
+            "SELECT id, entry_type, actor FROM entries WHERE log_id = $1 AND id = ANY($2)",
+        )
+        .bind(&self.log_id)
+        .bind(&referenced)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        for (id, entry_type, actor) in rows {
+            let entry_type = EntryType::parse(&entry_type).map_err(StoreError::Corrupt)?;
+            snapshot.entries.insert(
+                entry_id(&id)?,
+                EntryRef {
+                    entry_type,
+                    actor: slug(&actor)?,
+                },
+            );
+        }
+
+        let rows: Vec<NonceRow> = sqlx::query_as(
+            "SELECT e.actor, e.nonce, e.seq, e.id, e.leaf_hash, e.leaf
+               FROM entries e
+               JOIN UNNEST($2::text[], $3::text[]) AS n(actor, nonce) ON e.actor = n.actor AND e.nonce = n.nonce
+              WHERE e.log_id = $1",
+        )
+        .bind(&self.log_id)
+        .bind(&nonce_actors)
+        .bind(&nonces)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        for (actor, nonce, seq, id, leaf_hash, leaf) in rows {
+            let received_at = stored_received_at(&leaf)?;
+            let receipt = Receipt {
+                seq: seq as u64,
+                id: entry_id(&id)?,
+                leaf_hash: hash32(&leaf_hash)?,
+                received_at,
+            };
+            snapshot
+                .nonces
+                .insert((slug(&actor)?, nonce), StoredNonce { receipt, leaf });
+        }
+        Ok(snapshot)
+    }
+
+    /// Inserts the batch's appended entries and their effects on the projections.
+    pub async fn insert(
+        &mut self,
+        plan: &Plan,
+        entries: &[SignedEntry],
+        received_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if plan.accepted.is_empty() {
+            return Ok(());
+        }
+        let mut rows = EntryColumns::default();
+        let mut registrations = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut keys = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut revocations = (Vec::new(), Vec::new(), Vec::new());
+        for accepted in &plan.accepted {
+            let env = &entries[accepted.input].envelope;
+            let seq = accepted.receipt.seq as i64;
+            rows.push(seq, accepted, env);
+            for effect in &accepted.effects {
+                match effect {
+                    Effect::RegisterActor {
+                        actor,
+                        kind,
+                        operator,
+                        public_key,
+                    } => {
+                        registrations.0.push(actor.as_str().to_owned());
+                        registrations.1.push(kind.as_str().to_owned());
+                        registrations
+                            .2
+                            .push(operator.as_ref().map(|o| o.as_str().to_owned()));
+                        registrations.3.push(seq);
+                        push_key(&mut keys, actor, public_key, seq);
+                    }
+                    Effect::AddKey { actor, public_key } => {
+                        push_key(&mut keys, actor, public_key, seq)
+                    }
+                    Effect::RevokeKey { actor, key } => {
+                        revocations.0.push(actor.as_str().to_owned());
+                        revocations.1.push(key.to_string());
+                        revocations.2.push(seq);
+                    }
+                }
+            }
+        }
+        sqlx::query(
+            "INSERT INTO entries (log_id, seq, id, leaf_hash, leaf, entry_type, actor, nonce, project, received_at)
+             SELECT $1, u.*, $10
+               FROM UNNEST($2::bigint[], $3::bytea[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::text[]) AS u",
+        )
+        .bind(&self.log_id)
+        .bind(&rows.seq)
+        .bind(&rows.id)
+        .bind(&rows.leaf_hash)
+        .bind(&rows.leaf)
+        .bind(&rows.entry_type)
+        .bind(&rows.actor)
+        .bind(&rows.nonce)
+        .bind(&rows.project)
+        .bind(received_at)
+        .execute(&mut *self.tx)
+        .await?;
+        if !registrations.0.is_empty() {
+            sqlx::query(
+                "INSERT INTO actors (log_id, id, kind, operator, registered_seq)
+                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::bigint[])",
+            )
+            .bind(&self.log_id)
+            .bind(&registrations.0)
+            .bind(&registrations.1)
+            .bind(&registrations.2)
+            .bind(&registrations.3)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        if !keys.0.is_empty() {
+            sqlx::query(
+                "INSERT INTO actor_keys (log_id, actor, key_id, public_key, added_seq)
+                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::bytea[], $5::bigint[])",
+            )
+            .bind(&self.log_id)
+            .bind(&keys.0)
+            .bind(&keys.1)
+            .bind(&keys.2)
+            .bind(&keys.3)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        if !revocations.0.is_empty() {
+            sqlx::query(
+                "INSERT INTO key_revocations (log_id, actor, key_id, revoked_seq)
+                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::bigint[])",
+            )
+            .bind(&self.log_id)
+            .bind(&revocations.0)
+            .bind(&revocations.1)
+            .bind(&revocations.2)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Commits durably (synchronous_commit is on): only then may receipts be given.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct EntryColumns {
+    seq: Vec<i64>,
+    id: Vec<Vec<u8>>,
+    leaf_hash: Vec<Vec<u8>>,
+    leaf: Vec<Vec<u8>>,
+    entry_type: Vec<String>,
+    actor: Vec<String>,
+    nonce: Vec<String>,
+    project: Vec<Option<String>>,
+}
+
+impl EntryColumns {
+    fn push(
+        &mut self,
+        seq: i64,
+        accepted: &crate::ledger::batch::Accepted,
+        env: &crate::entry::envelope::Envelope,
+    ) {
+        self.seq.push(seq);
+        self.id.push(accepted.receipt.id.0.to_vec());
+        self.leaf_hash.push(accepted.receipt.leaf_hash.to_vec());
+        self.leaf.push(accepted.leaf.clone());
+        self.entry_type.push(env.entry_type.as_str().to_owned());
+        self.actor.push(env.actor.as_str().to_owned());
+        self.nonce.push(env.nonce.as_str().to_owned());
+        self.project.push(match &env.body {
+            Body::Contribution(c) => Some(c.project.as_str().to_owned()),
+            Body::ValueRealized(v) => Some(v.project.as_str().to_owned()),
+            _ => None,
+        });
+    }
+}
+
+/// actor, nonce, seq, id, leaf hash, leaf.
+type NonceRow = (String, String, i64, Vec<u8>, Vec<u8>, Vec<u8>);
+
+type KeyColumns = (Vec<String>, Vec<String>, Vec<Vec<u8>>, Vec<i64>);
+
+fn push_key(keys: &mut KeyColumns, actor: &ActorId, public_key: &PublicKey, seq: i64) {
+    keys.0.push(actor.as_str().to_owned());
+    keys.1.push(public_key.key_id().to_string());
+    keys.2.push(public_key.to_bytes().to_vec());
+    keys.3.push(seq);
+}
+
+pub(super) fn slug(text: &str) -> Result<ActorId, StoreError> {
+    ActorId::parse(text).map_err(StoreError::Corrupt)
+}
+
+pub(super) fn parse_kind(text: &str) -> Result<ActorKind, StoreError> {
+    ActorKind::parse(text).map_err(StoreError::Corrupt)
+}
+
+pub(super) fn entry_id(bytes: &[u8]) -> Result<EntryId, StoreError> {
+    hash32(bytes).map(EntryId)
+}
+
+pub(super) fn hash32(bytes: &[u8]) -> Result<[u8; 32], StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("a stored hash has {} bytes", bytes.len())))
+}
+
+/// The received_at string exactly as the leaf holds it (the timestamptz column is an index
+/// for queries; the leaf is authoritative).
+pub(super) fn stored_received_at(leaf: &[u8]) -> Result<String, StoreError> {
+    serde_json::from_slice::<serde_json::Value>(leaf)
+        .ok()
+        .and_then(|v| v["received_at"].as_str().map(str::to_owned))
+        .ok_or_else(|| StoreError::Corrupt("a stored leaf has no received_at".into()))
+}

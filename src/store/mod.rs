@@ -1,0 +1,78 @@
+//! All SQL lives here: connecting and migrating, the append transaction, the read queries,
+//! and the embedded PostgreSQL starter.
+
+mod append;
+pub mod embedded;
+mod reads;
+
+pub use append::AppendTx;
+pub use reads::{ActorRow, EntryRow, KeyRow};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The role the server acts as: INSERT and SELECT on the log tables, nothing else.
+pub const APP_ROLE: &str = "fairshare_app";
+const SET_APP_ROLE: &str = "SET ROLE fairshare_app";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("cannot apply migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Embedded(String),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+/// A handle on one log in one database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: PgPool,
+    log_id: String,
+}
+
+impl Store {
+    /// Migrates the database with the connecting user, then opens a pool whose connections
+    /// all act as [`APP_ROLE`], so the running server cannot change what it appended.
+    pub async fn connect(
+        options: PgConnectOptions,
+        log_id: &str,
+        max_connections: u32,
+    ) -> Result<Self, StoreError> {
+        let mut admin = PgConnection::connect_with(&options).await?;
+        MIGRATOR.run(&mut admin).await?;
+        admin.close().await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute(SET_APP_ROLE).await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Self {
+            pool,
+            log_id: log_id.to_owned(),
+        })
+    }
+
+    pub fn log_id(&self) -> &str {
+        &self.log_id
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,177 @@
+//! The command line end to end: keygen, sign, cosign, submit, actor register, and the
+//! one-line errors with exit code 2 on bad input.
+
+use crate::helpers::spawn_app;
+use serde_json::Value;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fairshare");
+
+fn fairshare(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("runs")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+// Multi-threaded: the blocking child processes below must not starve the in-process server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keygen_register_sign_cosign_submit() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let server_key = app
+        .data_dir
+        .path()
+        .join("server.key")
+        .to_string_lossy()
+        .into_owned();
+
+    for who in ["acme", "scribe"] {
+        let printed = stdout(&fairshare(&[
+            "keygen",
+            "--out",
+            &path(&format!("{who}.key")),
+        ]));
+        assert!(printed.starts_with("public_key "), "{printed}");
+    }
+    let public_key = |who: &str| -> String {
+        let file: Value = serde_json::from_str(
+            &std::fs::read_to_string(path(&format!("{who}.key"))).expect("key"),
+        )
+        .expect("json");
+        file["public_key"].as_str().expect("public key").to_owned()
+    };
+    // The operator registers the platform straight into the database.
+    let receipt = stdout(&fairshare(&[
+        "actor",
+        "register",
+        "--id",
+        "acme",
+        "--kind",
+        "platform",
+        "--public-key",
+        &public_key("acme"),
+        "--database-url",
+        &app.database_url,
+        "--server-key",
+        &server_key,
+    ]));
+    assert!(receipt.contains("\"seq\":0"), "{receipt}");
+
+    // The ai actor signs its registration, its operator co-signs, the client submits.
+    let body = format!(
+        r#"{{"kind":"ai","public_key":"{}","operator":"acme","model":{{"name":"scribe","version":"1"}}}}"#,
+        public_key("scribe")
+    );
+    std::fs::write(path("body.json"), body).expect("write");
+    let signed = stdout(&fairshare(&[
+        "sign",
+        "--key",
+        &path("scribe.key"),
+        "--actor",
+        "scribe",
+        "--type",
+        "actor.registered",
+        "--body",
+        &path("body.json"),
+    ]));
+    std::fs::write(path("entry.json"), signed).expect("write");
+    let cosigned = stdout(&fairshare(&[
+        "cosign",
+        "--key",
+        &path("acme.key"),
+        "--actor",
+        "acme",
+        &path("entry.json"),
+    ]));
+    std::fs::write(path("cosigned.json"), cosigned).expect("write");
+    let submitted = stdout(&fairshare(&[
+        "submit",
+        "--server",
+        &app.base,
+        &path("cosigned.json"),
+    ]));
+    assert!(submitted.contains("\"seq\":1"), "{submitted}");
+    assert_eq!(app.get("/v1/actors/scribe").await.1["operator"], "acme");
+
+    // NDJSON of many entries goes in batches.
+    let contribution = r#"{"project":"p","kind":"draft","measure":{"quantity":"1","unit":"pages"},"evidence":"blake3:0000000000000000000000000000000000000000000000000000000000000000"}"#;
+    std::fs::write(path("c.json"), contribution).expect("write");
+    let lines: Vec<String> = (0..5)
+        .map(|_| {
+            stdout(&fairshare(&[
+                "sign",
+                "--key",
+                &path("scribe.key"),
+                "--actor",
+                "scribe",
+                "--type",
+                "contribution",
+                "--body",
+                &path("c.json"),
+            ]))
+            .trim()
+            .to_owned()
+        })
+        .collect();
+    std::fs::write(path("many.ndjson"), lines.join("\n")).expect("write");
+    let summary = stdout(&fairshare(&[
+        "submit",
+        "--server",
+        &app.base,
+        "--batch",
+        "2",
+        &path("many.ndjson"),
+    ]));
+    assert!(summary.contains("5 accepted, 0 rejected"), "{summary}");
+    assert_eq!(app.log_size().await, 7);
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_code_2() {
+    let dir = tempfile::tempdir().expect("dir");
+    let key = dir.path().join("k.key").to_string_lossy().into_owned();
+    stdout(&fairshare(&["keygen", "--out", &key]));
+    let again = fairshare(&["keygen", "--out", &key]);
+    assert_eq!(again.status.code(), Some(2), "refuses to overwrite");
+    let body = dir.path().join("b.json").to_string_lossy().into_owned();
+    std::fs::write(&body, r#"{"project":"P"}"#).expect("write");
+    let output = fairshare(&[
+        "sign",
+        "--key",
+        &key,
+        "--actor",
+        "a",
+        "--type",
+        "contribution",
+        "--body",
+        &body,
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("envelope.body"), "{stderr}");
+    assert_eq!(
+        fairshare(&[
+            "sign", "--key", "/missing", "--actor", "a", "--type", "x", "--body", &body
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+    for command in ["serve", "actor", "keygen", "sign", "cosign", "submit"] {
+        let help = fairshare(&[command, "--help"]);
+        assert!(help.status.success(), "{command} --help");
+    }
+}

@@ -1,0 +1,271 @@
+//! The test harness: a fresh database per test (DATABASE_URL's server, else the embedded
+//! starter), the real server on port 0, and signing helpers.
+
+use clap::Parser;
+use fairshare::crypto::SecretKey;
+use fairshare::entry::ActorId;
+use fairshare::entry::envelope::{format_timestamp, sign_envelope};
+use fairshare::server::{RunningServer, ServerConfig};
+use serde_json::{Value, json};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use tempfile::TempDir;
+
+static CLUSTER: OnceLock<Mutex<Option<fairshare::store::embedded::EmbeddedPostgres>>> =
+    OnceLock::new();
+static ADMIN_URL: OnceLock<String> = OnceLock::new();
+
+extern "C" fn stop_cluster() {
+    if let Some(Some(mut cluster)) = CLUSTER
+        .get()
+        .and_then(|c| c.lock().ok())
+        .map(|mut c| c.take())
+    {
+        let _ = cluster.stop();
+    }
+}
+
+/// The server every test database lives on.
+pub fn admin_url() -> String {
+    ADMIN_URL
+        .get_or_init(|| match std::env::var("DATABASE_URL") {
+            Ok(url) => url,
+            Err(_) => {
+                let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-pg");
+                let cluster = fairshare::store::embedded::EmbeddedPostgres::start(&dir, None)
+                    .unwrap_or_else(|e| panic!("embedded PostgreSQL for tests: {e}"));
+                let url = cluster.url();
+                CLUSTER.get_or_init(|| Mutex::new(Some(cluster)));
+                // Statics are never dropped: stop the cluster when the test binary exits.
+                unsafe { libc::atexit(stop_cluster) };
+                url
+            }
+        })
+        .clone()
+}
+
+pub async fn admin_connection(database: &str) -> PgConnection {
+    let options = PgConnectOptions::from_str(&admin_url())
+        .expect("admin url")
+        .database(database);
+    PgConnection::connect_with(&options)
+        .await
+        .expect("connect to test PostgreSQL")
+}
+
+/// A new, empty database; returns its URL.
+pub async fn fresh_database() -> (String, String) {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "fairshare_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        chrono::Utc::now().timestamp_micros()
+    );
+    let mut admin = admin_connection("postgres").await;
+    // The name is generated above from digits: safe to splice.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let mut url = url::Url::parse(&admin_url()).expect("url");
+    url.set_path(&name);
+    (url.to_string(), name)
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub server: RunningServer,
+    pub database_url: String,
+    pub database: String,
+    pub data_dir: TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let (url, name) = fresh_database().await;
+    spawn_app_on(url, name, tempfile::tempdir().expect("tempdir"), &[]).await
+}
+
+/// Starts a server on an existing database and data folder (server key), with extra flags.
+pub async fn spawn_app_on(
+    database_url: String,
+    database: String,
+    data_dir: TempDir,
+    extra: &[&str],
+) -> TestApp {
+    init_logs();
+    let data = data_dir.path().to_string_lossy().to_string();
+    let mut args = vec![
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        &database_url,
+        "--data-dir",
+        &data,
+        "--db-connections",
+        "4",
+    ];
+    args.extend_from_slice(extra);
+    let config = ServeCommand::parse_from(args).config;
+    let server = RunningServer::start(config).await.expect("server starts");
+    TestApp {
+        base: format!("http://{}", server.addr),
+        client: reqwest::Client::new(),
+        server,
+        database_url,
+        database,
+        data_dir,
+    }
+}
+
+#[derive(clap::Parser)]
+struct ServeCommand {
+    #[command(flatten)]
+    config: ServerConfig,
+}
+
+fn init_logs() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("info")
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
+/// An actor of the tests with its key.
+pub struct Actor {
+    pub id: String,
+    pub key: SecretKey,
+}
+
+impl Actor {
+    pub fn new(id: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            key: SecretKey::generate().expect("key"),
+        }
+    }
+
+    pub fn key_id(&self) -> String {
+        self.key.public_key().key_id().to_string()
+    }
+
+    /// A signed entry with a fresh nonce and the current time.
+    pub fn sign(&self, entry_type: &str, body: Value) -> Value {
+        self.sign_with(&self.key, entry_type, body, &[])
+    }
+
+    pub fn sign_with(
+        &self,
+        key: &SecretKey,
+        entry_type: &str,
+        body: Value,
+        cosigners: &[(&str, &SecretKey)],
+    ) -> Value {
+        let envelope = json!({
+            "v": 1, "type": entry_type, "actor": self.id, "key": key.public_key().key_id().to_string(),
+            "nonce": next_nonce(), "ts": format_timestamp(chrono::Utc::now()), "body": body,
+        });
+        let cosigners: Vec<(ActorId, &SecretKey)> = cosigners
+            .iter()
+            .map(|(a, k)| (ActorId::parse(a).expect("actor id"), *k))
+            .collect();
+        sign_envelope(&envelope, key, &cosigners).expect("signs")
+    }
+
+    pub fn registration(&self, kind: &str) -> Value {
+        self.sign(
+            "actor.registered",
+            json!({"kind": kind, "public_key": self.key.public_key().to_base64()}),
+        )
+    }
+
+    pub fn contribution(&self, project: &str, builds_on: &[&str]) -> Value {
+        self.sign(
+            "contribution",
+            json!({"project": project, "kind": "draft", "measure": {"quantity": "3", "unit": "pages"},
+                   "evidence": format!("blake3:{}", "5a".repeat(32)), "builds_on": builds_on}),
+        )
+    }
+}
+
+pub fn next_nonce() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "nonce-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+impl TestApp {
+    pub async fn post(&self, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/v1/entries", self.base))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap_or("").to_owned());
+        let body: Value = response.json().await.expect("JSON answer");
+        if status >= 400 {
+            assert_eq!(
+                content_type.as_deref(),
+                Some("application/problem+json"),
+                "{body}"
+            );
+        }
+        (status, body)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON answer"))
+    }
+
+    /// Registers `actor` as the server operator does (`fairshare actor register`).
+    pub async fn register_by_operator(&self, actor: &Actor, kind: &str) {
+        let key_path = self.data_dir.path().join("server.key");
+        let server_key = fairshare::keyfile::read(&key_path).expect("server key");
+        let envelope = json!({
+            "v": 1, "type": "actor.registered", "actor": actor.id,
+            "key": server_key.public_key().key_id().to_string(), "nonce": next_nonce(),
+            "ts": format_timestamp(chrono::Utc::now()),
+            "body": {"kind": kind, "public_key": actor.key.public_key().to_base64()},
+        });
+        let signed = sign_envelope(&envelope, &server_key, &[]).expect("signs");
+        let (status, body) = self.post(&signed).await;
+        assert_eq!(status, 201, "{body}");
+    }
+
+    /// Registers `actor` through the API with its own key.
+    pub async fn register(&self, actor: &Actor, kind: &str) -> Value {
+        let (status, body) = self.post(&actor.registration(kind)).await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    pub async fn log_size(&self) -> u64 {
+        self.server.store().size().await.expect("size")
+    }
+}

@@ -1,0 +1,10 @@
+//! One integration-test binary (faster to link than many): each module tests one area
+//! against the real server on a random port and a fresh database.
+
+mod actors;
+mod cli;
+mod concurrency;
+mod embedded;
+mod entries;
+mod guards;
+mod helpers;
