@@ -1,6 +1,8 @@
-//! The log: batch planning (pure), the sequencer (the one append path), and Merkle hashing.
+//! The log: batch planning (pure), the sequencer (the one append path), the RFC 6962 Merkle
+//! tree with its proofs (pure), and C2SP checkpoints as signed notes (pure).
 
 pub mod batch;
+pub mod checkpoint;
 pub mod merkle;
 pub mod sequencer;
 

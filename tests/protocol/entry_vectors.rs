@@ -1,0 +1,107 @@
+//! Entry vectors: fixed keys and envelopes with their canonical bytes, signing message,
+//! signatures, leaf bytes, entry id and leaf hash, committed in tests/vectors/entry/ for
+//! implementations in other languages. The committed file must equal what the code makes.
+//!
+//! Regenerate (only for a deliberate protocol change): FAIRSHARE_WRITE_VECTORS=1 cargo test --test protocol
+
+use fairshare::crypto::{SecretKey, hash};
+use fairshare::entry::SignedEntry;
+use fairshare::entry::envelope::sign_envelope;
+use fairshare::ledger::merkle::leaf_hash;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+fn key(byte: u8) -> SecretKey {
+    SecretKey::from_seed(&[byte; 32])
+}
+
+fn vector(
+    name: &str,
+    envelope: Value,
+    signer: &SecretKey,
+    cosigners: &[(&str, &SecretKey)],
+) -> Value {
+    let cosigners: Vec<_> = cosigners
+        .iter()
+        .map(|(a, k)| (fairshare::entry::ActorId::parse(a).expect("actor"), *k))
+        .collect();
+    let submitted = sign_envelope(&envelope, signer, &cosigners).expect("signs");
+    let entry = SignedEntry::parse(&submitted).expect("valid entry");
+    let received_at = "2026-11-29T12:00:00.123456Z";
+    let leaf = entry.leaf_bytes(received_at);
+    json!({
+        "name": name,
+        "signer_seed_hex": hex::encode(signer.seed()),
+        "signer_public_key": signer.public_key().to_base64(),
+        "signer_key_id": signer.public_key().key_id().to_string(),
+        "cosigner_seeds_hex": cosigners.iter().map(|(_, k)| hex::encode(k.seed())).collect::<Vec<_>>(),
+        "submitted": submitted,
+        "canonical_envelope": String::from_utf8(entry.canonical_envelope().to_vec()).expect("utf-8"),
+        "signing_message_hex": hex::encode(entry.signing_message()),
+        "received_at": received_at,
+        "leaf": String::from_utf8(leaf.clone()).expect("utf-8"),
+        "entry_id": hash::to_hex(&hash::blake3(&leaf)),
+        "leaf_hash": hash::to_hex(&leaf_hash(&leaf)),
+    })
+}
+
+fn vectors() -> Value {
+    let (alice, acme, scribe) = (key(1), key(2), key(3));
+    let registration = json!({
+        "v": 1, "type": "actor.registered", "actor": "alice", "key": alice.public_key().key_id().to_string(),
+        "nonce": "vector-0001", "ts": "2026-11-29T12:00:00Z",
+        "body": {"kind": "human", "public_key": alice.public_key().to_base64(), "name": "Alice Ünicode €"},
+    });
+    let contribution = json!({
+        "v": 1, "type": "contribution", "actor": "alice", "key": alice.public_key().key_id().to_string(),
+        "nonce": "vector-0002", "ts": "2026-11-29T12:00:00Z",
+        "body": {"project": "novel", "kind": "draft", "measure": {"quantity": "1200.5", "unit": "words"},
+                 "evidence": format!("blake3:{}", hash::to_hex(&hash::blake3(b"chapter one"))), "builds_on": []},
+    });
+    let ai = json!({
+        "v": 1, "type": "actor.registered", "actor": "scribe", "key": scribe.public_key().key_id().to_string(),
+        "nonce": "vector-0003", "ts": "2026-11-29T12:00:00Z",
+        "body": {"kind": "ai", "public_key": scribe.public_key().to_base64(), "operator": "acme",
+                 "model": {"name": "scribe", "version": "2.1"}},
+    });
+    json!({
+        "description": "fairshare entry vectors: signature = ed25519(signing_message); signing_message = \"fairshare/entry/v1\\n\" || canonical_envelope (RFC 8785); leaf = RFC 8785 of {envelope, signature, cosignatures?, received_at}; entry_id = blake3(leaf); leaf_hash = SHA-256(0x00 || leaf)",
+        "vectors": [
+            vector("human registration", registration, &alice, &[]),
+            vector("contribution", contribution, &alice, &[]),
+            vector("ai registration co-signed by its operator", ai, &scribe, &[("acme", &acme)]),
+        ],
+    })
+}
+
+#[test]
+fn committed_entry_vectors_match_the_code() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/entry/entries.json");
+    let current = vectors();
+    if std::env::var_os("FAIRSHARE_WRITE_VECTORS").is_some() {
+        std::fs::write(&path, format!("{current:#}\n")).expect("write vectors");
+    }
+    let committed: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("vector file")).expect("JSON");
+    assert_eq!(
+        committed, current,
+        "the protocol changed: regenerate only if that was intended"
+    );
+}
+
+#[test]
+fn every_vector_verifies_independently() {
+    for v in vectors()["vectors"].as_array().expect("list") {
+        let public =
+            fairshare::crypto::PublicKey::from_base64(v["signer_public_key"].as_str().expect("pk"))
+                .expect("key");
+        let message = hex::decode(v["signing_message_hex"].as_str().expect("msg")).expect("hex");
+        let signature = fairshare::crypto::Signature::from_base64(
+            v["submitted"]["signature"].as_str().expect("sig"),
+        )
+        .expect("sig");
+        assert_eq!(public.verify(&message, &signature), Ok(()));
+        let leaf = v["leaf"].as_str().expect("leaf").as_bytes();
+        assert_eq!(v["entry_id"], hash::to_hex(&hash::blake3(leaf)));
+    }
+}
