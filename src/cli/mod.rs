@@ -3,6 +3,7 @@
 mod actor;
 mod keygen;
 mod serve;
+pub mod shapley;
 mod sign;
 mod submit;
 
@@ -62,6 +63,11 @@ pub enum Command {
         after_help = "Example:\n  fairshare cosign --key acme.key --actor acme entry.json > cosigned.json"
     )]
     Cosign(sign::CosignArgs),
+    /// Compute Shapley (or Owen, Banzhaf) values of a game file.
+    #[command(
+        after_help = "Example:\n  fairshare shapley --game glove.json --json\n  fairshare shapley --game voting.json --method monte-carlo --target-error 0.001 --seed 7"
+    )]
+    Shapley(shapley::ShapleyArgs),
     /// Submit one signed entry, or a file of them (NDJSON), to a server.
     #[command(
         after_help = "Example:\n  fairshare submit --server http://127.0.0.1:8080 entry.json\n  fairshare submit --server http://127.0.0.1:8080 entries.ndjson"
@@ -78,6 +84,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sign(args) => sign::run_sign(&args),
         Command::Cosign(args) => sign::run_cosign(&args),
         Command::Submit(args) => submit::run(&args).await,
+        Command::Shapley(args) => shapley::run(args),
     }
 }
 
