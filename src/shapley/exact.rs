@@ -1,10 +1,12 @@
 //! Exact Shapley values by one pass over all 2^n coalitions.
 //!
 //! Regrouping the textbook sum by coalition instead of by (player, coalition):
-//! with w(k) = k!(n-k-1)!/n!, A_i[k] = sum of v(S) over |S| = k with i in S and
-//! T[k] = sum of v(S) over |S| = k,
+//! with w(k) = k!(n-k-1)!/n!, `A_i[k]` = sum of v(S) over |S| = k with i in S and
+//! `T[k]` = sum of v(S) over |S| = k,
 //!
-//!   phi_i = sum_k (w(k-1) + w(k)) A_i[k] - w(k) T[k].
+//! ```text
+//! phi_i = sum_k (w(k-1) + w(k)) A_i[k] - w(k) T[k]
+//! ```
 //!
 //! One pass accumulates A and T in integers (worths scaled by their common denominator D),
 //! in fixed chunks of coalitions run on all cores; integer sums are exact, so the result is

@@ -131,3 +131,45 @@ fn malformed_files_exit_2_with_the_index() {
     assert_eq!(code, 2);
     assert!(err.contains("unions"), "{err}");
 }
+
+#[test]
+fn target_error_and_bad_parameters() {
+    let g = write_game(
+        "unsc.json",
+        r#"{"players":["P1","P2","P3","P4","P5","N1","N2","N3","N4","N5","N6","N7","N8","N9","N10"],
+            "game":{"type":"weighted_voting","weights":[7,7,7,7,7,1,1,1,1,1,1,1,1,1,1],"quota":39}}"#,
+    );
+    let p = g.to_str().unwrap_or_default();
+    let (code, out, _) = run(&[
+        "--game",
+        p,
+        "--json",
+        "--method",
+        "monte-carlo",
+        "--target-error",
+        "0.02",
+        "--samples",
+        "1000000",
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let lo: f64 = v["ci"]["P1"][0]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(f64::NAN);
+    let hi: f64 = v["ci"]["P1"][1]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(f64::NAN);
+    assert!(hi - lo <= 0.04 + 1e-12, "{out}");
+    assert!(lo <= 421.0 / 2145.0 && 421.0 / 2145.0 <= hi, "{out}");
+    let (code, _, err) = run(&[
+        "--game",
+        p,
+        "--method",
+        "monte-carlo",
+        "--confidence",
+        "1.5",
+    ]);
+    assert_eq!(code, 2, "{err}");
+}
