@@ -5,7 +5,8 @@ use crate::api::{self, ApiSettings, AppState};
 use crate::crypto::SecretKey;
 use crate::entry::rules::{RegistrationPolicy, RuleSettings};
 use crate::keyfile::{self, KeyFileError};
-use crate::ledger::Sequencer;
+use crate::ledger::checkpoint::NoteSigner;
+use crate::ledger::{Sequencer, check, checkpointer};
 use crate::store::embedded::EmbeddedPostgres;
 use crate::store::{Store, StoreError};
 use sqlx::postgres::PgConnectOptions;
@@ -33,6 +34,13 @@ pub struct DatabaseConfig {
     /// Name of the log inside the database (one database can host many logs).
     #[arg(long, env = "FAIRSHARE_LOG_ID", default_value = "default")]
     pub log_id: String,
+    /// The log's origin: the first line of its checkpoints and the name of its key.
+    #[arg(
+        long,
+        env = "FAIRSHARE_LOG_ORIGIN",
+        default_value = "fairshare.local/log"
+    )]
+    pub log_origin: String,
     /// Who may register actors through the API after the operator's bootstrap.
     #[arg(
         long,
@@ -62,6 +70,12 @@ pub struct ServerConfig {
     /// Most entries the sequencer commits in one transaction.
     #[arg(long, env = "FAIRSHARE_COMMIT_BATCH", default_value_t = 4000)]
     pub commit_batch: usize,
+    /// Shortest time between two checkpoints, in milliseconds.
+    #[arg(long, env = "FAIRSHARE_CHECKPOINT_INTERVAL_MS", default_value_t = 1000)]
+    pub checkpoint_interval_ms: u64,
+    /// Recompute the stored tree from the leaves before serving, and refuse to serve if they disagree.
+    #[arg(long, env = "FAIRSHARE_CHECK_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
+    pub check_on_start: bool,
     /// Size of the database connection pool.
     #[arg(long, env = "FAIRSHARE_DB_CONNECTIONS", default_value_t = 16)]
     pub db_connections: u32,
@@ -83,6 +97,8 @@ pub enum StartError {
 pub struct Ledger {
     pub store: Store,
     pub server_key: SecretKey,
+    /// Signs checkpoints with the server key under the log's origin.
+    pub note_signer: NoteSigner,
     pub rules: RuleSettings,
     embedded: Option<EmbeddedPostgres>,
 }
@@ -116,9 +132,15 @@ impl Ledger {
             registration: config.registration,
             server_key: server_key.public_key(),
         };
+        let signing_key = ed25519_dalek::SigningKey::from_bytes(&server_key.seed());
+        let note_signer =
+            NoteSigner::ed25519(config.log_origin.clone(), signing_key).map_err(|e| {
+                StartError::Config(format!("--log-origin {:?}: {e}", config.log_origin))
+            })?;
         Ok(Self {
             store,
             server_key,
+            note_signer,
             rules,
             embedded,
         })
@@ -144,15 +166,32 @@ pub struct RunningServer {
 impl RunningServer {
     pub async fn start(config: ServerConfig) -> Result<Self, StartError> {
         let ledger = Ledger::open(&config.database, config.db_connections).await?;
+        if config.check_on_start {
+            let report = check::check(&ledger.store, &ledger.note_signer.verifier())
+                .await
+                .map_err(|e| StartError::Config(e.to_string()))?;
+            tracing::info!(
+                entries = report.entries,
+                "stored tree and checkpoints agree with the leaves"
+            );
+        }
+        let committed = checkpointer::spawn(
+            ledger.store.clone(),
+            ledger.note_signer.clone(),
+            config.database.log_origin.clone(),
+            std::time::Duration::from_millis(config.checkpoint_interval_ms),
+        );
         let sequencer = Sequencer::spawn(
             ledger.store.clone(),
             ledger.rules.clone(),
             config.commit_batch,
+            committed,
         );
         let settings = ApiSettings {
             max_body_bytes: config.max_body_bytes,
             max_batch_entries: config.max_batch_entries,
             timestamp_skew: chrono::Duration::seconds(config.timestamp_skew_secs),
+            log_key: ledger.note_signer.verifier().to_vkey(),
         };
         let app = api::router(AppState {
             store: ledger.store.clone(),

@@ -5,6 +5,7 @@ mod actors;
 mod entries;
 pub mod error;
 mod health;
+mod log;
 
 use crate::ledger::Sequencer;
 use crate::store::Store;
@@ -20,6 +21,8 @@ pub struct ApiSettings {
     pub max_batch_entries: usize,
     /// How far an entry's `ts` may be from the server clock.
     pub timestamp_skew: chrono::Duration,
+    /// The log's signed-note verifier key, served at /v1/log/key.
+    pub log_key: String,
 }
 
 /// What every handler can reach.
@@ -36,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(entries::router())
         .merge(actors::router())
+        .merge(log::router())
         .fallback(error::not_found_fallback)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -1,11 +1,14 @@
 //! The command line: one file per subcommand. `main.rs` only calls [`run`].
 
 mod actor;
+mod check;
+mod export;
 mod keygen;
 mod serve;
 pub mod shapley;
 mod sign;
 mod submit;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -68,6 +71,21 @@ pub enum Command {
         after_help = "Example:\n  fairshare shapley --game glove.json --json\n  fairshare shapley --game voting.json --method monte-carlo --target-error 0.001 --seed 7"
     )]
     Shapley(shapley::ShapleyArgs),
+    /// Export the whole log (NDJSON) and its latest checkpoint; resumes a partial file.
+    #[command(
+        after_help = "Example:\n  fairshare export --server http://127.0.0.1:8080 --out log.ndjson"
+    )]
+    Export(export::ExportArgs),
+    /// Verify an exported log offline: signatures, leaves, rules, roots, checkpoints.
+    #[command(
+        after_help = "Example:\n  fairshare verify --log log.ndjson --log-key \"$(curl -s localhost:8080/v1/log/key)\" --previous-checkpoint old.checkpoint"
+    )]
+    Verify(verify::VerifyArgs),
+    /// Recompute the stored tree and checkpoints from the stored leaves (direct database access).
+    #[command(
+        after_help = "Example:\n  fairshare check --database-url postgres://postgres@127.0.0.1/fairshare"
+    )]
+    Check(check::CheckArgs),
     /// Submit one signed entry, or a file of them (NDJSON), to a server.
     #[command(
         after_help = "Example:\n  fairshare submit --server http://127.0.0.1:8080 entry.json\n  fairshare submit --server http://127.0.0.1:8080 entries.ndjson"
@@ -85,6 +103,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Cosign(args) => sign::run_cosign(&args),
         Command::Submit(args) => submit::run(&args).await,
         Command::Shapley(args) => shapley::run(args),
+        Command::Export(args) => export::run(&args).await,
+        Command::Verify(args) => verify::run(&args).await,
+        Command::Check(args) => check::run(&args).await,
     }
 }
 

@@ -66,7 +66,7 @@ impl LedgerView for Snapshot {
 }
 
 impl Snapshot {
-    fn apply(&mut self, effect: &Effect) {
+    pub(crate) fn apply(&mut self, effect: &Effect) {
         match effect {
             Effect::RegisterActor {
                 actor,

@@ -355,6 +355,7 @@ pub struct VerifiedSignature {
 }
 
 /// Signs note texts with an Ed25519 key: as the log (type 0x01) or as a witness (type 0x04).
+#[derive(Clone)]
 pub struct NoteSigner {
     name: String,
     signature_type: u8,

@@ -2,8 +2,11 @@
 //! tree with its proofs (pure), and C2SP checkpoints as signed notes (pure).
 
 pub mod batch;
+pub mod check;
 pub mod checkpoint;
+pub mod checkpointer;
 pub mod merkle;
+pub mod replay;
 pub mod sequencer;
 
 pub use batch::{Answer, Receipt};
@@ -17,4 +20,7 @@ pub enum LedgerError {
     Stopped,
     #[error("internal error while planning a batch: {0}")]
     Planning(String),
+    /// Stored data disagrees with what the leaves imply: tampering or corruption.
+    #[error("{}{reason}", index.map(|i| format!("leaf {i}: ")).unwrap_or_default())]
+    Inconsistent { index: Option<u64>, reason: String },
 }

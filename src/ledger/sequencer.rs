@@ -9,7 +9,7 @@ use crate::entry::{EntryError, SignedEntry};
 use crate::store::Store;
 use chrono::{SubsecRound, Utc};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 /// One entry's answer: its receipt, or why it was refused.
 pub type EntryResult = Result<Answer, EntryError>;
@@ -26,10 +26,16 @@ pub struct Sequencer {
 }
 
 impl Sequencer {
-    /// Starts the sequencer task. `max_batch` bounds the entries of one transaction.
-    pub fn spawn(store: Store, settings: RuleSettings, max_batch: usize) -> Self {
+    /// Starts the sequencer task. `max_batch` bounds the entries of one transaction;
+    /// `committed` is notified after every commit (the checkpointer waits on it).
+    pub fn spawn(
+        store: Store,
+        settings: RuleSettings,
+        max_batch: usize,
+        committed: Arc<Notify>,
+    ) -> Self {
         let (jobs, queue) = mpsc::channel(1024);
-        tokio::spawn(run(queue, store, Arc::new(settings), max_batch));
+        tokio::spawn(run(queue, store, Arc::new(settings), max_batch, committed));
         Self { jobs }
     }
 
@@ -52,6 +58,7 @@ async fn run(
     store: Store,
     settings: Arc<RuleSettings>,
     max_batch: usize,
+    committed: Arc<Notify>,
 ) {
     while let Some(first) = queue.recv().await {
         let mut count = first.entries.len();
@@ -74,6 +81,7 @@ async fn run(
         let entries = Arc::new(entries);
         match append_batch(&store, &settings, entries.clone()).await {
             Ok(plan) => {
+                committed.notify_one();
                 let mut next = 0;
                 for (len, reply) in replies {
                     let _ = reply.send(Ok((next..next + len).map(|i| plan.result(i)).collect()));
@@ -114,6 +122,17 @@ pub async fn append_batch(
         .map_err(|e| LedgerError::Planning(e.to_string()))?
     };
     tx.insert(&planned, &entries, received_at).await?;
+    // Extend the stored tree in the same transaction: proofs never rehash the log.
+    let mut frontier = tx.frontier(next_seq).await?;
+    let mut nodes = Vec::with_capacity(planned.accepted.len() * 2);
+    for accepted in &planned.accepted {
+        frontier
+            .append_with(accepted.receipt.leaf_hash, |node, hash| {
+                nodes.push((node, hash))
+            })
+            .map_err(|e| LedgerError::Planning(e.to_string()))?;
+    }
+    tx.insert_nodes(&nodes).await?;
     tx.commit().await?;
     Ok(planned)
 }

@@ -11,8 +11,8 @@ use sqlx::{Postgres, Transaction};
 use std::collections::BTreeSet;
 
 pub struct AppendTx {
-    tx: Transaction<'static, Postgres>,
-    log_id: String,
+    pub(super) tx: Transaction<'static, Postgres>,
+    pub(super) log_id: String,
 }
 
 impl Store {

@@ -4,9 +4,11 @@
 mod append;
 pub mod embedded;
 mod reads;
+mod tree;
 
 pub use append::AppendTx;
 pub use reads::{ActorRow, EntryRow, KeyRow};
+pub use tree::{LeafRow, StoredCheckpoint};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
@@ -16,6 +18,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// The role the server acts as: INSERT and SELECT on the log tables, nothing else.
 pub const APP_ROLE: &str = "fairshare_app";
 const SET_APP_ROLE: &str = "SET ROLE fairshare_app";
+/// sqlx prepares every statement; after five runs PostgreSQL may switch to a generic plan
+/// chosen when the log was nearly empty (a sequential scan), making each append cost the
+/// whole log. Custom plans use the indexes as the log grows.
+const CUSTOM_PLANS: &str = "SET plan_cache_mode = force_custom_plan";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -52,6 +58,7 @@ impl Store {
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
                     conn.execute(SET_APP_ROLE).await?;
+                    conn.execute(CUSTOM_PLANS).await?;
                     Ok(())
                 })
             })

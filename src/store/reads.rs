@@ -98,7 +98,7 @@ impl Store {
 }
 
 /// seq, id, leaf hash, leaf.
-type StoredEntryColumns = (i64, Vec<u8>, Vec<u8>, Vec<u8>);
+pub(super) type StoredEntryColumns = (i64, Vec<u8>, Vec<u8>, Vec<u8>);
 
 fn entry_row((seq, id, leaf_hash, leaf): StoredEntryColumns) -> Result<EntryRow, StoreError> {
     Ok(EntryRow {

@@ -8,3 +8,4 @@ mod embedded;
 mod entries;
 mod guards;
 mod helpers;
+mod transparency;

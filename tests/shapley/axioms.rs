@@ -1,7 +1,6 @@
 //! The Shapley axioms as property tests, and agreement of every exact solver with brute
 //! force over all permutations.
 
-
 use fairshare::shapley::banzhaf::banzhaf_exact;
 use fairshare::shapley::exact::{shapley_brute_force, shapley_exact};
 use fairshare::shapley::owen::owen_exact;

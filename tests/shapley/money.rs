@@ -1,6 +1,5 @@
 //! Rounding to money: the sum is exact and each payout is within one minor unit.
 
-
 use fairshare::shapley::Ratio;
 use fairshare::shapley::money::{decimal_to_ratio, payouts, proportional};
 use num_traits::Signed;

@@ -1,7 +1,6 @@
 //! Sampled solvers against exact ones: intervals hold at the stated rate, results are
 //! identical on any thread count, the stopping rule meets its target.
 
-
 use fairshare::shapley::banzhaf::banzhaf_exact;
 use fairshare::shapley::exact::shapley_exact;
 use fairshare::shapley::owen::owen_exact;

@@ -1,6 +1,5 @@
 //! Textbook games checked against values published in the literature.
 
-
 use fairshare::shapley::banzhaf::banzhaf_exact;
 use fairshare::shapley::exact::shapley_exact;
 use fairshare::shapley::owen::owen_exact;

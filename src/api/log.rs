@@ -1,0 +1,173 @@
+//! Transparency endpoints: the log's verifier key, checkpoints, inclusion and consistency
+//! proofs (RFC 9162), and the leaves as NDJSON pages for export.
+
+use super::AppState;
+use super::error::ApiError;
+use crate::crypto::{b64_encode, hash};
+use crate::ledger::merkle::{self, Hash};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use std::collections::HashMap;
+
+/// Most leaves in one export page.
+pub const MAX_PAGE: u64 = 1000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/log/key", get(log_key))
+        .route("/v1/log/checkpoint", get(latest_checkpoint))
+        .route("/v1/log/checkpoints/{tree_size}", get(checkpoint))
+        .route("/v1/log/proof/inclusion", get(inclusion_proof))
+        .route("/v1/log/proof/consistency", get(consistency_proof))
+        .route("/v1/log/entries", get(entries))
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn text(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+/// A required (or defaulted) non-negative integer query parameter.
+fn number(
+    params: &HashMap<String, String>,
+    name: &str,
+    default: Option<u64>,
+) -> Result<u64, ApiError> {
+    match params.get(name) {
+        Some(text) => text.parse().map_err(|_| {
+            ApiError::BadRequest(format!("{name}={text:?} is not a non-negative integer"))
+        }),
+        None => default
+            .ok_or_else(|| ApiError::BadRequest(format!("the query parameter {name} is required"))),
+    }
+}
+
+fn hex_list(hashes: &[Hash]) -> Vec<String> {
+    hashes.iter().map(|h| hash::to_hex(h)).collect()
+}
+
+/// The C2SP signed-note verifier key (`<name>+<key hash>+<base64(0x01 || key)>`).
+async fn log_key(State(state): State<AppState>) -> Response {
+    text(state.settings.log_key.clone())
+}
+
+async fn latest_checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let stored = state
+        .store
+        .latest_checkpoint()
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no checkpoint yet".into()))?;
+    Ok(text(stored.note))
+}
+
+async fn checkpoint(
+    State(state): State<AppState>,
+    Path(size): Path<String>,
+) -> Result<Response, ApiError> {
+    let size: u64 = size
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("{size:?} is not a tree size")))?;
+    let stored = state
+        .store
+        .checkpoint(size)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no checkpoint of size {size}")))?;
+    Ok(text(stored.note))
+}
+
+/// Tree sizes must not exceed the log.
+async fn check_size(state: &AppState, size: u64, name: &str) -> Result<(), ApiError> {
+    let log_size = state.store.size().await?;
+    if size > log_size {
+        return Err(ApiError::BadRequest(format!(
+            "{name}={size} is beyond the log's {log_size} entries"
+        )));
+    }
+    Ok(())
+}
+
+/// `?leaf_index=I&tree_size=N`, or `?leaf_hash=<hex>&tree_size=N` (the first leaf with that hash).
+async fn inclusion_proof(
+    State(state): State<AppState>,
+    Query(params): Params,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let tree_size = number(&params, "tree_size", None)?;
+    check_size(&state, tree_size, "tree_size").await?;
+    let leaf_index = match params.get("leaf_hash") {
+        Some(text) => {
+            let leaf_hash = hash::parse_hex32(text).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "leaf_hash={text:?} is not 64 lowercase hex characters"
+                ))
+            })?;
+            state
+                .store
+                .leaf_index_by_hash(&leaf_hash)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("no leaf with hash {text}")))?
+        }
+        None => number(&params, "leaf_index", None)?,
+    };
+    if leaf_index >= tree_size {
+        return Err(ApiError::BadRequest(format!(
+            "leaf_index={leaf_index} is not below tree_size={tree_size}"
+        )));
+    }
+    let ids = merkle::inclusion_proof_nodes(leaf_index, tree_size)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let nodes = state.store.tree_nodes(&ids).await?;
+    let proof = merkle::inclusion_proof(leaf_index, tree_size, &nodes)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(Json(
+        json!({"leaf_index": leaf_index, "tree_size": tree_size, "proof": hex_list(&proof)}),
+    ))
+}
+
+async fn consistency_proof(
+    State(state): State<AppState>,
+    Query(params): Params,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let first = number(&params, "first", None)?;
+    let second = number(&params, "second", None)?;
+    if first > second {
+        return Err(ApiError::BadRequest(format!(
+            "first={first} is greater than second={second}"
+        )));
+    }
+    check_size(&state, second, "second").await?;
+    let ids = merkle::consistency_proof_nodes(first, second)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let nodes = state.store.tree_nodes(&ids).await?;
+    let proof = merkle::consistency_proof(first, second, &nodes)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(Json(
+        json!({"first": first, "second": second, "proof": hex_list(&proof)}),
+    ))
+}
+
+/// `?start=S&end=E`: NDJSON lines `{"index", "leaf"}` (leaf = base64 of the exact bytes) for
+/// leaves S..E, at most [`MAX_PAGE`] per request; fewer lines mean the log ends there.
+async fn entries(
+    State(state): State<AppState>,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    let start = number(&params, "start", Some(0))?;
+    let end = number(&params, "end", Some(start + MAX_PAGE))?;
+    if end < start {
+        return Err(ApiError::BadRequest(format!(
+            "end={end} is before start={start}"
+        )));
+    }
+    let rows = state.store.leaves(start, end.min(start + MAX_PAGE)).await?;
+    let mut body = String::new();
+    for (index, leaf) in rows {
+        body.push_str(&json!({"index": index, "leaf": b64_encode(&leaf)}).to_string());
+        body.push('\n');
+    }
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
+}

@@ -1,0 +1,25 @@
+//! `fairshare check`: recompute the stored tree and checkpoints from the stored leaves.
+
+use super::CliError;
+use crate::ledger::check::check;
+use crate::server::{DatabaseConfig, Ledger};
+
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    database: DatabaseConfig,
+}
+
+pub async fn run(args: &CheckArgs) -> Result<(), CliError> {
+    let ledger = Ledger::open(&args.database, 2)
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    let outcome = check(&ledger.store, &ledger.note_signer.verifier()).await;
+    ledger.close().await;
+    let report = outcome.map_err(|e| CliError::Failed(format!("check failed: {e}")))?;
+    println!(
+        "ok: {} entries and {} checkpoints agree with the stored tree",
+        report.entries, report.checkpoints
+    );
+    Ok(())
+}
