@@ -111,7 +111,7 @@ pub async fn spawn_app_on(
         "4",
     ];
     args.extend_from_slice(extra);
-    let config = ServeCommand::parse_from(args).config;
+    let config = server_config(&args);
     let server = RunningServer::start(config).await.expect("server starts");
     TestApp {
         base: format!("http://{}", server.addr),
@@ -127,6 +127,11 @@ pub async fn spawn_app_on(
 struct ServeCommand {
     #[command(flatten)]
     config: ServerConfig,
+}
+
+/// The configuration `fairshare serve ARGS` would run with (`args[0]` is the command name).
+pub fn server_config(args: &[&str]) -> ServerConfig {
+    ServeCommand::parse_from(args).config
 }
 
 fn init_logs() {

@@ -221,6 +221,27 @@ async fn a_changed_byte_is_named() {
     assert!(!ok && said.contains("leaf 4"), "{said}");
     let (ok, said) = check(&app);
     assert!(!ok && said.contains("leaf 4"), "{said}");
+
+    // A server starting on this database refuses to serve.
+    let data = app.data_dir.path().to_string_lossy().into_owned();
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        &app.database_url,
+        "--data-dir",
+        &data,
+    ];
+    let config = crate::helpers::server_config(&args);
+    let refused = fairshare::server::RunningServer::start(config)
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        refused.as_deref().is_some_and(|e| e.contains("leaf 4")),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
