@@ -82,6 +82,7 @@ pub async fn run(command: ActorCommand) -> Result<(), CliError> {
             &ledger.store,
             &Arc::new(ledger.rules.clone()),
             Arc::new(vec![entry]),
+            Vec::new(),
         )
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;

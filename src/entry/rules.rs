@@ -86,8 +86,7 @@ pub fn check(
     let env = &entry.envelope;
     let signer_key = resolve_signer(entry, view, settings)?;
     let cosigners = resolve_cosigners(entry, view)?;
-    let mut signatures = vec![(signer_key, entry.signature)];
-    signatures.extend(cosigners.iter().map(|c| (c.public_key, c.signature)));
+    let signatures = slot_signatures(entry, signer_key, &cosigners);
     let cosigned_by_kind = |kind: ActorKind| cosigners.iter().any(|c| c.kind == Some(kind));
     let not_permitted = |field: &str, message: String| {
         Err(EntryError::new(Rejection::NotPermitted, field, message))
@@ -273,6 +272,28 @@ pub fn check(
         effects,
         signatures,
     })
+}
+
+/// The keys every signature of `entry` must verify under, in slot order (the main signature,
+/// then each co-signature), without the other rules: for pre-verification outside the lock.
+pub fn signing_keys(
+    entry: &SignedEntry,
+    view: &dyn LedgerView,
+    settings: &RuleSettings,
+) -> Result<Vec<(PublicKey, Signature)>, EntryError> {
+    let signer_key = resolve_signer(entry, view, settings)?;
+    let cosigners = resolve_cosigners(entry, view)?;
+    Ok(slot_signatures(entry, signer_key, &cosigners))
+}
+
+fn slot_signatures(
+    entry: &SignedEntry,
+    signer_key: PublicKey,
+    cosigners: &[Cosigner],
+) -> Vec<(PublicKey, Signature)> {
+    std::iter::once((signer_key, entry.signature))
+        .chain(cosigners.iter().map(|c| (c.public_key, c.signature)))
+        .collect()
 }
 
 /// The key that must have made the main signature.

@@ -151,11 +151,38 @@ impl Plan {
     }
 }
 
+/// The signing keys (slot order) under which an entry's signatures all verified before it
+/// was queued; `None` when nothing was verified ahead.
+pub type Preverified = Option<Vec<[u8; 32]>>;
+
+/// Verifies what can be verified before taking the lock: each entry's signatures under the
+/// keys `view` resolves (the log as read, not yet locked). The plan skips an entry only if
+/// it resolves exactly the same keys under the lock.
+pub fn preverify(
+    entries: &[SignedEntry],
+    view: &Snapshot,
+    settings: &RuleSettings,
+) -> Vec<Preverified> {
+    entries
+        .par_iter()
+        .map(|entry| {
+            let signatures = rules::signing_keys(entry, view, settings).ok()?;
+            let message = entry.signing_message();
+            signatures
+                .iter()
+                .all(|(key, signature)| key.verify(&message, signature).is_ok())
+                .then(|| signatures.iter().map(|(k, _)| k.to_bytes()).collect())
+        })
+        .collect()
+}
+
 /// Decides `entries` in order against `base`; the first appended entry gets sequence number
 /// `next_seq`. Entries whose signature fails are removed and the batch is re-planned, since
 /// later entries may depend on them (a forged registration must not enable anything).
+/// `preverified[i]` (if any) names keys entry `i` was already verified under.
 pub fn plan(
     entries: &[SignedEntry],
+    preverified: &[Preverified],
     base: &Snapshot,
     settings: &RuleSettings,
     next_seq: u64,
@@ -163,7 +190,11 @@ pub fn plan(
 ) -> Plan {
     let mut bad_signatures: HashMap<usize, EntryError> = HashMap::new();
     // (input, signing keys) already verified: a re-plan only verifies what changed.
-    let mut verified: HashSet<(usize, Vec<[u8; 32]>)> = HashSet::new();
+    let mut verified: HashSet<(usize, Vec<[u8; 32]>)> = preverified
+        .iter()
+        .enumerate()
+        .filter_map(|(i, keys)| Some((i, keys.clone()?)))
+        .collect();
     let signers = |i: usize, checked: &rules::Checked| {
         (
             i,
@@ -283,4 +314,80 @@ fn nonce_reused(entry: &SignedEntry) -> EntryError {
             entry.envelope.actor
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SecretKey;
+    use crate::entry::ActorKind;
+    use crate::entry::envelope::sign_envelope;
+    use serde_json::json;
+
+    fn settings() -> RuleSettings {
+        RuleSettings {
+            registration: rules::RegistrationPolicy::Open,
+            server_key: SecretKey::from_seed(&[9; 32]).public_key(),
+        }
+    }
+
+    fn registered(key: &SecretKey) -> Snapshot {
+        let mut base = Snapshot::default();
+        base.apply(&Effect::RegisterActor {
+            actor: ActorId::parse("alice").expect("slug"),
+            kind: ActorKind::Human,
+            operator: None,
+            public_key: key.public_key(),
+        });
+        base
+    }
+
+    fn contribution(signer: &SecretKey, key_id: String) -> SignedEntry {
+        let envelope = json!({"v": 1, "type": "contribution", "actor": "alice", "key": key_id, "nonce": "nonce-0001",
+            "ts": "2026-11-29T12:00:00Z", "body": {"project": "p", "kind": "k", "measure": {"quantity": "1", "unit": "u"},
+            "evidence": format!("blake3:{}", "00".repeat(32))}});
+        SignedEntry::parse(&sign_envelope(&envelope, signer, &[]).expect("signs")).expect("valid")
+    }
+
+    #[test]
+    fn preverification_counts_only_for_the_keys_resolved_under_the_lock() {
+        let (alice, other) = (
+            SecretKey::from_seed(&[1; 32]),
+            SecretKey::from_seed(&[2; 32]),
+        );
+        let base = registered(&alice);
+        let good = contribution(&alice, alice.public_key().key_id().to_string());
+        let preverified = preverify(std::slice::from_ref(&good), &base, &settings());
+        assert_eq!(preverified, vec![Some(vec![alice.public_key().to_bytes()])]);
+        let planned = plan(
+            &[good],
+            &preverified,
+            &base,
+            &settings(),
+            0,
+            "2026-11-29T12:00:00.000000Z",
+        );
+        assert!(planned.result(0).is_ok());
+
+        // Signed by another key under alice's key id: a claim of pre-verification under some
+        // other key does not exempt it from verification under alice's key.
+        let forged = contribution(&other, alice.public_key().key_id().to_string());
+        assert_eq!(
+            preverify(std::slice::from_ref(&forged), &base, &settings()),
+            vec![None]
+        );
+        let claimed = vec![Some(vec![other.public_key().to_bytes()])];
+        let planned = plan(
+            &[forged],
+            &claimed,
+            &base,
+            &settings(),
+            0,
+            "2026-11-29T12:00:00.000000Z",
+        );
+        assert_eq!(
+            planned.result(0).map_err(|e| e.rejection),
+            Err(Rejection::BadSignature)
+        );
+    }
 }

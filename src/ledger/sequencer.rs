@@ -2,7 +2,7 @@
 //! batch takes everything queued (group commit), so one fsync serves many submitters.
 
 use super::LedgerError;
-use super::batch::{self, Answer, Plan};
+use super::batch::{self, Answer, Plan, Preverified};
 use crate::entry::envelope::format_timestamp;
 use crate::entry::rules::RuleSettings;
 use crate::entry::{EntryError, SignedEntry};
@@ -16,6 +16,7 @@ pub type EntryResult = Result<Answer, EntryError>;
 
 struct Job {
     entries: Vec<SignedEntry>,
+    preverified: Vec<Preverified>,
     reply: oneshot::Sender<Result<Vec<EntryResult>, Arc<LedgerError>>>,
 }
 
@@ -23,6 +24,8 @@ struct Job {
 #[derive(Clone)]
 pub struct Sequencer {
     jobs: mpsc::Sender<Job>,
+    store: Store,
+    settings: Arc<RuleSettings>,
 }
 
 impl Sequencer {
@@ -35,18 +38,49 @@ impl Sequencer {
         committed: Arc<Notify>,
     ) -> Self {
         let (jobs, queue) = mpsc::channel(1024);
-        tokio::spawn(run(queue, store, Arc::new(settings), max_batch, committed));
-        Self { jobs }
+        let settings = Arc::new(settings);
+        tokio::spawn(run(
+            queue,
+            store.clone(),
+            settings.clone(),
+            max_batch,
+            committed,
+        ));
+        Self {
+            jobs,
+            store,
+            settings,
+        }
     }
 
     /// Appends `entries` (in order) and returns, once durably committed, one result each.
+    /// Signatures are verified here first, in the submitter's task and off the lock, so
+    /// concurrent submitters verify in parallel while the sequencer commits.
     pub async fn submit(
         &self,
         entries: Vec<SignedEntry>,
     ) -> Result<Vec<EntryResult>, Arc<LedgerError>> {
+        let view = self
+            .store
+            .signer_snapshot(&entries)
+            .await
+            .map_err(|e| Arc::new(e.into()))?;
+        let (entries, preverified) = {
+            let settings = self.settings.clone();
+            tokio::task::spawn_blocking(move || {
+                let preverified = batch::preverify(&entries, &view, &settings);
+                (entries, preverified)
+            })
+            .await
+            .map_err(|e| Arc::new(LedgerError::Planning(e.to_string())))?
+        };
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { entries, reply })
+            .send(Job {
+                entries,
+                preverified,
+                reply,
+            })
             .await
             .map_err(|_| Arc::new(LedgerError::Stopped))?;
         answer.await.map_err(|_| Arc::new(LedgerError::Stopped))?
@@ -73,13 +107,15 @@ async fn run(
             }
         }
         let mut entries = Vec::with_capacity(count);
+        let mut preverified = Vec::with_capacity(count);
         let mut replies = Vec::with_capacity(jobs.len());
         for job in jobs {
             replies.push((job.entries.len(), job.reply));
             entries.extend(job.entries);
+            preverified.extend(job.preverified);
         }
         let entries = Arc::new(entries);
-        match append_batch(&store, &settings, entries.clone()).await {
+        match append_batch(&store, &settings, entries.clone(), preverified).await {
             Ok(plan) => {
                 committed.notify_one();
                 let mut next = 0;
@@ -106,6 +142,7 @@ pub async fn append_batch(
     store: &Store,
     settings: &Arc<RuleSettings>,
     entries: Arc<Vec<SignedEntry>>,
+    preverified: Vec<Preverified>,
 ) -> Result<Plan, LedgerError> {
     let mut tx = store.begin_append().await?;
     let next_seq = tx.next_seq().await?;
@@ -116,7 +153,14 @@ pub async fn append_batch(
         let (entries, settings) = (entries.clone(), settings.clone());
         let stamp = format_timestamp(received_at);
         tokio::task::spawn_blocking(move || {
-            batch::plan(&entries, &snapshot, &settings, next_seq, &stamp)
+            batch::plan(
+                &entries,
+                &preverified,
+                &snapshot,
+                &settings,
+                next_seq,
+                &stamp,
+            )
         })
         .await
         .map_err(|e| LedgerError::Planning(e.to_string()))?

@@ -52,21 +52,10 @@ impl AppendTx {
     /// Everything `entries` can touch: their actors and those actors' keys, the entries they
     /// reference, and earlier entries under the same (actor, nonce).
     pub async fn load_snapshot(&mut self, entries: &[SignedEntry]) -> Result<Snapshot, StoreError> {
-        let mut actors = BTreeSet::new();
         let mut referenced = BTreeSet::new();
         let (mut nonce_actors, mut nonces) = (Vec::new(), Vec::new());
         for entry in entries {
             let env = &entry.envelope;
-            actors.insert(env.actor.as_str().to_owned());
-            actors.extend(
-                entry
-                    .cosignatures
-                    .iter()
-                    .map(|c| c.actor.as_str().to_owned()),
-            );
-            if let Body::ActorRegistered(reg) = &env.body {
-                actors.extend(reg.operator.iter().map(|o| o.as_str().to_owned()));
-            }
             referenced.extend(
                 entry
                     .referenced_entries()
@@ -76,48 +65,9 @@ impl AppendTx {
             nonce_actors.push(env.actor.as_str().to_owned());
             nonces.push(env.nonce.as_str().to_owned());
         }
-        let actors: Vec<String> = actors.into_iter().collect();
         let referenced: Vec<Vec<u8>> = referenced.into_iter().collect();
         let mut snapshot = Snapshot::default();
-
-        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
-            "SELECT id, kind, operator FROM actors WHERE log_id = $1 AND id = ANY($2)",
-        )
-        .bind(&self.log_id)
-        .bind(&actors)
-        .fetch_all(&mut *self.tx)
-        .await?;
-        for (id, kind, operator) in rows {
-            let record = ActorRecord {
-                kind: parse_kind(&kind)?,
-                operator: operator.map(|o| slug(&o)).transpose()?,
-            };
-            snapshot.actors.insert(slug(&id)?, record);
-        }
-
-        let rows: Vec<(String, String, Vec<u8>, bool)> = sqlx::query_as(
-            "SELECT k.actor, k.key_id, k.public_key, r.key_id IS NOT NULL
-               FROM actor_keys k
-               LEFT JOIN key_revocations r USING (log_id, actor, key_id)
-              WHERE k.log_id = $1 AND k.actor = ANY($2)",
-        )
-        .bind(&self.log_id)
-        .bind(&actors)
-        .fetch_all(&mut *self.tx)
-        .await?;
-        for (actor, key_id, public_key, revoked) in rows {
-            let key_id = KeyId::parse(&key_id)
-                .ok_or_else(|| StoreError::Corrupt(format!("key id {key_id:?}")))?;
-            let public_key = PublicKey::from_bytes(&public_key)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            snapshot.keys.insert(
-                (slug(&actor)?, key_id),
-                KeyRecord {
-                    public_key,
-                    revoked,
-                },
-            );
-        }
+        load_signers(&mut self.tx, &self.log_id, entries, &mut snapshot).await?;
 
         let rows: Vec<(Vec<u8>, String, String)> = sqlx::query_as(
             "SELECT id, entry_type, actor FROM entries WHERE log_id = $1 AND id = ANY($2)",
@@ -270,6 +220,79 @@ impl AppendTx {
     pub async fn commit(self) -> Result<(), StoreError> {
         self.tx.commit().await?;
         Ok(())
+    }
+}
+
+/// Loads into `snapshot` the actors `entries` name (signers, co-signers, operators) and all
+/// their keys with revocation status.
+pub(super) async fn load_signers(
+    conn: &mut sqlx::PgConnection,
+    log_id: &str,
+    entries: &[SignedEntry],
+    snapshot: &mut Snapshot,
+) -> Result<(), StoreError> {
+    let mut actors = BTreeSet::new();
+    for entry in entries {
+        let env = &entry.envelope;
+        actors.insert(env.actor.as_str().to_owned());
+        actors.extend(
+            entry
+                .cosignatures
+                .iter()
+                .map(|c| c.actor.as_str().to_owned()),
+        );
+        if let Body::ActorRegistered(reg) = &env.body {
+            actors.extend(reg.operator.iter().map(|o| o.as_str().to_owned()));
+        }
+    }
+    let actors: Vec<String> = actors.into_iter().collect();
+    let rows: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT id, kind, operator FROM actors WHERE log_id = $1 AND id = ANY($2)")
+            .bind(log_id)
+            .bind(&actors)
+            .fetch_all(&mut *conn)
+            .await?;
+    for (id, kind, operator) in rows {
+        let record = ActorRecord {
+            kind: parse_kind(&kind)?,
+            operator: operator.map(|o| slug(&o)).transpose()?,
+        };
+        snapshot.actors.insert(slug(&id)?, record);
+    }
+    let rows: Vec<(String, String, Vec<u8>, bool)> = sqlx::query_as(
+        "SELECT k.actor, k.key_id, k.public_key, r.key_id IS NOT NULL
+           FROM actor_keys k
+           LEFT JOIN key_revocations r USING (log_id, actor, key_id)
+          WHERE k.log_id = $1 AND k.actor = ANY($2)",
+    )
+    .bind(log_id)
+    .bind(&actors)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (actor, key_id, public_key, revoked) in rows {
+        let key_id = KeyId::parse(&key_id)
+            .ok_or_else(|| StoreError::Corrupt(format!("key id {key_id:?}")))?;
+        let public_key =
+            PublicKey::from_bytes(&public_key).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        snapshot.keys.insert(
+            (slug(&actor)?, key_id),
+            KeyRecord {
+                public_key,
+                revoked,
+            },
+        );
+    }
+    Ok(())
+}
+
+impl Store {
+    /// The actors and keys `entries` name, read outside any append transaction: what
+    /// submitters pre-verify signatures against before queuing (the sequencer re-checks).
+    pub async fn signer_snapshot(&self, entries: &[SignedEntry]) -> Result<Snapshot, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let mut snapshot = Snapshot::default();
+        load_signers(&mut conn, &self.log_id, entries, &mut snapshot).await?;
+        Ok(snapshot)
     }
 }
 
