@@ -5,10 +5,10 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use num_rational::BigRational;
 use fairshare::shapley::exact::shapley_exact;
 use fairshare::shapley::sampling::shapley_sampled;
 use fairshare::shapley::{Explicit, McNets, Rule, SamplingConfig, WeightedVoting};
+use num_rational::BigRational;
 
 /// v(S) = (S * 2654435761) mod 1000 for the coalition with bitmask S (worth of the empty
 /// coalition 0 too).

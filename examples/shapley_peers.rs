@@ -7,11 +7,11 @@
 
 use std::time::Instant;
 
-use num_rational::BigRational;
 use fairshare::shapley::exact::shapley_exact;
 use fairshare::shapley::rational::to_f64;
 use fairshare::shapley::sampling::shapley_sampled;
 use fairshare::shapley::{Explicit, SamplingConfig, WeightedVoting};
+use num_rational::BigRational;
 
 fn explicit_table(n: usize) -> Explicit {
     let v: Vec<i64> = (0..1u64 << n)

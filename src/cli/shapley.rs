@@ -8,23 +8,6 @@ use crate::shapley::gamefile;
 use crate::shapley::rational::{fmt_ratio, to_f64};
 use crate::shapley::{Method, Request, SamplingConfig, ShapleyError, Solution, Values, solve};
 
-/// Method names accepted by `--method`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MethodArg {
-    /// Cheapest exact method; sampling beyond the limits.
-    Auto,
-    /// Exact enumeration of all coalitions.
-    Exact,
-    /// Closed form (MC-nets, weighted voting).
-    ClosedForm,
-    /// Monte Carlo permutation sampling.
-    MonteCarlo,
-    /// Owen value (needs "unions" in the game file).
-    Owen,
-    /// Banzhaf value.
-    Banzhaf,
-}
-
 /// Compute Shapley (or Owen, Banzhaf) values of a game file.
 #[derive(clap::Args, Debug)]
 pub struct ShapleyArgs {
@@ -33,7 +16,7 @@ pub struct ShapleyArgs {
     pub game: PathBuf,
     /// Solver.
     #[arg(long, value_enum, default_value = "auto")]
-    pub method: MethodArg,
+    pub method: Method,
     /// Permutations to sample (the maximum when --target-error is set). With owen or
     /// banzhaf, asks for the sampled estimate.
     #[arg(long)]
@@ -71,14 +54,7 @@ pub fn run(args: ShapleyArgs) -> Result<(), CliError> {
     let file = gamefile::parse(&text)
         .map_err(|e| CliError::Input(format!("{}: {e}", args.game.display())))?;
     let req = Request {
-        method: match args.method {
-            MethodArg::Auto => Method::Auto,
-            MethodArg::Exact => Method::Exact,
-            MethodArg::ClosedForm => Method::ClosedForm,
-            MethodArg::MonteCarlo => Method::MonteCarlo,
-            MethodArg::Owen => Method::Owen,
-            MethodArg::Banzhaf => Method::Banzhaf,
-        },
+        method: args.method,
         exact_limit: args.exact_limit,
         sampling: SamplingConfig {
             seed: args.seed,
@@ -91,13 +67,13 @@ pub fn run(args: ShapleyArgs) -> Result<(), CliError> {
         unions: file.unions.clone(),
         ..Request::default()
     };
-    if args.method == MethodArg::Owen && file.unions.is_none() {
+    if args.method == Method::Owen && file.unions.is_none() {
         return Err(CliError::Input(format!(
             "{}: --method owen needs \"unions\" in the game file",
             args.game.display()
         )));
     }
-    let sol = solve(&file.game, &req).map_err(input)?;
+    let sol = solve(&*file.game, &req).map_err(input)?;
     let out = if args.json {
         render_json(&file.players, &sol)
     } else {

@@ -29,23 +29,28 @@ pub struct Explicit {
     max_f64: f64,
 }
 
+/// The number of players of a table of `len` worths (`len` must be `2^n`, `n` within limits).
+fn player_count(len: usize) -> Result<usize> {
+    if len == 0 || !len.is_power_of_two() {
+        return Err(ShapleyError::InvalidGame(format!(
+            "values: length {len} is not a power of two"
+        )));
+    }
+    let n = len.trailing_zeros() as usize;
+    if n > MAX_EXPLICIT_PLAYERS {
+        return Err(ShapleyError::TooLarge {
+            method: "explicit table",
+            n,
+            limit: MAX_EXPLICIT_PLAYERS,
+        });
+    }
+    Ok(n)
+}
+
 impl Explicit {
     /// Build from exact worths; `values.len()` must be `2^n`.
     pub fn new(values: &[BigRational]) -> Result<Self> {
-        let len = values.len();
-        if len == 0 || !len.is_power_of_two() {
-            return Err(ShapleyError::InvalidGame(format!(
-                "values: length {len} is not a power of two"
-            )));
-        }
-        let n = len.trailing_zeros() as usize;
-        if n > MAX_EXPLICIT_PLAYERS {
-            return Err(ShapleyError::TooLarge {
-                method: "explicit table",
-                n,
-                limit: MAX_EXPLICIT_PLAYERS,
-            });
-        }
+        let n = player_count(values.len())?;
         let den = lcm_all(values.iter().map(|v| v.denom()));
         let scaled: Vec<BigInt> = values
             .iter()
@@ -56,20 +61,7 @@ impl Explicit {
 
     /// Build from integer worths (denominator 1); `values.len()` must be `2^n`.
     pub fn from_integers(values: Vec<i64>) -> Result<Self> {
-        let len = values.len();
-        if len == 0 || !len.is_power_of_two() {
-            return Err(ShapleyError::InvalidGame(format!(
-                "values: length {len} is not a power of two"
-            )));
-        }
-        let n = len.trailing_zeros() as usize;
-        if n > MAX_EXPLICIT_PLAYERS {
-            return Err(ShapleyError::TooLarge {
-                method: "explicit table",
-                n,
-                limit: MAX_EXPLICIT_PLAYERS,
-            });
-        }
+        let n = player_count(values.len())?;
         let (mn, mx) = min_max(values.iter().map(|&v| v as f64));
         Ok(Self {
             n,

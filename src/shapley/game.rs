@@ -173,39 +173,3 @@ impl<G: Game + ?Sized> Game for &G {
         (**self).as_table_i64()
     }
 }
-
-impl Game for Box<dyn Game> {
-    fn n(&self) -> usize {
-        (**self).n()
-    }
-    fn denominator(&self) -> BigInt {
-        (**self).denominator()
-    }
-    fn worth_scaled(&self, s: &[u64]) -> BigInt {
-        (**self).worth_scaled(s)
-    }
-    fn worth_scaled_i64(&self, mask: u64) -> Option<i64> {
-        (**self).worth_scaled_i64(mask)
-    }
-    fn worth_f64(&self, s: &[u64]) -> f64 {
-        (**self).worth_f64(s)
-    }
-    fn walker(&self) -> Box<dyn Walker + '_> {
-        (**self).walker()
-    }
-    fn marginal_range(&self, p: usize) -> Option<(f64, f64)> {
-        (**self).marginal_range(p)
-    }
-    fn interaction_order(&self) -> Option<usize> {
-        (**self).interaction_order()
-    }
-    fn as_mc_nets(&self) -> Option<std::borrow::Cow<'_, McNets>> {
-        (**self).as_mc_nets()
-    }
-    fn as_weighted_voting(&self) -> Option<&WeightedVoting> {
-        (**self).as_weighted_voting()
-    }
-    fn as_table_i64(&self) -> Option<&[i64]> {
-        (**self).as_table_i64()
-    }
-}

@@ -15,7 +15,7 @@ use super::owen::{MAX_OWEN_WORK, owen_exact, owen_work};
 use super::sampling::{Estimate, SamplingConfig, banzhaf_sampled, owen_sampled, shapley_sampled};
 
 /// The method asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Method {
     /// Cheapest exact method that applies; sampling beyond the limits.
     #[default]

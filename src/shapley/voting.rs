@@ -292,7 +292,8 @@ impl Plan {
         // Dual window [W - q - wj + 1, W - q] on rows s <= n-2-h.
         let dual = (self.half && n >= 2).then(|| {
             let hi = self.total - self.q;
-            (hi.saturating_sub(wj - 1), hi, n - 2 - h)
+            // lo = hi - wj + 1, written so a zero-weight player gets an empty window.
+            ((hi + 1).saturating_sub(wj), hi, n - 2 - h)
         });
         let mut acc_p: Vec<Vec<u64>> = self.dig.iter().map(|&d| vec![0u64; d]).collect();
         let mut acc_d = acc_p.clone();
