@@ -26,7 +26,6 @@ CREATE TABLE entries (
     UNIQUE (log_id, actor, nonce)
 );
 CREATE INDEX entries_by_project ON entries (log_id, project, seq) WHERE project IS NOT NULL;
-CREATE INDEX entries_by_actor ON entries (log_id, actor, seq);
 
 CREATE TABLE actors (
     log_id         text   NOT NULL,

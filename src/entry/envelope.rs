@@ -110,17 +110,27 @@ impl SignedEntry {
     }
 
     /// The leaf bytes: JCS of `{ envelope, signature, cosignatures (when any), received_at }`.
+    ///
+    /// Assembled from canonical parts instead of canonicalizing the whole object again (this
+    /// runs under the append lock): JCS writes members sorted by key ("cosignatures" <
+    /// "envelope" < "received_at" < "signature"), each value in its own canonical form.
     pub fn leaf_bytes(&self, received_at: &str) -> Vec<u8> {
-        let mut leaf = json!({
-            "envelope": self.envelope_json,
-            "signature": self.signature.to_base64(),
-            "received_at": received_at,
-        });
+        let quoted = |text: &str| canonical::to_vec(&Value::from(text)).unwrap_or_default();
+        let mut leaf = Vec::with_capacity(self.canonical_envelope.len() + 256);
+        leaf.push(b'{');
         if !self.cosignatures.is_empty() {
-            leaf["cosignatures"] = self.cosignatures_json();
+            leaf.extend_from_slice(b"\"cosignatures\":");
+            leaf.extend(canonical::to_vec(&self.cosignatures_json()).unwrap_or_default());
+            leaf.push(b',');
         }
-        // The leaf is built from values that already canonicalized once; this cannot fail.
-        canonical::to_vec(&leaf).unwrap_or_default()
+        leaf.extend_from_slice(b"\"envelope\":");
+        leaf.extend_from_slice(&self.canonical_envelope);
+        leaf.extend_from_slice(b",\"received_at\":");
+        leaf.extend(quoted(received_at));
+        leaf.extend_from_slice(b",\"signature\":");
+        leaf.extend(quoted(&self.signature.to_base64()));
+        leaf.push(b'}');
+        leaf
     }
 
     /// The entry as clients submit it.
@@ -318,6 +328,20 @@ mod tests {
         );
         assert!(entry.matches_leaf(leaf.as_bytes()));
         assert!(!leaf.contains("cosignatures"));
+    }
+
+    #[test]
+    fn assembled_leaf_equals_canonicalizing_the_whole_leaf() {
+        let cosigner = SecretKey::from_seed(&[2; 32]);
+        let actor = ActorId::parse("bob").expect("slug");
+        for cosigners in [vec![], vec![(actor, &cosigner)]] {
+            let signed = sign_envelope(&envelope(), &key(), &cosigners).expect("signs");
+            let entry = SignedEntry::parse(&signed).expect("valid");
+            let mut whole = signed.clone();
+            whole["received_at"] = json!("2026-11-29T12:00:01.000000Z");
+            let expected = canonical::to_vec(&whole).expect("canonical");
+            assert_eq!(entry.leaf_bytes("2026-11-29T12:00:01.000000Z"), expected);
+        }
     }
 
     #[test]
