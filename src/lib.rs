@@ -7,6 +7,7 @@ pub mod crypto; // canonical JSON, blake3, ed25519 (pure)
 pub mod entry; // envelope, bodies, validation rules (pure)
 pub mod keyfile; // secret key files (mode 0600)
 pub mod ledger; // batch planning (pure), sequencer, Merkle hashing
+pub mod policy; // policy files and the games and payouts they define (pure)
 pub mod server; // configuration and wiring of store, sequencer and API
 pub mod shapley; // Shapley, Owen and Banzhaf values, exact and sampled; money rounding (pure)
 pub mod store; // all SQL, migrations, embedded PostgreSQL

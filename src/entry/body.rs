@@ -22,16 +22,20 @@ pub enum EntryType {
     Contribution,
     Endorsement,
     ValueRealized,
+    PolicyAdopted,
+    CoalitionMeasured,
 }
 
 impl EntryType {
-    pub const ALL: [EntryType; 6] = [
+    pub const ALL: [EntryType; 8] = [
         Self::ActorRegistered,
         Self::KeyRotated,
         Self::KeyRevoked,
         Self::Contribution,
         Self::Endorsement,
         Self::ValueRealized,
+        Self::PolicyAdopted,
+        Self::CoalitionMeasured,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +46,8 @@ impl EntryType {
             Self::Contribution => "contribution",
             Self::Endorsement => "endorsement",
             Self::ValueRealized => "value.realized",
+            Self::PolicyAdopted => "policy.adopted",
+            Self::CoalitionMeasured => "coalition.measured",
         }
     }
 
@@ -95,6 +101,8 @@ pub enum Body {
     Contribution(Contribution),
     Endorsement(Endorsement),
     ValueRealized(ValueRealized),
+    PolicyAdopted(PolicyAdopted),
+    CoalitionMeasured(CoalitionMeasured),
 }
 
 /// The envelope's actor registers itself (or is registered by the server operator).
@@ -154,14 +162,41 @@ pub struct Endorsement {
     pub note: Option<String>,
 }
 
-/// A platform declares value earned by a project.
+/// A platform declares value earned by a project, to be allocated under an adopted policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValueRealized {
     pub project: Slug,
     pub amount: Decimal,
     pub currency: Currency,
+    /// blake3 of the adopted policy's text.
+    pub policy: ContentDigest,
     pub note: Option<String>,
 }
+
+/// A platform or regulator publishes a policy: its full text is in the log, so anyone can
+/// recompute every allocation made under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyAdopted {
+    pub name: Slug,
+    pub text: String,
+    /// blake3 of the text's UTF-8 bytes, checked against the text.
+    pub hash: ContentDigest,
+}
+
+/// A platform records the value observed with a subset of a project's actors (an A/B test
+/// with the AI switched off, say): a point of an explicit game.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoalitionMeasured {
+    pub project: Slug,
+    pub members: Vec<ActorId>,
+    pub value: Decimal,
+    pub note: Option<String>,
+}
+
+/// Longest policy text, in bytes.
+pub const MAX_POLICY_BYTES: usize = 64 * 1024;
+/// Most members of one measured coalition (explicit games are exponential in players).
+pub const MAX_COALITION_MEMBERS: usize = 25;
 
 fn parse_key_id(text: &str) -> Result<KeyId, String> {
     KeyId::parse(text)
@@ -275,8 +310,62 @@ impl Body {
                     note: f.text_opt("note", MAX_TEXT)?,
                 })
             }
+            EntryType::PolicyAdopted => {
+                let f = Fields::new(value, path, &["name", "text", "hash"])?;
+                let text = f.str("text")?;
+                if text.is_empty() || text.len() > MAX_POLICY_BYTES {
+                    return Err(EntryError::malformed(
+                        f.at("text"),
+                        format!("1 to {MAX_POLICY_BYTES} bytes"),
+                    ));
+                }
+                let hash = f.parse("hash", ContentDigest::parse)?;
+                if hash.0 != crate::crypto::hash::blake3(text.as_bytes()) {
+                    return Err(EntryError::malformed(
+                        f.at("hash"),
+                        "is not blake3 of the text's UTF-8 bytes",
+                    ));
+                }
+                Body::PolicyAdopted(PolicyAdopted {
+                    name: f.parse("name", Slug::parse)?,
+                    text: text.to_owned(),
+                    hash,
+                })
+            }
+            EntryType::CoalitionMeasured => {
+                let f = Fields::new(value, path, &["project", "members", "value", "note"])?;
+                let items = f.array("members")?;
+                if items.is_empty() || items.len() > MAX_COALITION_MEMBERS {
+                    return Err(EntryError::malformed(
+                        f.at("members"),
+                        format!("1 to {MAX_COALITION_MEMBERS} actors"),
+                    ));
+                }
+                let mut members: Vec<ActorId> = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    let path = format!("{}[{i}]", f.at("members"));
+                    let text = item
+                        .as_str()
+                        .ok_or_else(|| EntryError::malformed(&path, "must be a string"))?;
+                    let member = Slug::parse(text).map_err(|m| EntryError::malformed(&path, m))?;
+                    if members.contains(&member) {
+                        return Err(EntryError::malformed(&path, "listed twice"));
+                    }
+                    members.push(member);
+                }
+                Body::CoalitionMeasured(CoalitionMeasured {
+                    project: f.parse("project", Slug::parse)?,
+                    members,
+                    value: f.parse("value", parse_non_negative)?,
+                    note: f.text_opt("note", MAX_TEXT)?,
+                })
+            }
             EntryType::ValueRealized => {
-                let f = Fields::new(value, path, &["project", "amount", "currency", "note"])?;
+                let f = Fields::new(
+                    value,
+                    path,
+                    &["project", "amount", "currency", "policy", "note"],
+                )?;
                 let currency = f.parse("currency", Currency::parse)?;
                 let amount = f.parse("amount", |s| {
                     let amount = parse_non_negative(s)?;
@@ -295,6 +384,7 @@ impl Body {
                     project: f.parse("project", Slug::parse)?,
                     amount,
                     currency,
+                    policy: f.parse("policy", ContentDigest::parse)?,
                     note: f.text_opt("note", MAX_TEXT)?,
                 })
             }
@@ -398,7 +488,9 @@ mod tests {
 
     #[test]
     fn value_realized_rules() {
-        let ok = json!({"project": "novel", "amount": "100.50", "currency": "EUR"});
+        let policy = format!("blake3:{}", "ab".repeat(32));
+        let ok =
+            json!({"project": "novel", "amount": "100.50", "currency": "EUR", "policy": policy});
         assert!(Body::parse(EntryType::ValueRealized, &ok, "body").is_ok());
         for (amount, currency) in [
             ("0", "EUR"),
@@ -407,15 +499,42 @@ mod tests {
             ("1.5", "JPY"),
             ("-5", "EUR"),
         ] {
-            let v = json!({"project": "novel", "amount": amount, "currency": currency});
+            let v = json!({"project": "novel", "amount": amount, "currency": currency, "policy": policy});
             assert_eq!(
                 err(EntryType::ValueRealized, v).field,
                 "body.amount",
                 "{amount} {currency}"
             );
         }
-        let v = json!({"project": "novel", "amount": "1", "currency": "EURO"});
+        let v = json!({"project": "novel", "amount": "1", "currency": "EURO", "policy": policy});
         assert_eq!(err(EntryType::ValueRealized, v).field, "body.currency");
+        let v = json!({"project": "novel", "amount": "1", "currency": "EUR"});
+        assert_eq!(err(EntryType::ValueRealized, v).field, "body.policy");
+    }
+
+    #[test]
+    fn policy_and_measured_coalition_bodies() {
+        let text = "name = \"p\"\n";
+        let hash = format!(
+            "blake3:{}",
+            crate::crypto::hash::to_hex(&crate::crypto::hash::blake3(text.as_bytes()))
+        );
+        let ok = json!({"name": "p", "text": text, "hash": hash});
+        assert!(Body::parse(EntryType::PolicyAdopted, &ok, "body").is_ok());
+        let wrong = json!({"name": "p", "text": "other", "hash": hash});
+        assert_eq!(err(EntryType::PolicyAdopted, wrong).field, "body.hash");
+        let ok = json!({"project": "novel", "members": ["alice", "scribe"], "value": "120.5"});
+        assert!(Body::parse(EntryType::CoalitionMeasured, &ok, "body").is_ok());
+        let twice = json!({"project": "novel", "members": ["alice", "alice"], "value": "1"});
+        assert_eq!(
+            err(EntryType::CoalitionMeasured, twice).field,
+            "body.members[1]"
+        );
+        let empty = json!({"project": "novel", "members": [], "value": "1"});
+        assert_eq!(
+            err(EntryType::CoalitionMeasured, empty).field,
+            "body.members"
+        );
     }
 
     #[test]

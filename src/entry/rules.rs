@@ -3,7 +3,7 @@
 
 use super::body::{ActorKind, Body, EntryType};
 use super::envelope::SignedEntry;
-use super::ids::{ActorId, EntryId};
+use super::ids::{ActorId, ContentDigest, EntryId, Slug};
 use super::{EntryError, Rejection};
 use crate::crypto::{KeyId, PublicKey, Signature};
 
@@ -25,12 +25,22 @@ pub struct EntryRef {
     pub actor: ActorId,
 }
 
+/// What the log says about a project so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectRecord {
+    pub has_contributions: bool,
+    /// The currency of the project's first realized value: later ones must match.
+    pub currency: Option<String>,
+}
+
 /// What the rules need to know about the ledger.
 pub trait LedgerView {
     fn actor(&self, id: &ActorId) -> Option<ActorRecord>;
     fn key(&self, actor: &ActorId, key: &KeyId) -> Option<KeyRecord>;
     fn active_key_count(&self, actor: &ActorId) -> usize;
     fn entry(&self, id: &EntryId) -> Option<EntryRef>;
+    fn policy_adopted(&self, hash: &ContentDigest) -> bool;
+    fn project(&self, project: &Slug) -> ProjectRecord;
 }
 
 /// Who may register through the API once the operator has bootstrapped the first actors.
@@ -50,7 +60,7 @@ pub struct RuleSettings {
     pub server_key: PublicKey,
 }
 
-/// A change to the actor and key projection that accepting the entry makes.
+/// A change to the projections (actors, keys, policies, projects) that accepting the entry makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     RegisterActor {
@@ -66,6 +76,19 @@ pub enum Effect {
     RevokeKey {
         actor: ActorId,
         key: KeyId,
+    },
+    AdoptPolicy {
+        hash: ContentDigest,
+        name: Slug,
+    },
+    /// The project's first contribution.
+    OpenProject {
+        project: Slug,
+    },
+    /// The project's first realized value fixes its currency.
+    FixCurrency {
+        project: Slug,
+        currency: String,
     },
 }
 
@@ -196,6 +219,10 @@ pub fn check(
             }]
         }
         Body::Contribution(c) => {
+            let opens =
+                (!view.project(&c.project).has_contributions).then(|| Effect::OpenProject {
+                    project: c.project.clone(),
+                });
             for (i, id) in c.builds_on.iter().enumerate() {
                 let field = format!("envelope.body.builds_on[{i}]");
                 match view.entry(id) {
@@ -219,7 +246,7 @@ pub fn check(
                     }
                 }
             }
-            Vec::new()
+            opens.into_iter().collect()
         }
         Body::Endorsement(e) => {
             if signer_kind != Some(ActorKind::Human) {
@@ -258,12 +285,86 @@ pub fn check(
             }
             Vec::new()
         }
-        Body::ValueRealized(_) => {
+        Body::ValueRealized(v) => {
             if signer_kind != Some(ActorKind::Platform) {
                 return not_permitted(
                     "envelope.actor",
                     "only platform actors declare realized value".into(),
                 );
+            }
+            if !view.policy_adopted(&v.policy) {
+                return Err(EntryError::new(
+                    Rejection::UnknownReference,
+                    "envelope.body.policy",
+                    format!("no policy {} was adopted", v.policy),
+                ));
+            }
+            let project = view.project(&v.project);
+            if !project.has_contributions {
+                return Err(EntryError::new(
+                    Rejection::UnknownReference,
+                    "envelope.body.project",
+                    format!("project {} has no contributions to allocate to", v.project),
+                ));
+            }
+            match project.currency {
+                Some(currency) if currency != v.currency.code() => {
+                    return Err(EntryError::new(
+                        Rejection::Conflict,
+                        "envelope.body.currency",
+                        format!(
+                            "currency mismatch: project {} realizes value in {currency}, not {}",
+                            v.project, v.currency
+                        ),
+                    ));
+                }
+                Some(_) => Vec::new(),
+                None => vec![Effect::FixCurrency {
+                    project: v.project.clone(),
+                    currency: v.currency.code().to_owned(),
+                }],
+            }
+        }
+        Body::PolicyAdopted(p) => {
+            if !matches!(
+                signer_kind,
+                Some(ActorKind::Platform | ActorKind::Regulator)
+            ) {
+                return not_permitted(
+                    "envelope.actor",
+                    "only platform and regulator actors adopt policies".into(),
+                );
+            }
+            if view.policy_adopted(&p.hash) {
+                return Err(EntryError::new(
+                    Rejection::Conflict,
+                    "envelope.body.hash",
+                    format!("policy {} is already adopted", p.hash),
+                ));
+            }
+            crate::policy::Policy::parse(p.text.as_bytes()).map_err(|e| {
+                EntryError::malformed("envelope.body.text", format!("not a valid policy: {e}"))
+            })?;
+            vec![Effect::AdoptPolicy {
+                hash: p.hash,
+                name: p.name.clone(),
+            }]
+        }
+        Body::CoalitionMeasured(m) => {
+            if signer_kind != Some(ActorKind::Platform) {
+                return not_permitted(
+                    "envelope.actor",
+                    "only platform actors record measured coalitions".into(),
+                );
+            }
+            for (i, member) in m.members.iter().enumerate() {
+                if view.actor(member).is_none() {
+                    return Err(EntryError::new(
+                        Rejection::UnknownReference,
+                        format!("envelope.body.members[{i}]"),
+                        format!("actor {member} is not registered"),
+                    ));
+                }
             }
             Vec::new()
         }

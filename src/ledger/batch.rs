@@ -5,9 +5,9 @@
 use super::merkle;
 use crate::crypto::{KeyId, PublicKey, hash};
 use crate::entry::rules::{
-    self, ActorRecord, Effect, EntryRef, KeyRecord, LedgerView, RuleSettings,
+    self, ActorRecord, Effect, EntryRef, KeyRecord, LedgerView, ProjectRecord, RuleSettings,
 };
-use crate::entry::{ActorId, EntryError, EntryId, Rejection, SignedEntry};
+use crate::entry::{ActorId, ContentDigest, EntryError, EntryId, Rejection, SignedEntry, Slug};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -45,6 +45,8 @@ pub struct Snapshot {
     pub keys: HashMap<(ActorId, KeyId), KeyRecord>,
     pub entries: HashMap<EntryId, EntryRef>,
     pub nonces: HashMap<(ActorId, String), StoredNonce>,
+    pub policies: HashSet<ContentDigest>,
+    pub projects: HashMap<Slug, ProjectRecord>,
 }
 
 impl LedgerView for Snapshot {
@@ -62,6 +64,12 @@ impl LedgerView for Snapshot {
     }
     fn entry(&self, id: &EntryId) -> Option<EntryRef> {
         self.entries.get(id).cloned()
+    }
+    fn policy_adopted(&self, hash: &ContentDigest) -> bool {
+        self.policies.contains(hash)
+    }
+    fn project(&self, project: &Slug) -> ProjectRecord {
+        self.projects.get(project).cloned().unwrap_or_default()
     }
 }
 
@@ -88,6 +96,18 @@ impl Snapshot {
                 if let Some(k) = self.keys.get_mut(&(actor.clone(), *key)) {
                     k.revoked = true;
                 }
+            }
+            Effect::AdoptPolicy { hash, .. } => {
+                self.policies.insert(*hash);
+            }
+            Effect::OpenProject { project } => {
+                self.projects
+                    .entry(project.clone())
+                    .or_default()
+                    .has_contributions = true
+            }
+            Effect::FixCurrency { project, currency } => {
+                self.projects.entry(project.clone()).or_default().currency = Some(currency.clone());
             }
         }
     }

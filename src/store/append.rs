@@ -3,8 +3,8 @@
 use super::{Store, StoreError};
 use crate::crypto::{KeyId, PublicKey, hash};
 use crate::entry::body::{ActorKind, Body, EntryType};
-use crate::entry::rules::{ActorRecord, Effect, EntryRef, KeyRecord};
-use crate::entry::{ActorId, EntryId, SignedEntry};
+use crate::entry::rules::{ActorRecord, Effect, EntryRef, KeyRecord, ProjectRecord};
+use crate::entry::{ActorId, ContentDigest, EntryId, SignedEntry};
 use crate::ledger::batch::{Plan, Receipt, Snapshot, StoredNonce};
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
@@ -68,6 +68,8 @@ impl AppendTx {
         let referenced: Vec<Vec<u8>> = referenced.into_iter().collect();
         let mut snapshot = Snapshot::default();
         load_signers(&mut self.tx, &self.log_id, entries, &mut snapshot).await?;
+        self.load_policies_and_projects(entries, &mut snapshot)
+            .await?;
 
         let rows: Vec<(Vec<u8>, String, String)> = sqlx::query_as(
             "SELECT id, entry_type, actor FROM entries WHERE log_id = $1 AND id = ANY($2)",
@@ -113,6 +115,66 @@ impl AppendTx {
         Ok(snapshot)
     }
 
+    /// Adoption state of the policies `entries` name, and what the log says of their projects.
+    async fn load_policies_and_projects(
+        &mut self,
+        entries: &[SignedEntry],
+        snapshot: &mut Snapshot,
+    ) -> Result<(), StoreError> {
+        let (mut hashes, mut projects) = (BTreeSet::new(), BTreeSet::new());
+        for entry in entries {
+            match &entry.envelope.body {
+                Body::ValueRealized(v) => {
+                    hashes.insert(v.policy.0.to_vec());
+                    projects.insert(v.project.as_str().to_owned());
+                }
+                Body::PolicyAdopted(p) => {
+                    hashes.insert(p.hash.0.to_vec());
+                }
+                Body::Contribution(c) => {
+                    projects.insert(c.project.as_str().to_owned());
+                }
+                _ => {}
+            }
+        }
+        if !hashes.is_empty() {
+            let hashes: Vec<Vec<u8>> = hashes.into_iter().collect();
+            let rows: Vec<(Vec<u8>,)> =
+                sqlx::query_as("SELECT hash FROM policies WHERE log_id = $1 AND hash = ANY($2)")
+                    .bind(&self.log_id)
+                    .bind(&hashes)
+                    .fetch_all(&mut *self.tx)
+                    .await?;
+            for (hash,) in rows {
+                snapshot.policies.insert(ContentDigest(hash32(&hash)?));
+            }
+        }
+        if !projects.is_empty() {
+            let projects: Vec<String> = projects.into_iter().collect();
+            let rows: Vec<(String, bool, Option<String>)> = sqlx::query_as(
+                "SELECT p.project,
+                        EXISTS (SELECT 1 FROM entries e WHERE e.log_id = $1 AND e.project = p.project AND e.entry_type = 'contribution'),
+                        c.currency
+                   FROM UNNEST($2::text[]) AS p(project)
+                   LEFT JOIN project_currencies c ON c.log_id = $1 AND c.project = p.project",
+            )
+            .bind(&self.log_id)
+            .bind(&projects)
+            .fetch_all(&mut *self.tx)
+            .await?;
+            for (project, has_contributions, currency) in rows {
+                snapshot.projects.insert(
+                    slug(&project)?,
+                    ProjectRecord {
+                        has_contributions,
+                        currency,
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Inserts the batch's appended entries and their effects on the projections.
     pub async fn insert(
         &mut self,
@@ -127,6 +189,8 @@ impl AppendTx {
         let mut registrations = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut keys = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut revocations = (Vec::new(), Vec::new(), Vec::new());
+        let mut policies = (Vec::new(), Vec::new(), Vec::new());
+        let mut currencies = (Vec::new(), Vec::new(), Vec::new());
         for accepted in &plan.accepted {
             let env = &entries[accepted.input].envelope;
             let seq = accepted.receipt.seq as i64;
@@ -154,6 +218,18 @@ impl AppendTx {
                         revocations.0.push(actor.as_str().to_owned());
                         revocations.1.push(key.to_string());
                         revocations.2.push(seq);
+                    }
+                    Effect::AdoptPolicy { hash, name } => {
+                        policies.0.push(hash.0.to_vec());
+                        policies.1.push(name.as_str().to_owned());
+                        policies.2.push(seq);
+                    }
+                    // Derived from the entries themselves (entries_by_project).
+                    Effect::OpenProject { .. } => {}
+                    Effect::FixCurrency { project, currency } => {
+                        currencies.0.push(project.as_str().to_owned());
+                        currencies.1.push(currency.clone());
+                        currencies.2.push(seq);
                     }
                 }
             }
@@ -210,6 +286,30 @@ impl AppendTx {
             .bind(&revocations.0)
             .bind(&revocations.1)
             .bind(&revocations.2)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        if !policies.0.is_empty() {
+            sqlx::query(
+                "INSERT INTO policies (log_id, hash, name, adopted_seq)
+                 SELECT $1, * FROM UNNEST($2::bytea[], $3::text[], $4::bigint[])",
+            )
+            .bind(&self.log_id)
+            .bind(&policies.0)
+            .bind(&policies.1)
+            .bind(&policies.2)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        if !currencies.0.is_empty() {
+            sqlx::query(
+                "INSERT INTO project_currencies (log_id, project, currency, fixed_seq)
+                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::bigint[])",
+            )
+            .bind(&self.log_id)
+            .bind(&currencies.0)
+            .bind(&currencies.1)
+            .bind(&currencies.2)
             .execute(&mut *self.tx)
             .await?;
         }
@@ -325,6 +425,7 @@ impl EntryColumns {
         self.project.push(match &env.body {
             Body::Contribution(c) => Some(c.project.as_str().to_owned()),
             Body::ValueRealized(v) => Some(v.project.as_str().to_owned()),
+            Body::CoalitionMeasured(m) => Some(m.project.as_str().to_owned()),
             _ => None,
         });
     }

@@ -264,10 +264,11 @@ async fn entry_rules_for_endorsements_value_and_lineage() {
         "only contributions"
     );
 
+    let policy = app.adopt_policy(&shop, "proportional").await;
     let value = |who: &Actor| {
         who.sign(
             "value.realized",
-            json!({"project": "novel", "amount": "1000.00", "currency": "EUR"}),
+            json!({"project": "novel", "amount": "1000.00", "currency": "EUR", "policy": policy}),
         )
     };
     assert_eq!(app.post(&value(&shop)).await.0, 201);
@@ -275,5 +276,84 @@ async fn entry_rules_for_endorsements_value_and_lineage() {
         app.post(&value(&alice)).await.0,
         403,
         "only platforms declare value"
+    );
+}
+
+#[tokio::test]
+async fn value_realizations_are_refused_before_anything_is_stored() {
+    let app = spawn_app().await;
+    let (alice, shop) = (Actor::new("alice"), Actor::new("shop"));
+    app.register(&alice, "human").await;
+    app.register_by_operator(&shop, "platform").await;
+    let policy = app.adopt_policy(&shop, "proportional").await;
+    let value = |project: &str, amount: &str, currency: &str, policy: &str| {
+        shop.sign(
+            "value.realized",
+            json!({"project": project, "amount": amount, "currency": currency, "policy": policy}),
+        )
+    };
+    let size = app.log_size().await;
+    let unknown_policy = format!("blake3:{}", "cd".repeat(32));
+    for (entry, status, field) in [
+        (
+            value("novel", "10.00", "EUR", &unknown_policy),
+            422,
+            "envelope.body.policy",
+        ),
+        (
+            value("novel", "10.00", "EUR", &policy),
+            422,
+            "envelope.body.project",
+        ),
+        (
+            value("novel", "0", "EUR", &policy),
+            422,
+            "envelope.body.amount",
+        ),
+    ] {
+        let (got, problem) = app.post(&entry).await;
+        assert_eq!(
+            (got, problem["field"].as_str()),
+            (status, Some(field)),
+            "{problem}"
+        );
+    }
+    assert_eq!(app.log_size().await, size, "refusals store nothing");
+
+    app.post(&alice.contribution("novel", &[])).await;
+    assert_eq!(
+        app.post(&value("novel", "10.00", "EUR", &policy)).await.0,
+        201
+    );
+    let (status, problem) = app.post(&value("novel", "10", "USD", &policy)).await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (409, Some("envelope.body.currency")),
+        "{problem}"
+    );
+
+    // A policy is adopted once, by a platform or regulator, and must parse.
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/proportional.toml"
+    ))
+    .expect("policy");
+    let hash = format!(
+        "blake3:{}",
+        fairshare::crypto::hash::to_hex(&fairshare::crypto::hash::blake3(text.as_bytes()))
+    );
+    let again = shop.sign(
+        "policy.adopted",
+        json!({"name": "proportional", "text": text, "hash": hash}),
+    );
+    assert_eq!(app.post(&again).await.0, 409);
+    let by_human = alice.sign("policy.adopted", json!({"name": "x", "text": "name = 1", "hash": format!("blake3:{}", fairshare::crypto::hash::to_hex(&fairshare::crypto::hash::blake3(b"name = 1")))}));
+    assert_eq!(app.post(&by_human).await.0, 403);
+    let invalid = shop.sign("policy.adopted", json!({"name": "x", "text": "name = 1", "hash": format!("blake3:{}", fairshare::crypto::hash::to_hex(&fairshare::crypto::hash::blake3(b"name = 1")))}));
+    let (status, problem) = app.post(&invalid).await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (422, Some("envelope.body.text")),
+        "{problem}"
     );
 }

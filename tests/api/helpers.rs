@@ -270,6 +270,23 @@ impl TestApp {
         body
     }
 
+    /// Adopts `policies/<name>.toml` as `actor`; returns the policy's `blake3:<hex>` hash.
+    pub async fn adopt_policy(&self, actor: &Actor, name: &str) -> String {
+        let path = format!("{}/policies/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).expect("policy file");
+        let hash = format!(
+            "blake3:{}",
+            fairshare::crypto::hash::to_hex(&fairshare::crypto::hash::blake3(text.as_bytes()))
+        );
+        let entry = actor.sign(
+            "policy.adopted",
+            json!({"name": name, "text": text, "hash": hash}),
+        );
+        let (status, body) = self.post(&entry).await;
+        assert_eq!(status, 201, "{body}");
+        hash
+    }
+
     pub async fn log_size(&self) -> u64 {
         self.server.store().size().await.expect("size")
     }

@@ -1,0 +1,696 @@
+//! Game construction: a policy and a project's contributions -> MC-nets rules (solved in
+//! closed form, linear in the rules) plus, when the policy uses them, a measured-coalition
+//! game (the only exponential part). Every rule keeps its provenance, so each player's
+//! Shapley value splits exactly into the contributions and policy features behind it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use num_bigint::BigInt;
+use num_integer::Integer;
+use num_rational::BigRational;
+use num_traits::{One, ToPrimitive};
+use rust_decimal::Decimal;
+
+use super::error::{PolicyError, Result};
+use super::exact::Exact;
+use super::file::{Policy, SynergyTrigger, Unlisted};
+use super::input::{ActorKind, Inputs};
+use super::measured::MeasuredGame;
+use crate::shapley::mcnets::{McNets, Rule};
+use crate::shapley::money::decimal_to_ratio;
+
+/// A player of the game: an actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Player {
+    /// Actor id.
+    pub actor: String,
+    /// Actor kind.
+    pub kind: ActorKind,
+    /// The operator of an AI actor.
+    pub operator: Option<String>,
+}
+
+/// Which policy feature produced a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Feature {
+    /// A contribution's own worth, weight × quantity (after lineage royalties left it).
+    Proportional,
+    /// A royalty: part of a later contribution's worth reaching one it builds on.
+    Lineage,
+    /// Emergent value of a synergy rule.
+    Synergy,
+}
+
+impl Feature {
+    /// Name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feature::Proportional => "proportional",
+            Feature::Lineage => "lineage",
+            Feature::Synergy => "synergy",
+        }
+    }
+}
+
+/// The role in which the rule's players earn it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// The author of a contribution that needs no endorsement.
+    Author,
+    /// The model's side of an endorsed contribution (curation).
+    Model,
+    /// The accepting curators of an endorsed contribution, jointly.
+    Curators,
+    /// The team members of a synergy rule, jointly.
+    Team,
+}
+
+impl Role {
+    /// Name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Author => "author",
+            Role::Model => "model",
+            Role::Curators => "curators",
+            Role::Team => "team",
+        }
+    }
+}
+
+/// Provenance of one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Source {
+    /// The feature.
+    pub feature: Feature,
+    /// The role of the rule's players.
+    pub role: Role,
+    /// The contribution whose worth the rule carries (index into `PolicyGame::contributions`);
+    /// `None` for actor synergies.
+    pub contribution: Option<u32>,
+    /// For lineage: the earlier contribution through which the players receive it.
+    pub via: Option<u32>,
+    /// For synergy: the index of the rule in the policy's `synergy` list.
+    pub synergy: Option<u32>,
+}
+
+/// One rule of the game before merging: worth `value` when every one of its players takes
+/// part; each of them gets exactly `value / count` of Shapley value from it. Its players
+/// are `PolicyGame::part_players[first..first + count]` (one flat list: a game has
+/// hundreds of thousands of parts, mostly of one player).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// Start of its players in `PolicyGame::part_players`.
+    pub first: usize,
+    /// Number of players (>= 1).
+    pub count: usize,
+    /// The worth.
+    pub value: Exact,
+    /// Where it comes from.
+    pub source: Source,
+}
+
+/// A contribution that does not count, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Excluded {
+    /// Entry id.
+    pub contribution: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The game a policy builds from a project's inputs.
+#[derive(Debug, Clone)]
+pub struct PolicyGame {
+    /// Players, sorted by actor id (the order of every per-player list).
+    pub players: Vec<Player>,
+    /// Entry ids of the inputs' contributions in log order (`Source` indexes them).
+    pub contributions: Vec<String>,
+    /// The rules with their provenance, one per (source, set of players).
+    pub parts: Vec<Part>,
+    /// The players of every part (sorted within a part), see [`Part`].
+    pub part_players: Vec<u32>,
+    /// The MC-nets game handed to the engine: the parts merged by set of players (the
+    /// Shapley value is linear, so merging changes nothing but the work), every worth
+    /// multiplied by `rules_scale` so that it is an integer when that fits (the engine's
+    /// fastest path). `None` when no part has a non-zero worth.
+    pub rules: Option<McNets>,
+    /// The factor applied to the worths of `rules` (1 when they are kept as fractions).
+    pub rules_scale: BigInt,
+    /// The measured part and, for each of its players, the index in `players`.
+    pub measured: Option<(MeasuredGame, Vec<usize>)>,
+    /// Contributions that do not count.
+    pub excluded: Vec<Excluded>,
+}
+
+/// Owners of a counted contribution: who receives its worth, and in which proportions.
+#[derive(Debug, Clone)]
+enum Owners {
+    Author(usize),
+    Curated { model: usize, curators: Vec<usize> },
+}
+
+impl Owners {
+    fn actors(&self) -> impl Iterator<Item = usize> + '_ {
+        let (first, rest): (usize, &[usize]) = match self {
+            Owners::Author(a) => (*a, &[]),
+            Owners::Curated { model, curators } => (*model, curators),
+        };
+        std::iter::once(first).chain(rest.iter().copied())
+    }
+}
+
+struct Counted {
+    /// Index into the log-ordered contributions.
+    contribution: usize,
+    worth: Decimal,
+    owners: Owners,
+    parents: Vec<usize>,
+}
+
+/// Rules over actor indices, before players are numbered.
+struct Draft {
+    parts: Vec<Part>,
+    /// Actor indices while drafting, player indices once numbered.
+    players: Vec<u32>,
+}
+
+impl Draft {
+    fn push(&mut self, all: impl IntoIterator<Item = usize>, value: Exact, source: Source) {
+        if value.is_zero() {
+            return;
+        }
+        let first = self.players.len();
+        self.players.extend(all.into_iter().map(|a| a as u32));
+        self.parts.push(Part {
+            first,
+            count: self.players.len() - first,
+            value,
+            source,
+        });
+    }
+
+    /// Rules paying `amount` of a contribution's worth to the owners of `counted`.
+    fn pay_owners(
+        &mut self,
+        counted: &Counted,
+        amount: &Exact,
+        curator_share: &Exact,
+        base: Source,
+    ) {
+        match &counted.owners {
+            Owners::Author(a) => self.push([*a], amount.clone(), base),
+            Owners::Curated { model, curators } => {
+                let to_curators = amount.mul(curator_share);
+                let to_model = amount.sub(&to_curators);
+                self.push(
+                    [*model],
+                    to_model,
+                    Source {
+                        role: Role::Model,
+                        ..base
+                    },
+                );
+                // One joint rule: the curators earn it together and share it equally.
+                self.push(
+                    curators.iter().copied(),
+                    to_curators,
+                    Source {
+                        role: Role::Curators,
+                        ..base
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Build the game of `policy` over `inputs`.
+pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
+    let input = |m: String| PolicyError::Input(m);
+    let t0 = std::time::Instant::now();
+
+    let mut actor_at: HashMap<&str, usize> = HashMap::with_capacity(inputs.actors.len());
+    for (i, a) in inputs.actors.iter().enumerate() {
+        if actor_at.insert(a.id.as_str(), i).is_some() {
+            return Err(input(format!("actors[{i}]: actor {:?} listed twice", a.id)));
+        }
+    }
+    let kind_of = |a: usize| inputs.actors[a].kind;
+
+    // Log order makes every later step deterministic whatever the caller's order.
+    let mut order: Vec<usize> = (0..inputs.contributions.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&inputs.contributions[a], &inputs.contributions[b]);
+        x.seq.cmp(&y.seq).then_with(|| x.id.cmp(&y.id))
+    });
+    let mut position: HashMap<&str, usize> = HashMap::with_capacity(order.len());
+    let mut author: Vec<usize> = Vec::with_capacity(order.len());
+    for (pos, &i) in order.iter().enumerate() {
+        let c = &inputs.contributions[i];
+        if position.insert(c.id.as_str(), pos).is_some() {
+            return Err(input(format!(
+                "contributions[{i}]: entry id {} listed twice",
+                c.id
+            )));
+        }
+        let a = *actor_at.get(c.actor.as_str()).ok_or_else(|| {
+            input(format!(
+                "contributions[{i}] ({}): unknown actor {:?}",
+                c.id, c.actor
+            ))
+        })?;
+        if c.quantity < Decimal::ZERO {
+            return Err(input(format!(
+                "contributions[{i}] ({}): negative quantity {}",
+                c.id, c.quantity
+            )));
+        }
+        author.push(a);
+    }
+
+    eprintln!("order {:?}", t0.elapsed());
+    // Latest decision of each endorser on each contribution.
+    let mut endorsements: Vec<usize> = (0..inputs.endorsements.len()).collect();
+    endorsements.sort_by_key(|&e| inputs.endorsements[e].seq);
+    let mut decision: BTreeMap<(usize, usize), bool> = BTreeMap::new();
+    for &e in &endorsements {
+        let en = &inputs.endorsements[e];
+        let pos = *position.get(en.contribution.as_str()).ok_or_else(|| {
+            input(format!(
+                "endorsements[{e}]: unknown contribution {}",
+                en.contribution
+            ))
+        })?;
+        let by = *actor_at.get(en.endorser.as_str()).ok_or_else(|| {
+            input(format!(
+                "endorsements[{e}]: unknown endorser {:?}",
+                en.endorser
+            ))
+        })?;
+        // Only a human judging someone else's work filters (docs/PROTOCOL.md enforces it
+        // at ingestion; here it is a guard, not an error).
+        if kind_of(by) == ActorKind::Human && by != author[pos] {
+            decision.insert((pos, by), en.accept);
+        }
+    }
+    let mut acceptors: Vec<Vec<usize>> = vec![Vec::new(); order.len()];
+    for (&(pos, by), &accept) in &decision {
+        if accept {
+            acceptors[pos].push(by);
+        }
+    }
+    for list in &mut acceptors {
+        list.sort_by(|&a, &b| inputs.actors[a].id.cmp(&inputs.actors[b].id));
+    }
+
+    eprintln!("endorse {:?}", t0.elapsed());
+    // Which contributions count, their worth and owners.
+    let mut excluded = Vec::new();
+    let mut counted: Vec<Counted> = Vec::new();
+    let mut counted_at: Vec<Option<usize>> = vec![None; order.len()];
+    for (pos, &i) in order.iter().enumerate() {
+        let c = &inputs.contributions[i];
+        let Some(weight) = policy.weight(&c.kind, &c.unit) else {
+            if policy.unlisted == Unlisted::Reject {
+                return Err(input(format!(
+                    "contributions[{i}] ({}): the policy has no weight for kind {:?}, unit {:?}",
+                    c.id, c.kind, c.unit
+                )));
+            }
+            excluded.push(Excluded {
+                contribution: c.id.clone(),
+                reason: format!("no weight for kind {:?}, unit {:?}", c.kind, c.unit),
+            });
+            continue;
+        };
+        let worth = weight.checked_mul(c.quantity).ok_or_else(|| {
+            input(format!(
+                "contributions[{i}] ({}): weight × quantity overflows",
+                c.id
+            ))
+        })?;
+        let owners = match &policy.curation {
+            Some(cur) if cur.kinds.contains(&kind_of(author[pos])) => {
+                if acceptors[pos].is_empty() {
+                    excluded.push(Excluded {
+                        contribution: c.id.clone(),
+                        reason: "not accepted by a human curator".into(),
+                    });
+                    continue;
+                }
+                Owners::Curated {
+                    model: author[pos],
+                    curators: acceptors[pos].clone(),
+                }
+            }
+            _ => Owners::Author(author[pos]),
+        };
+        counted_at[pos] = Some(counted.len());
+        counted.push(Counted {
+            contribution: pos,
+            worth,
+            owners,
+            parents: Vec::new(),
+        });
+    }
+    for k in 0..counted.len() {
+        let c = &inputs.contributions[order[counted[k].contribution]];
+        let mut parents: Vec<usize> = Vec::new();
+        for id in &c.builds_on {
+            // Parents outside the inputs (other projects) or not counted take no royalty.
+            if let Some(&pos) = position.get(id.as_str())
+                && let Some(p) = counted_at[pos]
+                && p != k
+                && !parents.contains(&p)
+            {
+                parents.push(p);
+            }
+        }
+        parents.sort_unstable();
+        counted[k].parents = parents;
+    }
+
+    eprintln!("counted {:?}", t0.elapsed());
+    let curator_share = policy
+        .curation
+        .as_ref()
+        .map_or(Exact::ZERO, |c| Exact::from_decimal(c.curator_share));
+    let mut draft = Draft {
+        parts: Vec::new(),
+        players: Vec::new(),
+    };
+
+    // Proportional worth, with lineage royalties flowing along builds_on.
+    let lineage = policy
+        .lineage
+        .as_ref()
+        .map(|l| (Exact::from_decimal(l.share), l.depth));
+    let mut stack: Vec<(usize, Exact, u32)> = Vec::new();
+    for (k, c) in counted.iter().enumerate() {
+        let worth = Exact::from_decimal(c.worth);
+        if worth.is_zero() {
+            continue;
+        }
+        let origin = Some(c.contribution as u32);
+        stack.push((k, worth, lineage.as_ref().map_or(0, |l| l.1)));
+        while let Some((x, amount, depth_left)) = stack.pop() {
+            let node = &counted[x];
+            let (keep, passes) = match &lineage {
+                Some((share, _)) if depth_left > 0 && !node.parents.is_empty() => {
+                    let passed = amount.mul(share);
+                    (amount.sub(&passed), Some(passed))
+                }
+                _ => (amount, None),
+            };
+            let base = Source {
+                feature: if x == k {
+                    Feature::Proportional
+                } else {
+                    Feature::Lineage
+                },
+                role: Role::Author,
+                contribution: origin,
+                via: (x != k).then_some(node.contribution as u32),
+                synergy: None,
+            };
+            draft.pay_owners(node, &keep, &curator_share, base);
+            if let Some(passed) = passes {
+                let each = passed.div_int(node.parents.len() as u64);
+                // Reverse so the stack visits parents in order (the rules' order is then
+                // the same for every run; it does not change any value).
+                for &p in node.parents.iter().rev() {
+                    stack.push((p, each.clone(), depth_left - 1));
+                }
+            }
+        }
+    }
+
+    eprintln!("flows {:?}", t0.elapsed());
+    // Synergy.
+    let participants: BTreeSet<usize> = counted.iter().flat_map(|c| c.owners.actors()).collect();
+    for (s_idx, syn) in policy.synergies.iter().enumerate() {
+        let s_source = |contribution: Option<u32>| Source {
+            feature: Feature::Synergy,
+            role: Role::Team,
+            contribution,
+            via: None,
+            synergy: Some(s_idx as u32),
+        };
+        match &syn.trigger {
+            SynergyTrigger::Kinds { kinds, bonus } => {
+                let bonus = Exact::from_decimal(*bonus);
+                if bonus.is_zero() {
+                    continue;
+                }
+                for c in &counted {
+                    if c.worth.is_zero() {
+                        continue;
+                    }
+                    // The team: the owners of the contribution and of what it builds on.
+                    let mut team: Vec<usize> = c
+                        .parents
+                        .iter()
+                        .flat_map(|&p| counted[p].owners.actors())
+                        .chain(c.owners.actors())
+                        .filter(|&a| kinds.contains(&kind_of(a)))
+                        .collect();
+                    team.sort_unstable();
+                    team.dedup();
+                    if kinds.iter().all(|k| team.iter().any(|&a| kind_of(a) == *k)) {
+                        let value = Exact::from_decimal(c.worth).mul(&bonus);
+                        draft.push(team, value, s_source(Some(c.contribution as u32)));
+                    }
+                }
+            }
+            SynergyTrigger::Actors { actors, worth } => {
+                let members: Option<Vec<usize>> = actors
+                    .iter()
+                    .map(|id| {
+                        actor_at
+                            .get(id.as_str())
+                            .copied()
+                            .filter(|a| participants.contains(a))
+                    })
+                    .collect();
+                if let Some(members) = members {
+                    let mut members = members;
+                    members.sort_unstable();
+                    draft.push(members, Exact::from_decimal(*worth), s_source(None));
+                }
+            }
+        }
+    }
+
+    eprintln!("synergy {:?}", t0.elapsed());
+    // Measured coalitions: the latest measurement of each set of actors.
+    let mut measured_sets: BTreeMap<Vec<usize>, (u64, Decimal)> = BTreeMap::new();
+    if policy.measured.is_some() {
+        for (i, m) in inputs.measured.iter().enumerate() {
+            let mut members = Vec::with_capacity(m.members.len());
+            for (j, id) in m.members.iter().enumerate() {
+                let a = *actor_at.get(id.as_str()).ok_or_else(|| {
+                    input(format!("measured[{i}].members[{j}]: unknown actor {id:?}"))
+                })?;
+                if members.contains(&a) {
+                    return Err(input(format!(
+                        "measured[{i}].members[{j}]: {id:?} listed twice"
+                    )));
+                }
+                members.push(a);
+            }
+            if members.is_empty() {
+                return Err(input(format!(
+                    "measured[{i}]: no members (the empty coalition is worth 0 by definition)"
+                )));
+            }
+            members.sort_unstable();
+            match measured_sets.get(&members) {
+                Some((seq, _)) if *seq >= m.seq => {}
+                _ => {
+                    measured_sets.insert(members, (m.seq, m.worth));
+                }
+            }
+        }
+    }
+
+    // Players: every actor named by a rule or a measurement, sorted by id.
+    let mut in_game = vec![false; inputs.actors.len()];
+    for &a in &draft.players {
+        in_game[a as usize] = true;
+    }
+    for set in measured_sets.keys() {
+        for &a in set {
+            in_game[a] = true;
+        }
+    }
+    let mut actors_in_game: Vec<usize> = (0..in_game.len()).filter(|&a| in_game[a]).collect();
+    actors_in_game.sort_by(|&a, &b| inputs.actors[a].id.cmp(&inputs.actors[b].id));
+    if actors_in_game.is_empty() {
+        return Err(input(
+            "no player: no contribution counts under this policy and nothing was measured".into(),
+        ));
+    }
+    let mut player_of = vec![usize::MAX; inputs.actors.len()];
+    for (p, &a) in actors_in_game.iter().enumerate() {
+        player_of[a] = p;
+    }
+    let players: Vec<Player> = actors_in_game
+        .iter()
+        .map(|&a| Player {
+            actor: inputs.actors[a].id.clone(),
+            kind: inputs.actors[a].kind,
+            operator: inputs.actors[a].operator.clone(),
+        })
+        .collect();
+    let n = players.len();
+
+    eprintln!("players {:?}", t0.elapsed());
+    let Draft {
+        parts,
+        players: mut part_players,
+    } = draft;
+    for a in &mut part_players {
+        *a = player_of[*a as usize] as u32;
+    }
+    for part in &parts {
+        part_players[part.first..part.first + part.count].sort_unstable();
+    }
+    eprintln!("remap {:?}", t0.elapsed());
+    let (rules, rules_scale) = engine_rules(n, &parts, &part_players)?;
+
+    eprintln!("engine_rules {:?}", t0.elapsed());
+    let measured = match &policy.measured {
+        Some(m) if !measured_sets.is_empty() => {
+            let mut members: Vec<usize> = measured_sets
+                .keys()
+                .flatten()
+                .map(|&a| player_of[a])
+                .collect();
+            members.sort_unstable();
+            members.dedup();
+            let local: HashMap<usize, usize> =
+                members.iter().enumerate().map(|(l, &p)| (p, l)).collect();
+            let scale = decimal_to_ratio(m.scale);
+            let coalitions: Vec<(Vec<usize>, BigRational)> = measured_sets
+                .iter()
+                .map(|(set, (_, worth))| {
+                    (
+                        set.iter().map(|a| local[&player_of[*a]]).collect(),
+                        decimal_to_ratio(*worth) * &scale,
+                    )
+                })
+                .collect();
+            Some((
+                MeasuredGame::new(members.len(), &coalitions, m.fill),
+                members,
+            ))
+        }
+        _ => None,
+    };
+
+    Ok(PolicyGame {
+        players,
+        contributions: order
+            .iter()
+            .map(|&i| inputs.contributions[i].id.clone())
+            .collect(),
+        parts,
+        part_players,
+        rules,
+        rules_scale,
+        measured,
+        excluded,
+    })
+}
+
+/// The parts merged by set of players, as the engine's MC-nets game, with integer worths
+/// (times a common denominator) when they fit in i64, else the exact fractions.
+fn engine_rules(
+    n: usize,
+    parts: &[Part],
+    part_players: &[u32],
+) -> Result<(Option<McNets>, BigInt)> {
+    let mut index: HashMap<&[u32], usize> = HashMap::new();
+    let mut merged: Vec<(&[u32], Exact)> = Vec::new();
+    for part in parts {
+        let players = &part_players[part.first..part.first + part.count];
+        match index.get(players) {
+            Some(&k) => merged[k].1 = merged[k].1.add(&part.value),
+            None => {
+                index.insert(players, merged.len());
+                merged.push((players, part.value.clone()));
+            }
+        }
+    }
+    merged.retain(|(_, v)| !v.is_zero());
+    if merged.is_empty() {
+        return Ok((None, BigInt::one()));
+    }
+    let common = merged.iter().try_fold(1i128, |l, (_, v)| {
+        let (_, d) = v.small_parts()?;
+        (l / l.gcd(&d)).checked_mul(d)
+    });
+    let integers: Option<Vec<i64>> = common.and_then(|l| {
+        merged
+            .iter()
+            .map(|(_, v)| {
+                let (num, d) = v.small_parts()?;
+                num.checked_mul(l / d)?.to_i64()
+            })
+            .collect()
+    });
+    let (values, scale): (Vec<BigRational>, BigInt) = match (integers, common) {
+        (Some(ints), Some(l)) => (
+            ints.into_iter()
+                .map(|i| BigRational::from_integer(i.into()))
+                .collect(),
+            BigInt::from(l),
+        ),
+        _ => (
+            merged.iter().map(|(_, v)| v.to_ratio()).collect(),
+            BigInt::one(),
+        ),
+    };
+    let rules = merged
+        .iter()
+        .zip(values)
+        .map(|((players, _), value)| Rule {
+            all: players.iter().map(|&p| p as usize).collect(),
+            none: Vec::new(),
+            value,
+        })
+        .collect();
+    Ok((Some(McNets::new(n, rules)?), scale))
+}
+
+impl PolicyGame {
+    /// The players of part `k`.
+    pub fn players_of(&self, k: usize) -> &[u32] {
+        let part = &self.parts[k];
+        &self.part_players[part.first..part.first + part.count]
+    }
+
+    /// v(N) of the rules part: every rule fires in the grand coalition.
+    pub fn rules_total(&self) -> BigRational {
+        self.parts
+            .iter()
+            .fold(Exact::ZERO, |acc, p| acc.add(&p.value))
+            .to_ratio()
+    }
+
+    /// Each player's Shapley value of the rules part, split by part: a part of value v over
+    /// p players gives each of them exactly v/p. Calls `f(player, part index, amount)` in
+    /// part order.
+    pub fn for_each_attribution(&self, mut f: impl FnMut(usize, usize, &Exact)) {
+        for (k, part) in self.parts.iter().enumerate() {
+            let each = if part.count == 1 {
+                part.value.clone()
+            } else {
+                part.value.div_int(part.count as u64)
+            };
+            for &p in self.players_of(k) {
+                f(p as usize, k, &each);
+            }
+        }
+    }
+}
