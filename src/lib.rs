@@ -1,6 +1,7 @@
 //! fairshare: a contribution-measurement and value-distribution ledger.
 //! docs/ARCHITECTURE.md is the map; each module's first comment says what it owns.
 
+pub mod allocation; // value realized -> policy -> game -> payouts -> allocation entry
 pub mod api; // HTTP: axum routers, problem+json errors
 pub mod cli; // one file per subcommand
 pub mod crypto; // canonical JSON, blake3, ed25519 (pure)

@@ -1,6 +1,7 @@
 //! Wiring: configuration, the database (given or embedded), the server key, the sequencer
 //! and the HTTP API, started together and stopped cleanly.
 
+use crate::allocation;
 use crate::api::{self, ApiSettings, AppState};
 use crate::crypto::SecretKey;
 use crate::entry::rules::{RegistrationPolicy, RuleSettings};
@@ -181,11 +182,18 @@ impl RunningServer {
             config.database.log_origin.clone(),
             std::time::Duration::from_millis(config.checkpoint_interval_ms),
         );
+        let allocations_due = Arc::new(tokio::sync::Notify::new());
         let sequencer = Sequencer::spawn(
             ledger.store.clone(),
             ledger.rules.clone(),
             config.commit_batch,
-            committed,
+            vec![committed, allocations_due.clone()],
+        );
+        allocation::worker::spawn(
+            ledger.store.clone(),
+            sequencer.clone(),
+            ledger.server_key.clone(),
+            allocations_due,
         );
         let settings = ApiSettings {
             max_body_bytes: config.max_body_bytes,

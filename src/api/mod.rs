@@ -2,6 +2,7 @@
 //! RFC 9457 problem+json in [`error`], and nowhere else.
 
 mod actors;
+mod allocations;
 mod entries;
 pub mod error;
 mod health;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(entries::router())
         .merge(actors::router())
         .merge(log::router())
+        .merge(allocations::router())
         .fallback(error::not_found_fallback)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -24,10 +24,11 @@ pub enum EntryType {
     ValueRealized,
     PolicyAdopted,
     CoalitionMeasured,
+    Allocation,
 }
 
 impl EntryType {
-    pub const ALL: [EntryType; 8] = [
+    pub const ALL: [EntryType; 9] = [
         Self::ActorRegistered,
         Self::KeyRotated,
         Self::KeyRevoked,
@@ -36,6 +37,7 @@ impl EntryType {
         Self::ValueRealized,
         Self::PolicyAdopted,
         Self::CoalitionMeasured,
+        Self::Allocation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +50,7 @@ impl EntryType {
             Self::ValueRealized => "value.realized",
             Self::PolicyAdopted => "policy.adopted",
             Self::CoalitionMeasured => "coalition.measured",
+            Self::Allocation => "allocation",
         }
     }
 
@@ -103,6 +106,7 @@ pub enum Body {
     ValueRealized(ValueRealized),
     PolicyAdopted(PolicyAdopted),
     CoalitionMeasured(CoalitionMeasured),
+    Allocation(AllocationRecord),
 }
 
 /// The envelope's actor registers itself (or is registered by the server operator).
@@ -191,6 +195,16 @@ pub struct CoalitionMeasured {
     pub members: Vec<ActorId>,
     pub value: Decimal,
     pub note: Option<String>,
+}
+
+/// The server's allocation of a realized value, appended by the server itself. `outcome`
+/// is the allocation (`status` "ok") or the reason it cannot be made ("failed"); both are
+/// reproducible from the log, and `fairshare verify` recomputes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllocationRecord {
+    pub value_entry: EntryId,
+    pub project: Slug,
+    pub outcome: Value,
 }
 
 /// Longest policy text, in bytes.
@@ -358,6 +372,30 @@ impl Body {
                     members,
                     value: f.parse("value", parse_non_negative)?,
                     note: f.text_opt("note", MAX_TEXT)?,
+                })
+            }
+            EntryType::Allocation => {
+                let f = Fields::new(
+                    value,
+                    path,
+                    &["value_entry", "project", "status", "allocation", "reason"],
+                )?;
+                match f.str("status")? {
+                    "ok" if f.has("allocation") => {}
+                    "failed" if f.has("reason") => {}
+                    other => {
+                        return Err(EntryError::malformed(
+                            f.at("status"),
+                            format!(
+                                "{other:?} needs: \"ok\" with \"allocation\", or \"failed\" with \"reason\""
+                            ),
+                        ));
+                    }
+                }
+                Body::Allocation(AllocationRecord {
+                    value_entry: f.parse("value_entry", EntryId::parse)?,
+                    project: f.parse("project", Slug::parse)?,
+                    outcome: value.clone(),
                 })
             }
             EntryType::ValueRealized => {

@@ -77,6 +77,19 @@ impl SignedEntry {
         })
     }
 
+    /// Reads a stored leaf back into its entry and `received_at` (no canonical-form check:
+    /// the offline verifier does that).
+    pub fn from_leaf(leaf: &[u8]) -> Result<(Self, String), String> {
+        let mut value: Value =
+            serde_json::from_slice(leaf).map_err(|e| format!("not JSON: {e}"))?;
+        let received_at = value
+            .as_object_mut()
+            .and_then(|object| object.remove("received_at"))
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .ok_or("no received_at")?;
+        Ok((Self::parse(&value).map_err(|e| e.to_string())?, received_at))
+    }
+
     /// `ts` must lie within `skew` of the server clock `now`.
     pub fn check_timestamp(
         &self,
@@ -167,11 +180,12 @@ impl SignedEntry {
         self.canonical_envelope == other.canonical_envelope && self.signature == other.signature
     }
 
-    /// Every `EntryId` the body names (`builds_on`, an endorsed contribution).
+    /// Every `EntryId` the body names (`builds_on`, an endorsed contribution, an allocated value).
     pub fn referenced_entries(&self) -> Vec<EntryId> {
         match &self.envelope.body {
             Body::Contribution(c) => c.builds_on.clone(),
             Body::Endorsement(e) => vec![e.contribution],
+            Body::Allocation(a) => vec![a.value_entry],
             _ => Vec::new(),
         }
     }

@@ -40,8 +40,14 @@ pub trait LedgerView {
     fn active_key_count(&self, actor: &ActorId) -> usize;
     fn entry(&self, id: &EntryId) -> Option<EntryRef>;
     fn policy_adopted(&self, hash: &ContentDigest) -> bool;
+    /// Whether an allocation entry already answers this value entry.
+    fn allocated(&self, value_entry: &EntryId) -> bool;
     fn project(&self, project: &Slug) -> ProjectRecord;
 }
+
+/// The actor id under which the server appends its own entries (allocations); no one can
+/// register it.
+pub const SERVER_ACTOR: &str = "server";
 
 /// Who may register through the API once the operator has bootstrapped the first actors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -90,6 +96,9 @@ pub enum Effect {
         project: Slug,
         currency: String,
     },
+    Allocate {
+        value_entry: EntryId,
+    },
 }
 
 /// The outcome of the rules: the effects, and the signatures that still have to verify
@@ -118,6 +127,12 @@ pub fn check(
     let signer_kind = view.actor(&env.actor).map(|a| a.kind);
     let effects = match &env.body {
         Body::ActorRegistered(reg) => {
+            if env.actor.as_str() == SERVER_ACTOR {
+                return not_permitted(
+                    "envelope.actor",
+                    format!("{SERVER_ACTOR:?} is reserved for the server's own entries"),
+                );
+            }
             if view.actor(&env.actor).is_some() {
                 return Err(EntryError::new(
                     Rejection::Conflict,
@@ -350,6 +365,34 @@ pub fn check(
                 name: p.name.clone(),
             }]
         }
+        Body::Allocation(a) => {
+            if env.actor.as_str() != SERVER_ACTOR || signer_key != settings.server_key {
+                return not_permitted(
+                    "envelope.actor",
+                    "only the server appends allocations".into(),
+                );
+            }
+            match view.entry(&a.value_entry) {
+                Some(r) if r.entry_type == EntryType::ValueRealized => {}
+                _ => {
+                    return Err(EntryError::new(
+                        Rejection::UnknownReference,
+                        "envelope.body.value_entry",
+                        format!("no value.realized entry {}", a.value_entry),
+                    ));
+                }
+            }
+            if view.allocated(&a.value_entry) {
+                return Err(EntryError::new(
+                    Rejection::Conflict,
+                    "envelope.body.value_entry",
+                    format!("value entry {} is already allocated", a.value_entry),
+                ));
+            }
+            vec![Effect::Allocate {
+                value_entry: a.value_entry,
+            }]
+        }
         Body::CoalitionMeasured(m) => {
             if signer_kind != Some(ActorKind::Platform) {
                 return not_permitted(
@@ -404,6 +447,17 @@ fn resolve_signer(
     settings: &RuleSettings,
 ) -> Result<PublicKey, EntryError> {
     let env = &entry.envelope;
+    if env.actor.as_str() == SERVER_ACTOR {
+        return if env.key == settings.server_key.key_id() {
+            Ok(settings.server_key)
+        } else {
+            Err(EntryError::new(
+                Rejection::UnknownSigner,
+                "envelope.key",
+                format!("{SERVER_ACTOR:?} signs only with the server key"),
+            ))
+        };
+    }
     if let Body::ActorRegistered(reg) = &env.body {
         if env.key == reg.public_key.key_id() {
             return Ok(reg.public_key);

@@ -46,6 +46,7 @@ pub struct Snapshot {
     pub entries: HashMap<EntryId, EntryRef>,
     pub nonces: HashMap<(ActorId, String), StoredNonce>,
     pub policies: HashSet<ContentDigest>,
+    pub allocated: HashSet<EntryId>,
     pub projects: HashMap<Slug, ProjectRecord>,
 }
 
@@ -67,6 +68,9 @@ impl LedgerView for Snapshot {
     }
     fn policy_adopted(&self, hash: &ContentDigest) -> bool {
         self.policies.contains(hash)
+    }
+    fn allocated(&self, value_entry: &EntryId) -> bool {
+        self.allocated.contains(value_entry)
     }
     fn project(&self, project: &Slug) -> ProjectRecord {
         self.projects.get(project).cloned().unwrap_or_default()
@@ -105,6 +109,9 @@ impl Snapshot {
                     .entry(project.clone())
                     .or_default()
                     .has_contributions = true
+            }
+            Effect::Allocate { value_entry } => {
+                self.allocated.insert(*value_entry);
             }
             Effect::FixCurrency { project, currency } => {
                 self.projects.entry(project.clone()).or_default().currency = Some(currency.clone());

@@ -30,12 +30,13 @@ pub struct Sequencer {
 
 impl Sequencer {
     /// Starts the sequencer task. `max_batch` bounds the entries of one transaction;
-    /// `committed` is notified after every commit (the checkpointer waits on it).
+    /// Each of `committed` is notified after every commit (the checkpointer and the
+    /// allocator wait on them).
     pub fn spawn(
         store: Store,
         settings: RuleSettings,
         max_batch: usize,
-        committed: Arc<Notify>,
+        committed: Vec<Arc<Notify>>,
     ) -> Self {
         let (jobs, queue) = mpsc::channel(1024);
         let settings = Arc::new(settings);
@@ -92,7 +93,7 @@ async fn run(
     store: Store,
     settings: Arc<RuleSettings>,
     max_batch: usize,
-    committed: Arc<Notify>,
+    committed: Vec<Arc<Notify>>,
 ) {
     while let Some(first) = queue.recv().await {
         let mut count = first.entries.len();
@@ -117,7 +118,7 @@ async fn run(
         let entries = Arc::new(entries);
         match append_batch(&store, &settings, entries.clone(), preverified).await {
             Ok(plan) => {
-                committed.notify_one();
+                committed.iter().for_each(|n| n.notify_one());
                 let mut next = 0;
                 for (len, reply) in replies {
                     let _ = reply.send(Ok((next..next + len).map(|i| plan.result(i)).collect()));

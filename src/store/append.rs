@@ -68,8 +68,7 @@ impl AppendTx {
         let referenced: Vec<Vec<u8>> = referenced.into_iter().collect();
         let mut snapshot = Snapshot::default();
         load_signers(&mut self.tx, &self.log_id, entries, &mut snapshot).await?;
-        self.load_policies_and_projects(entries, &mut snapshot)
-            .await?;
+        self.load_projections(entries, &mut snapshot).await?;
 
         let rows: Vec<(Vec<u8>, String, String)> = sqlx::query_as(
             "SELECT id, entry_type, actor FROM entries WHERE log_id = $1 AND id = ANY($2)",
@@ -115,13 +114,15 @@ impl AppendTx {
         Ok(snapshot)
     }
 
-    /// Adoption state of the policies `entries` name, and what the log says of their projects.
-    async fn load_policies_and_projects(
+    /// What `entries` need of the other projections: adopted policies, their projects'
+    /// contributions and currency, and which value entries are allocated already.
+    async fn load_projections(
         &mut self,
         entries: &[SignedEntry],
         snapshot: &mut Snapshot,
     ) -> Result<(), StoreError> {
-        let (mut hashes, mut projects) = (BTreeSet::new(), BTreeSet::new());
+        let (mut hashes, mut projects, mut allocated) =
+            (BTreeSet::new(), BTreeSet::new(), Vec::new());
         for entry in entries {
             match &entry.envelope.body {
                 Body::ValueRealized(v) => {
@@ -134,7 +135,22 @@ impl AppendTx {
                 Body::Contribution(c) => {
                     projects.insert(c.project.as_str().to_owned());
                 }
+                Body::Allocation(a) => {
+                    allocated.push(a.value_entry.0.to_vec());
+                }
                 _ => {}
+            }
+        }
+        if !allocated.is_empty() {
+            let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
+                "SELECT value_id FROM allocations WHERE log_id = $1 AND value_id = ANY($2)",
+            )
+            .bind(&self.log_id)
+            .bind(&allocated)
+            .fetch_all(&mut *self.tx)
+            .await?;
+            for (id,) in rows {
+                snapshot.allocated.insert(entry_id(&id)?);
             }
         }
         if !hashes.is_empty() {
@@ -191,6 +207,7 @@ impl AppendTx {
         let mut revocations = (Vec::new(), Vec::new(), Vec::new());
         let mut policies = (Vec::new(), Vec::new(), Vec::new());
         let mut currencies = (Vec::new(), Vec::new(), Vec::new());
+        let mut allocations = (Vec::new(), Vec::new());
         for accepted in &plan.accepted {
             let env = &entries[accepted.input].envelope;
             let seq = accepted.receipt.seq as i64;
@@ -224,6 +241,10 @@ impl AppendTx {
                         policies.1.push(name.as_str().to_owned());
                         policies.2.push(seq);
                     }
+                    Effect::Allocate { value_entry } => {
+                        allocations.0.push(value_entry.0.to_vec());
+                        allocations.1.push(seq);
+                    }
                     // Derived from the entries themselves (entries_by_project).
                     Effect::OpenProject { .. } => {}
                     Effect::FixCurrency { project, currency } => {
@@ -235,9 +256,12 @@ impl AppendTx {
             }
         }
         sqlx::query(
-            "INSERT INTO entries (log_id, seq, id, leaf_hash, leaf, entry_type, actor, nonce, project, received_at)
-             SELECT $1, u.*, $10
-               FROM UNNEST($2::bigint[], $3::bytea[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::text[]) AS u",
+            "INSERT INTO entries (log_id, seq, id, leaf_hash, leaf, entry_type, actor, nonce, project, received_at, refers_to)
+             SELECT $1, u.seq, u.id, u.leaf_hash, u.leaf, u.entry_type, u.actor, u.nonce,
+                    COALESCE(u.project, (SELECT c.project FROM entries c WHERE c.log_id = $1 AND c.id = u.refers_to)),
+                    $10, u.refers_to
+               FROM UNNEST($2::bigint[], $3::bytea[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::text[], $11::bytea[])
+                 AS u(seq, id, leaf_hash, leaf, entry_type, actor, nonce, project, refers_to)",
         )
         .bind(&self.log_id)
         .bind(&rows.seq)
@@ -249,6 +273,7 @@ impl AppendTx {
         .bind(&rows.nonce)
         .bind(&rows.project)
         .bind(received_at)
+        .bind(&rows.refers_to)
         .execute(&mut *self.tx)
         .await?;
         if !registrations.0.is_empty() {
@@ -298,6 +323,17 @@ impl AppendTx {
             .bind(&policies.0)
             .bind(&policies.1)
             .bind(&policies.2)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        if !allocations.0.is_empty() {
+            sqlx::query(
+                "INSERT INTO allocations (log_id, value_id, allocation_seq)
+                 SELECT $1, * FROM UNNEST($2::bytea[], $3::bigint[])",
+            )
+            .bind(&self.log_id)
+            .bind(&allocations.0)
+            .bind(&allocations.1)
             .execute(&mut *self.tx)
             .await?;
         }
@@ -406,6 +442,7 @@ struct EntryColumns {
     actor: Vec<String>,
     nonce: Vec<String>,
     project: Vec<Option<String>>,
+    refers_to: Vec<Option<Vec<u8>>>,
 }
 
 impl EntryColumns {
@@ -426,6 +463,12 @@ impl EntryColumns {
             Body::Contribution(c) => Some(c.project.as_str().to_owned()),
             Body::ValueRealized(v) => Some(v.project.as_str().to_owned()),
             Body::CoalitionMeasured(m) => Some(m.project.as_str().to_owned()),
+            Body::Allocation(a) => Some(a.project.as_str().to_owned()),
+            _ => None,
+        });
+        self.refers_to.push(match &env.body {
+            Body::Endorsement(e) => Some(e.contribution.0.to_vec()),
+            Body::Allocation(a) => Some(a.value_entry.0.to_vec()),
             _ => None,
         });
     }

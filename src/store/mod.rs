@@ -1,11 +1,13 @@
 //! All SQL lives here: connecting and migrating, the append transaction, the read queries,
 //! and the embedded PostgreSQL starter.
 
+mod allocations;
 mod append;
 pub mod embedded;
 mod reads;
 mod tree;
 
+pub use allocations::LeafEntry;
 pub use append::AppendTx;
 pub use reads::{ActorRow, EntryRow, KeyRow};
 pub use tree::{LeafRow, StoredCheckpoint};

@@ -1,0 +1,140 @@
+//! From a realized value to its allocation entry. `compute` is pure and deterministic: the
+//! server's allocator and the offline verifier both call it with the same log prefix, so
+//! every allocation in the log can be reproduced byte for byte. `worker` is the server's
+//! shell around it.
+
+pub mod worker;
+
+use crate::crypto::hash;
+use crate::entry::body::{Body, Decision};
+use crate::entry::rules::ActorRecord;
+use crate::entry::{ActorId, ActorKind, EntryId, SignedEntry};
+use crate::policy::{self, Policy};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// One entry of the project as the log holds it.
+pub struct ProjectEntry<'a> {
+    pub seq: u64,
+    pub id: EntryId,
+    pub entry: &'a SignedEntry,
+}
+
+/// The sampling seed of an allocation: derived from the value entry's id, kept below 2^53
+/// so it is an exact JSON number everywhere.
+pub fn seed(value_entry: &EntryId) -> u64 {
+    let digest = hash::derive(
+        "fairshare 2026-11 allocation sampling seed v1",
+        &value_entry.0,
+    );
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(bytes) & ((1 << 53) - 1)
+}
+
+/// The body of the allocation entry for the value entry `value` (which must be a
+/// `value.realized`): the project's contributions, endorsements and measured coalitions
+/// logged before it, solved under `policy_text`. A failure the inputs determine (no
+/// contribution counts, an invalid game) is an outcome too: `status: failed` with the reason.
+pub fn compute(
+    value_id: &EntryId,
+    value: &SignedEntry,
+    policy_text: &str,
+    project_entries: &[ProjectEntry<'_>],
+    actors: &HashMap<ActorId, ActorRecord>,
+) -> Value {
+    let Body::ValueRealized(realized) = &value.envelope.body else {
+        return failed(value_id, "", "not a value.realized entry".into());
+    };
+    let project = realized.project.as_str();
+    let outcome = Policy::parse(policy_text.as_bytes()).and_then(|policy| {
+        let inputs = inputs(project_entries, actors);
+        let realized = policy::Realized {
+            amount: realized.amount,
+            currency: realized.currency.code().to_owned(),
+            minor_unit_scale: realized.currency.minor_units(),
+        };
+        policy::allocate(&policy, &inputs, &realized, seed(value_id))
+    });
+    match outcome.and_then(|a| {
+        serde_json::to_value(&a).map_err(|e| policy::PolicyError::Value(e.to_string()))
+    }) {
+        Ok(allocation) => {
+            json!({"value_entry": value_id.to_string(), "project": project, "status": "ok", "allocation": allocation})
+        }
+        Err(error) => failed(value_id, project, error.to_string()),
+    }
+}
+
+fn failed(value_id: &EntryId, project: &str, reason: String) -> Value {
+    json!({"value_entry": value_id.to_string(), "project": project, "status": "failed", "reason": reason})
+}
+
+/// The policy module's inputs from the project's log entries.
+fn inputs(entries: &[ProjectEntry<'_>], actors: &HashMap<ActorId, ActorRecord>) -> policy::Inputs {
+    let mut inputs = policy::Inputs::default();
+    let mut named: Vec<&ActorId> = Vec::new();
+    for ProjectEntry { seq, id, entry } in entries {
+        let actor = &entry.envelope.actor;
+        match &entry.envelope.body {
+            Body::Contribution(c) => {
+                named.push(actor);
+                inputs.contributions.push(policy::Contribution {
+                    id: id.to_string(),
+                    seq: *seq,
+                    actor: actor.to_string(),
+                    kind: c.kind.to_string(),
+                    unit: c.unit.to_string(),
+                    quantity: c.quantity,
+                    builds_on: c.builds_on.iter().map(ToString::to_string).collect(),
+                });
+            }
+            Body::Endorsement(e) => {
+                named.push(actor);
+                inputs.endorsements.push(policy::Endorsement {
+                    contribution: e.contribution.to_string(),
+                    endorser: actor.to_string(),
+                    accept: e.decision == Decision::Accept,
+                    seq: *seq,
+                });
+            }
+            Body::CoalitionMeasured(m) => {
+                named.extend(m.members.iter());
+                inputs.measured.push(policy::MeasuredCoalition {
+                    members: m.members.iter().map(ToString::to_string).collect(),
+                    worth: m.value,
+                    seq: *seq,
+                });
+            }
+            _ => {}
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut add = |id: &ActorId, inputs: &mut policy::Inputs| {
+        if let Some(record) = actors.get(id).filter(|_| seen.insert(id.clone())) {
+            inputs.actors.push(policy::Actor {
+                id: id.to_string(),
+                kind: kind(record.kind),
+                operator: record.operator.as_ref().map(ToString::to_string),
+            });
+            record.operator.clone()
+        } else {
+            None
+        }
+    };
+    for id in named {
+        if let Some(operator) = add(id, &mut inputs) {
+            add(&operator, &mut inputs);
+        }
+    }
+    inputs
+}
+
+fn kind(kind: ActorKind) -> policy::ActorKind {
+    match kind {
+        ActorKind::Human => policy::ActorKind::Human,
+        ActorKind::Ai => policy::ActorKind::Ai,
+        ActorKind::Platform => policy::ActorKind::Platform,
+        ActorKind::Regulator => policy::ActorKind::Regulator,
+    }
+}

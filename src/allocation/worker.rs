@@ -1,0 +1,123 @@
+//! The allocator: after commits, allocates every `value.realized` entry that has no
+//! allocation yet, and appends the result (signed by the server key) through the sequencer.
+//! It never blocks ingestion; what fails for a passing reason (database) is retried on the
+//! next commit or tick.
+
+use super::{ProjectEntry, compute};
+use crate::crypto::SecretKey;
+use crate::entry::body::Body;
+use crate::entry::envelope::{format_timestamp, sign_envelope};
+use crate::entry::rules::SERVER_ACTOR;
+use crate::entry::{Rejection, SignedEntry};
+use crate::ledger::{LedgerError, Sequencer};
+use crate::store::{Store, StoreError};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How often pending work is looked for without a commit (retries after passing failures).
+const RETRY_EVERY: Duration = Duration::from_secs(10);
+
+pub fn spawn(store: Store, sequencer: Sequencer, server_key: SecretKey, committed: Arc<Notify>) {
+    tokio::spawn(async move {
+        loop {
+            match allocate_pending(&store, &sequencer, &server_key).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "appended allocations"),
+                Err(error) => tracing::warn!(%error, "allocation deferred; will retry"),
+            }
+            let _ = tokio::time::timeout(RETRY_EVERY, committed.notified()).await;
+        }
+    });
+}
+
+/// Allocates pending value entries, oldest first; returns how many allocations it appended.
+pub async fn allocate_pending(
+    store: &Store,
+    sequencer: &Sequencer,
+    server_key: &SecretKey,
+) -> Result<usize, LedgerError> {
+    let mut appended = 0;
+    for (seq, value_id, leaf) in store.pending_values(100).await? {
+        let (value, _) = SignedEntry::from_leaf(&leaf).map_err(corrupt)?;
+        let Body::ValueRealized(realized) = &value.envelope.body else {
+            continue;
+        };
+        let (_, _, policy_leaf) = store
+            .policy_entry(&realized.policy)
+            .await?
+            .ok_or_else(|| corrupt("adopted policy missing".into()))?;
+        let (policy_entry, _) = SignedEntry::from_leaf(&policy_leaf).map_err(corrupt)?;
+        let Body::PolicyAdopted(policy) = policy_entry.envelope.body else {
+            return Err(corrupt("not a policy entry".into()));
+        };
+
+        let rows = store.project_inputs(realized.project.as_str(), seq).await?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for (seq, id, leaf) in &rows {
+            entries.push((*seq, *id, SignedEntry::from_leaf(leaf).map_err(corrupt)?.0));
+        }
+        let mut names: Vec<String> = entries
+            .iter()
+            .map(|(_, _, e)| e.envelope.actor.to_string())
+            .collect();
+        for (_, _, e) in &entries {
+            if let Body::CoalitionMeasured(m) = &e.envelope.body {
+                names.extend(m.members.iter().map(ToString::to_string));
+            }
+        }
+        let mut actors = store.actor_records(&names).await?;
+        let operators: Vec<String> = actors
+            .values()
+            .filter_map(|a| a.operator.as_ref().map(ToString::to_string))
+            .collect();
+        actors.extend(store.actor_records(&operators).await?);
+
+        let body = tokio::task::spawn_blocking(move || {
+            let project: Vec<ProjectEntry<'_>> = entries
+                .iter()
+                .map(|(seq, id, entry)| ProjectEntry {
+                    seq: *seq,
+                    id: *id,
+                    entry,
+                })
+                .collect();
+            compute(&value_id, &value, &policy.text, &project, &actors)
+        })
+        .await
+        .map_err(|e| LedgerError::Planning(e.to_string()))?;
+
+        let envelope = json!({
+            "v": 1, "type": "allocation", "actor": SERVER_ACTOR,
+            "key": server_key.public_key().key_id().to_string(),
+            // One nonce per value entry: a second allocator process is refused, not duplicated.
+            "nonce": format!("allocation-{}", &value_id.to_string()[..32]),
+            "ts": format_timestamp(chrono::Utc::now()),
+            "body": body,
+        });
+        let signed = sign_envelope(&envelope, server_key, &[])
+            .map_err(|e| LedgerError::Planning(e.to_string()))?;
+        let entry = SignedEntry::parse(&signed)
+            .map_err(|e| LedgerError::Planning(format!("allocation entry: {e}")))?;
+        let mut results = sequencer
+            .submit(vec![entry])
+            .await
+            .map_err(|e| LedgerError::Planning(e.to_string()))?;
+        match results.pop() {
+            Some(Ok(_)) => appended += 1,
+            Some(Err(e)) if e.rejection == Rejection::Conflict => {}
+            Some(Err(e)) => {
+                return Err(LedgerError::Planning(format!(
+                    "allocation of {value_id} refused: {e}"
+                )));
+            }
+            None => {}
+        }
+    }
+    Ok(appended)
+}
+
+fn corrupt(message: String) -> LedgerError {
+    LedgerError::Store(StoreError::Corrupt(message))
+}

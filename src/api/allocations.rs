@@ -1,0 +1,166 @@
+//! Allocations, projects and policies: `GET /v1/allocations?project=&actor=&since=`,
+//! `GET /v1/allocations/{id}` (with the per-player breakdown), `GET
+//! /v1/projects/{id}/contributions`, `GET /v1/policies/{hash}` (the adopted text).
+
+use super::AppState;
+use super::error::ApiError;
+use crate::entry::body::Body;
+use crate::entry::{ContentDigest, EntryId, SignedEntry, Slug};
+use crate::store::LeafEntry;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/allocations", get(list))
+        .route("/v1/allocations/{id}", get(one))
+        .route("/v1/projects/{id}/contributions", get(contributions))
+        .route("/v1/policies/{hash}", get(policy))
+}
+
+/// An entry as the API shows it: sequence number, id, received time and body.
+fn view((seq, id, leaf): &LeafEntry) -> Result<(Value, SignedEntry), ApiError> {
+    let (entry, received_at) = SignedEntry::from_leaf(leaf)
+        .map_err(|e| ApiError::Store(crate::store::StoreError::Corrupt(e)))?;
+    let stored: Value = serde_json::from_slice(leaf).unwrap_or(Value::Null);
+    let shown = json!({"seq": seq, "id": id.to_string(), "received_at": received_at,
+                       "type": entry.envelope.entry_type.as_str(), "actor": entry.envelope.actor.as_str(),
+                       "body": stored["envelope"]["body"]});
+    Ok((shown, entry))
+}
+
+/// Whether `actor` has a share or a payout in the allocation body.
+fn involves(body: &Value, actor: &str) -> bool {
+    let named = |list: &Value, field: &str| {
+        list.as_array()
+            .is_some_and(|l| l.iter().any(|p| p[field] == actor))
+    };
+    let allocation = &body["allocation"];
+    named(&allocation["players"], "actor")
+        || named(&allocation["players"], "paid_to")
+        || named(&allocation["recipients"], "actor")
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let project = params
+        .get("project")
+        .map(|p| Slug::parse(p).map_err(ApiError::BadRequest))
+        .transpose()?;
+    let actor = params
+        .get("actor")
+        .map(|a| Slug::parse(a).map_err(ApiError::BadRequest))
+        .transpose()?;
+    // `since`: a sequence number, or an RFC 3339 time compared with received_at.
+    let (since_seq, since_time) = match params.get("since") {
+        None => (0, None),
+        Some(text) => match text.parse::<u64>() {
+            Ok(seq) => (seq, None),
+            Err(_) => {
+                let time = chrono::DateTime::parse_from_rfc3339(text).map_err(|_| {
+                    ApiError::BadRequest(format!(
+                        "since={text:?} is neither a sequence number nor an RFC 3339 time"
+                    ))
+                })?;
+                (0, Some(time))
+            }
+        },
+    };
+    let rows = state
+        .store
+        .allocation_entries(project.as_ref().map(Slug::as_str), since_seq)
+        .await?;
+    let mut allocations = Vec::new();
+    for row in &rows {
+        let (shown, _) = view(row)?;
+        let recent = since_time.is_none_or(|t| {
+            shown["received_at"]
+                .as_str()
+                .and_then(|r| chrono::DateTime::parse_from_rfc3339(r).ok())
+                .is_some_and(|r| r >= t)
+        });
+        if recent
+            && actor
+                .as_ref()
+                .is_none_or(|a| involves(&shown["body"], a.as_str()))
+        {
+            allocations.push(shown);
+        }
+    }
+    Ok(Json(json!({"allocations": allocations})))
+}
+
+/// An allocation by its entry id, or by the id of the value entry it allocates.
+async fn one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let entry_id = EntryId::parse(&id).map_err(ApiError::BadRequest)?;
+    if let Some(row) = state.store.entry_by_id(&entry_id, "allocation").await? {
+        return Ok(Json(view(&row)?.0));
+    }
+    let rows = state.store.allocation_entries(None, 0).await?;
+    for row in &rows {
+        let (shown, entry) = view(row)?;
+        if matches!(&entry.envelope.body, Body::Allocation(a) if a.value_entry == entry_id) {
+            return Ok(Json(shown));
+        }
+    }
+    Err(ApiError::NotFound(format!("no allocation {id}")))
+}
+
+async fn contributions(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let project = Slug::parse(&project).map_err(ApiError::BadRequest)?;
+    let rows = state.store.project_contributions(project.as_str()).await?;
+    let mut contributions: Vec<Value> = Vec::new();
+    let mut endorsements: HashMap<String, Vec<Value>> = HashMap::new();
+    for row in &rows {
+        let (shown, entry) = view(row)?;
+        match &entry.envelope.body {
+            Body::Endorsement(e) => endorsements.entry(e.contribution.to_string()).or_default().push(json!({
+                "seq": shown["seq"], "id": shown["id"], "actor": shown["actor"], "decision": shown["body"]["decision"],
+            })),
+            _ => contributions.push(shown),
+        }
+    }
+    for c in &mut contributions {
+        let id = c["id"].as_str().unwrap_or_default().to_owned();
+        c["endorsements"] = json!(endorsements.remove(&id).unwrap_or_default());
+    }
+    Ok(Json(
+        json!({"project": project.as_str(), "contributions": contributions}),
+    ))
+}
+
+async fn policy(
+    State(state): State<AppState>,
+    Path(hash): Path<String>,
+) -> Result<Response, ApiError> {
+    let digest = ContentDigest::parse(&hash)
+        .or_else(|_| ContentDigest::parse(&format!("blake3:{hash}")))
+        .map_err(ApiError::BadRequest)?;
+    let row = state
+        .store
+        .policy_entry(&digest)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no adopted policy {hash}")))?;
+    let (_, entry) = view(&row)?;
+    let Body::PolicyAdopted(adopted) = entry.envelope.body else {
+        return Err(ApiError::NotFound(format!("no adopted policy {hash}")));
+    };
+    Ok((
+        [(header::CONTENT_TYPE, "application/toml; charset=utf-8")],
+        adopted.text,
+    )
+        .into_response())
+}

@@ -1,0 +1,150 @@
+//! Reads behind allocation: pending value entries, a project's inputs, adopted policy
+//! texts, and the allocation entries the API lists.
+
+use super::append::{entry_id, parse_kind, slug};
+use super::{Store, StoreError};
+use crate::entry::rules::ActorRecord;
+use crate::entry::{ActorId, ContentDigest, EntryId};
+use std::collections::HashMap;
+
+/// A stored entry: sequence number, id and leaf bytes.
+pub type LeafEntry = (u64, EntryId, Vec<u8>);
+
+/// Most rows one listing returns.
+pub const MAX_LISTING: i64 = 1000;
+
+impl Store {
+    /// `value.realized` entries that no allocation entry answers yet, oldest first.
+    pub async fn pending_values(&self, limit: i64) -> Result<Vec<LeafEntry>, StoreError> {
+        self.leaf_entries(
+            "SELECT e.seq, e.id, e.leaf FROM entries e
+              WHERE e.log_id = $1 AND e.entry_type = 'value.realized'
+                AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.log_id = e.log_id AND a.value_id = e.id)
+              ORDER BY e.seq LIMIT $2",
+            |q| q.bind(limit),
+        )
+        .await
+    }
+
+    /// The project's contributions, endorsements and measured coalitions before `before_seq`.
+    pub async fn project_inputs(
+        &self,
+        project: &str,
+        before_seq: u64,
+    ) -> Result<Vec<LeafEntry>, StoreError> {
+        self.leaf_entries(
+            "SELECT seq, id, leaf FROM entries
+              WHERE log_id = $1 AND project = $2 AND seq < $3
+                AND entry_type IN ('contribution', 'endorsement', 'coalition.measured')
+              ORDER BY seq",
+            |q| q.bind(project.to_owned()).bind(before_seq as i64),
+        )
+        .await
+    }
+
+    /// The project's contributions and endorsements, for `GET /v1/projects/{id}/contributions`.
+    pub async fn project_contributions(&self, project: &str) -> Result<Vec<LeafEntry>, StoreError> {
+        self.leaf_entries(
+            "SELECT seq, id, leaf FROM entries
+              WHERE log_id = $1 AND project = $2 AND entry_type IN ('contribution', 'endorsement')
+              ORDER BY seq LIMIT 100000",
+            |q| q.bind(project.to_owned()),
+        )
+        .await
+    }
+
+    /// Allocation entries from `since_seq` on, of one project or all, oldest first.
+    pub async fn allocation_entries(
+        &self,
+        project: Option<&str>,
+        since_seq: u64,
+    ) -> Result<Vec<LeafEntry>, StoreError> {
+        self.leaf_entries(
+            "SELECT seq, id, leaf FROM entries
+              WHERE log_id = $1 AND entry_type = 'allocation' AND ($2::text IS NULL OR project = $2) AND seq >= $3
+              ORDER BY seq LIMIT $4",
+            |q| q.bind(project.map(str::to_owned)).bind(since_seq as i64).bind(MAX_LISTING),
+        )
+        .await
+    }
+
+    /// The entry with this id, if it is of `entry_type`.
+    pub async fn entry_by_id(
+        &self,
+        id: &EntryId,
+        entry_type: &str,
+    ) -> Result<Option<LeafEntry>, StoreError> {
+        let rows = self
+            .leaf_entries(
+                "SELECT seq, id, leaf FROM entries WHERE log_id = $1 AND id = $2 AND entry_type = $3",
+                |q| q.bind(id.0.to_vec()).bind(entry_type.to_owned()),
+            )
+            .await?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// The `policy.adopted` entry of the policy with this hash.
+    pub async fn policy_entry(
+        &self,
+        hash: &ContentDigest,
+    ) -> Result<Option<LeafEntry>, StoreError> {
+        let rows = self
+            .leaf_entries(
+                "SELECT e.seq, e.id, e.leaf FROM policies p JOIN entries e ON e.log_id = p.log_id AND e.seq = p.adopted_seq
+                  WHERE p.log_id = $1 AND p.hash = $2",
+                |q| q.bind(hash.0.to_vec()),
+            )
+            .await?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// Kind and operator of each of `ids` that is registered.
+    pub async fn actor_records(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<ActorId, ActorRecord>, StoreError> {
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, kind, operator FROM actors WHERE log_id = $1 AND id = ANY($2)",
+        )
+        .bind(&self.log_id)
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, kind, operator)| {
+                Ok((
+                    slug(&id)?,
+                    ActorRecord {
+                        kind: parse_kind(&kind)?,
+                        operator: operator.map(|o| slug(&o)).transpose()?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn leaf_entries<'q>(
+        &self,
+        sql: &'static str,
+        bind: impl FnOnce(
+            sqlx::query::QueryAs<
+                'q,
+                sqlx::Postgres,
+                (i64, Vec<u8>, Vec<u8>),
+                sqlx::postgres::PgArguments,
+            >,
+        ) -> sqlx::query::QueryAs<
+            'q,
+            sqlx::Postgres,
+            (i64, Vec<u8>, Vec<u8>),
+            sqlx::postgres::PgArguments,
+        >,
+    ) -> Result<Vec<LeafEntry>, StoreError> {
+        let rows = bind(sqlx::query_as(sql).bind(self.log_id.clone()))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|(seq, id, leaf)| Ok((seq as u64, entry_id(&id)?, leaf)))
+            .collect()
+    }
+}

@@ -1,0 +1,112 @@
+//! Allocation end to end: a value realized under an adopted policy is allocated by the
+//! server, and the allocation is served with its breakdown.
+
+use crate::helpers::{Actor, TestApp, spawn_app};
+use serde_json::{Value, json};
+
+fn words(actor: &Actor, count: &str) -> Value {
+    actor.sign(
+        "contribution",
+        json!({"project": "novel", "kind": "text", "measure": {"quantity": count, "unit": "words"},
+               "evidence": format!("blake3:{}", "2b".repeat(32))}),
+    )
+}
+
+async fn wait_for_allocation(app: &TestApp, value_id: &str) -> Value {
+    for _ in 0..200 {
+        let (status, body) = app.get(&format!("/v1/allocations/{value_id}")).await;
+        if status == 200 {
+            return body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("no allocation for {value_id}");
+}
+
+#[tokio::test]
+async fn a_realized_value_is_allocated_and_served() {
+    let app = spawn_app().await;
+    let (alice, bob, shop) = (Actor::new("alice"), Actor::new("bob"), Actor::new("shop"));
+    app.register(&alice, "human").await;
+    app.register(&bob, "human").await;
+    app.register_by_operator(&shop, "platform").await;
+    let policy = app.adopt_policy(&shop, "proportional").await;
+    app.post(&words(&alice, "1000")).await;
+    app.post(&words(&bob, "3000")).await;
+    let value = shop.sign(
+        "value.realized",
+        json!({"project": "novel", "amount": "100.00", "currency": "EUR", "policy": policy}),
+    );
+    let (status, receipt) = app.post(&value).await;
+    assert_eq!(status, 201, "{receipt}");
+    let value_id = receipt["id"].as_str().expect("id");
+
+    // Proportional: worths 1000 × 0.01 = 10 and 3000 × 0.01 = 30 of 40, so 25.00 and 75.00.
+    let allocation = wait_for_allocation(&app, value_id).await;
+    assert_eq!(allocation["type"], "allocation");
+    assert_eq!(allocation["actor"], "server");
+    let body = &allocation["body"];
+    assert_eq!(body["status"], "ok", "{body}");
+    assert_eq!(body["value_entry"], value_id);
+    let payout = |actor: &str| {
+        body["allocation"]["recipients"]
+            .as_array()
+            .expect("recipients")
+            .iter()
+            .find(|r| r["actor"] == actor)
+            .map(|r| r["amount"].clone())
+    };
+    assert_eq!(payout("alice"), Some(json!("25.00")), "{body}");
+    assert_eq!(payout("bob"), Some(json!("75.00")), "{body}");
+    let players = body["allocation"]["players"].as_array().expect("players");
+    assert!(
+        players
+            .iter()
+            .all(|p| p["breakdown"].as_array().is_some_and(|b| !b.is_empty())),
+        "{body}"
+    );
+
+    // Listings and filters.
+    let listed = |query: &str| {
+        let query = query.to_owned();
+        let app = &app;
+        async move {
+            app.get(&format!("/v1/allocations?{query}")).await.1["allocations"]
+                .as_array()
+                .map(Vec::len)
+        }
+    };
+    assert_eq!(listed("project=novel").await, Some(1));
+    assert_eq!(listed("actor=alice").await, Some(1));
+    assert_eq!(listed("actor=nobody").await, Some(0));
+    assert_eq!(listed("since=2999-01-01T00:00:00Z").await, Some(0));
+    assert_eq!(app.get("/v1/allocations?since=yesterday").await.0, 400);
+    let by_entry = app
+        .get(&format!(
+            "/v1/allocations/{}",
+            allocation["id"].as_str().expect("id")
+        ))
+        .await
+        .1;
+    assert_eq!(by_entry, allocation);
+
+    let (_, contributions) = app.get("/v1/projects/novel/contributions").await;
+    assert_eq!(
+        contributions["contributions"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let text = app
+        .client
+        .get(format!("{}/v1/policies/{policy}", app.base))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(text.contains("name = \"proportional\""), "{text}");
+
+    // The server appends at most one allocation per value entry.
+    let again = app.get("/v1/allocations?project=novel").await.1;
+    assert_eq!(again["allocations"].as_array().map(Vec::len), Some(1));
+}
