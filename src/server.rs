@@ -161,6 +161,8 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     shutdown: oneshot::Sender<()>,
     serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Background tasks (checkpointer, allocator), stopped before the database closes.
+    background: Vec<tokio::task::JoinHandle<()>>,
     ledger: Ledger,
 }
 
@@ -176,7 +178,7 @@ impl RunningServer {
                 "stored tree and checkpoints agree with the leaves"
             );
         }
-        let committed = checkpointer::spawn(
+        let (committed, checkpointing) = checkpointer::spawn(
             ledger.store.clone(),
             ledger.note_signer.clone(),
             config.database.log_origin.clone(),
@@ -189,7 +191,7 @@ impl RunningServer {
             config.commit_batch,
             vec![committed, allocations_due.clone()],
         );
-        allocation::worker::spawn(
+        let allocating = allocation::worker::spawn(
             ledger.store.clone(),
             sequencer.clone(),
             ledger.server_key.clone(),
@@ -225,6 +227,7 @@ impl RunningServer {
             addr,
             shutdown,
             serving,
+            background: vec![checkpointing, allocating],
             ledger,
         })
     }
@@ -238,6 +241,10 @@ impl RunningServer {
         let _ = self.shutdown.send(());
         if let Ok(Err(error)) = self.serving.await {
             tracing::warn!(%error, "server stopped with an error");
+        }
+        for task in self.background {
+            task.abort();
+            let _ = task.await;
         }
         self.ledger.close().await;
     }

@@ -19,7 +19,13 @@ use tokio::sync::Notify;
 /// How often pending work is looked for without a commit (retries after passing failures).
 const RETRY_EVERY: Duration = Duration::from_secs(10);
 
-pub fn spawn(store: Store, sequencer: Sequencer, server_key: SecretKey, committed: Arc<Notify>) {
+/// Starts the allocator; the task is aborted at shutdown.
+pub fn spawn(
+    store: Store,
+    sequencer: Sequencer,
+    server_key: SecretKey,
+    committed: Arc<Notify>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match allocate_pending(&store, &sequencer, &server_key).await {
@@ -29,7 +35,7 @@ pub fn spawn(store: Store, sequencer: Sequencer, server_key: SecretKey, committe
             }
             let _ = tokio::time::timeout(RETRY_EVERY, committed.notified()).await;
         }
-    });
+    })
 }
 
 /// Allocates pending value entries, oldest first; returns how many allocations it appended.

@@ -2,6 +2,7 @@
 
 mod actor;
 mod check;
+mod demo;
 mod export;
 mod keygen;
 mod serve;
@@ -71,6 +72,9 @@ pub enum Command {
         after_help = "Example:\n  fairshare shapley --game glove.json --json\n  fairshare shapley --game voting.json --method monte-carlo --target-error 0.001 --seed 7"
     )]
     Shapley(shapley::ShapleyArgs),
+    /// Play a realistic scenario end to end and show the allocations and their verification.
+    #[command(after_help = "Example:\n  fairshare demo")]
+    Demo(demo::DemoArgs),
     /// Export the whole log (NDJSON) and its latest checkpoint; resumes a partial file.
     #[command(
         after_help = "Example:\n  fairshare export --server http://127.0.0.1:8080 --out log.ndjson"
@@ -104,6 +108,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Submit(args) => submit::run(&args).await,
         Command::Shapley(args) => shapley::run(args),
         Command::Export(args) => export::run(&args).await,
+        Command::Demo(args) => demo::run(&args).await,
         Command::Verify(args) => verify::run(&args).await,
         Command::Check(args) => check::run(&args).await,
     }

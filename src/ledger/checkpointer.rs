@@ -9,12 +9,18 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// Starts the checkpointer; returns the handle the sequencer notifies after each commit. A
-/// first checkpoint (possibly of the empty log) is issued at once.
-pub fn spawn(store: Store, signer: NoteSigner, origin: String, interval: Duration) -> Arc<Notify> {
+/// Starts the checkpointer; returns the handle the sequencer notifies after each commit, and
+/// the task (aborted at shutdown). A first checkpoint (possibly of the empty log) is issued
+/// at once.
+pub fn spawn(
+    store: Store,
+    signer: NoteSigner,
+    origin: String,
+    interval: Duration,
+) -> (Arc<Notify>, tokio::task::JoinHandle<()>) {
     let committed = Arc::new(Notify::new());
     let wake = committed.clone();
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let mut last_issued: Option<Instant> = None;
         loop {
             if let Some(last) = last_issued {
@@ -27,7 +33,7 @@ pub fn spawn(store: Store, signer: NoteSigner, origin: String, interval: Duratio
             last_issued = Some(Instant::now());
         }
     });
-    committed
+    (committed, task)
 }
 
 /// Signs and stores a checkpoint of the current log, unless one of that size exists.

@@ -175,3 +175,17 @@ fn bad_input_is_one_line_and_exit_code_2() {
         assert!(help.status.success(), "{command} --help");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_runs_end_to_end() {
+    let (url, _) = crate::helpers::fresh_database().await;
+    let output = Command::new(BIN)
+        .args(["demo", "--database-url", &url])
+        .output()
+        .expect("runs");
+    let printed = stdout(&output);
+    assert!(printed.contains("under policy default (ok"), "{printed}");
+    assert!(printed.contains("under policy cocreation (ok"), "{printed}");
+    assert!(printed.contains("The regulator's view"), "{printed}");
+    assert!(printed.contains("ok: 23 entries"), "{printed}");
+}
