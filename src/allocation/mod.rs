@@ -3,6 +3,7 @@
 //! every allocation in the log can be reproduced byte for byte. `worker` is the server's
 //! shell around it.
 
+pub mod reproduce;
 pub mod worker;
 
 use crate::crypto::hash;

@@ -1,0 +1,249 @@
+//! Reproducing allocations while replaying a log: follow the entries in order, and recompute
+//! each allocation entry from what the log held before its value entry.
+
+use super::{ProjectEntry, compute};
+use crate::entry::body::Body;
+use crate::entry::rules::ActorRecord;
+use crate::entry::{ActorId, ContentDigest, EntryId, SignedEntry, Slug};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// Entries are borrowed from the replay's parsed log (`'a`), never copied.
+#[derive(Default)]
+pub struct Reproducer<'a> {
+    actors: HashMap<ActorId, ActorRecord>,
+    policies: HashMap<ContentDigest, &'a str>,
+    contribution_projects: HashMap<EntryId, Slug>,
+    project_entries: HashMap<Slug, Vec<(u64, EntryId, &'a SignedEntry)>>,
+    values: HashMap<EntryId, (u64, &'a SignedEntry)>,
+}
+
+impl<'a> Reproducer<'a> {
+    /// Takes entry `seq` (already accepted by the rules) into account; for an allocation,
+    /// recomputes it and explains the first difference.
+    pub fn observe(&mut self, seq: u64, id: EntryId, entry: &'a SignedEntry) -> Result<(), String> {
+        let env = &entry.envelope;
+        match &env.body {
+            Body::ActorRegistered(reg) => {
+                self.actors.insert(
+                    env.actor.clone(),
+                    ActorRecord {
+                        kind: reg.kind,
+                        operator: reg.operator.clone(),
+                    },
+                );
+            }
+            Body::PolicyAdopted(policy) => {
+                self.policies.insert(policy.hash, &policy.text);
+            }
+            Body::Contribution(c) => {
+                self.contribution_projects.insert(id, c.project.clone());
+                self.project_entries
+                    .entry(c.project.clone())
+                    .or_default()
+                    .push((seq, id, entry));
+            }
+            Body::Endorsement(e) => {
+                if let Some(project) = self.contribution_projects.get(&e.contribution) {
+                    self.project_entries
+                        .entry(project.clone())
+                        .or_default()
+                        .push((seq, id, entry));
+                }
+            }
+            Body::CoalitionMeasured(m) => self
+                .project_entries
+                .entry(m.project.clone())
+                .or_default()
+                .push((seq, id, entry)),
+            Body::ValueRealized(_) => {
+                self.values.insert(id, (seq, entry));
+            }
+            Body::Allocation(recorded) => {
+                let (value_seq, value) = *self
+                    .values
+                    .get(&recorded.value_entry)
+                    .ok_or("allocates an unknown value entry")?;
+                let Body::ValueRealized(realized) = &value.envelope.body else {
+                    return Err("allocates a non-value entry".into());
+                };
+                let text = self
+                    .policies
+                    .get(&realized.policy)
+                    .ok_or("names a policy that was not adopted")?;
+                let inputs: Vec<ProjectEntry<'_>> = self
+                    .project_entries
+                    .get(&realized.project)
+                    .into_iter()
+                    .flatten()
+                    .filter(|(s, _, _)| *s < value_seq)
+                    .map(|(seq, id, entry)| ProjectEntry {
+                        seq: *seq,
+                        id: *id,
+                        entry,
+                    })
+                    .collect();
+                let expected = compute(&recorded.value_entry, value, text, &inputs, &self.actors);
+                if expected != recorded.outcome {
+                    return Err(difference(&expected, &recorded.outcome));
+                }
+            }
+            Body::KeyRotated(_) | Body::KeyRevoked(_) => {}
+        }
+        Ok(())
+    }
+}
+
+/// Names the first player whose figures differ, with both figures.
+fn difference(expected: &Value, recorded: &Value) -> String {
+    let players = |v: &Value| {
+        v["allocation"]["players"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    for e in players(expected) {
+        let r = players(recorded)
+            .into_iter()
+            .find(|r| r["actor"] == e["actor"])
+            .unwrap_or(Value::Null);
+        for field in ["shapley_value", "payout", "paid_to"] {
+            if e[field] != r[field] {
+                return format!(
+                    "the allocation differs for player {}: {field} recomputed {}, recorded {}",
+                    e["actor"], e[field], r[field]
+                );
+            }
+        }
+    }
+    format!(
+        "the allocation differs from its recomputation: recomputed {expected}, recorded {recorded}"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::{SecretKey, hash};
+    use crate::entry::envelope::sign_envelope;
+    use serde_json::json;
+
+    const POLICY: &str = include_str!("../../policies/proportional.toml");
+
+    fn entry(
+        actor: &str,
+        key: &SecretKey,
+        entry_type: &str,
+        nonce: &str,
+        body: Value,
+    ) -> SignedEntry {
+        let envelope = json!({"v": 1, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
+                              "nonce": nonce, "ts": "2026-11-29T12:00:00Z", "body": body});
+        SignedEntry::parse(&sign_envelope(&envelope, key, &[]).expect("signs")).expect("valid")
+    }
+
+    fn id(n: u8) -> EntryId {
+        EntryId([n; 32])
+    }
+
+    #[test]
+    fn allocations_are_recomputed_and_differences_named() {
+        let (alice, bob, shop, server) = (
+            SecretKey::from_seed(&[1; 32]),
+            SecretKey::from_seed(&[2; 32]),
+            SecretKey::from_seed(&[3; 32]),
+            SecretKey::from_seed(&[9; 32]),
+        );
+        let policy_hash = format!("blake3:{}", hash::to_hex(&hash::blake3(POLICY.as_bytes())));
+        let words = |who: &str, key: &SecretKey, nonce: &str, n: &str| {
+            entry(
+                who,
+                key,
+                "contribution",
+                nonce,
+                json!({"project": "novel", "kind": "text", "measure": {"quantity": n, "unit": "words"},
+                                                          "evidence": format!("blake3:{}", "00".repeat(32))}),
+            )
+        };
+        let log = vec![
+            entry(
+                "alice",
+                &alice,
+                "actor.registered",
+                "nonce-a01",
+                json!({"kind": "human", "public_key": alice.public_key().to_base64()}),
+            ),
+            entry(
+                "bob",
+                &bob,
+                "actor.registered",
+                "nonce-b01",
+                json!({"kind": "human", "public_key": bob.public_key().to_base64()}),
+            ),
+            entry(
+                "shop",
+                &shop,
+                "actor.registered",
+                "nonce-s01",
+                json!({"kind": "platform", "public_key": shop.public_key().to_base64()}),
+            ),
+            entry(
+                "shop",
+                &shop,
+                "policy.adopted",
+                "nonce-s02",
+                json!({"name": "proportional", "text": POLICY, "hash": policy_hash}),
+            ),
+            words("alice", &alice, "nonce-a02", "1000"),
+            words("bob", &bob, "nonce-b02", "3000"),
+            entry(
+                "shop",
+                &shop,
+                "value.realized",
+                "nonce-s03",
+                json!({"project": "novel", "amount": "100.00", "currency": "EUR", "policy": policy_hash}),
+            ),
+        ];
+        let mut reproducer = Reproducer::default();
+        for (seq, e) in log.iter().enumerate() {
+            reproducer
+                .observe(seq as u64, id(seq as u8), e)
+                .expect("not an allocation");
+        }
+        let inputs: Vec<ProjectEntry<'_>> = [4usize, 5]
+            .iter()
+            .map(|&i| ProjectEntry {
+                seq: i as u64,
+                id: id(i as u8),
+                entry: &log[i],
+            })
+            .collect();
+        let actors = reproducer.actors.clone();
+        let body = compute(&id(6), &log[6], POLICY, &inputs, &actors);
+        assert_eq!(body["status"], "ok", "{body}");
+        let allocation = |body: Value| entry("server", &server, "allocation", "allocation-1", body);
+
+        let faithful = allocation(body.clone());
+        let mut replay = Reproducer::default();
+        for (seq, e) in log.iter().enumerate() {
+            replay.observe(seq as u64, id(seq as u8), e).expect("fine");
+        }
+        assert_eq!(replay.observe(7, id(7), &faithful), Ok(()));
+
+        let mut tampered = body;
+        for player in tampered["allocation"]["players"]
+            .as_array_mut()
+            .expect("players")
+        {
+            if player["actor"] == "bob" {
+                player["payout"] = json!("80.00");
+            }
+        }
+        let forged = allocation(tampered);
+        let message = replay.observe(8, id(8), &forged).expect_err("differs");
+        assert!(
+            message.contains("\"bob\"") && message.contains("80.00") && message.contains("75.00"),
+            "{message}"
+        );
+    }
+}
