@@ -9,7 +9,7 @@ pub mod worker;
 use crate::crypto::hash;
 use crate::entry::body::{Body, Decision};
 use crate::entry::rules::ActorRecord;
-use crate::entry::{ActorId, ActorKind, EntryId, SignedEntry};
+use crate::entry::{ActorId, EntryId, SignedEntry};
 use crate::policy::{self, Policy};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -115,7 +115,7 @@ fn inputs(entries: &[ProjectEntry<'_>], actors: &HashMap<ActorId, ActorRecord>) 
         if let Some(record) = actors.get(id).filter(|_| seen.insert(id.clone())) {
             inputs.actors.push(policy::Actor {
                 id: id.to_string(),
-                kind: kind(record.kind),
+                kind: record.kind,
                 operator: record.operator.as_ref().map(ToString::to_string),
             });
             record.operator.clone()
@@ -129,13 +129,4 @@ fn inputs(entries: &[ProjectEntry<'_>], actors: &HashMap<ActorId, ActorRecord>) 
         }
     }
     inputs
-}
-
-fn kind(kind: ActorKind) -> policy::ActorKind {
-    match kind {
-        ActorKind::Human => policy::ActorKind::Human,
-        ActorKind::Ai => policy::ActorKind::Ai,
-        ActorKind::Platform => policy::ActorKind::Platform,
-        ActorKind::Regulator => policy::ActorKind::Regulator,
-    }
 }

@@ -65,7 +65,10 @@ impl EntryType {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum ActorKind {
     Human,
     Ai,
@@ -601,6 +604,7 @@ mod tests {
         let v = json!({"public_key": key_b64(), "retire": "0011"});
         assert_eq!(err(EntryType::KeyRotated, v).field, "body.retire");
         assert!(EntryType::parse("contribution").is_ok());
-        assert!(EntryType::parse("allocation").is_err());
+        assert!(EntryType::parse("allocation").is_ok());
+        assert!(EntryType::parse("payment").is_err());
     }
 }

@@ -362,7 +362,7 @@ mod tests {
     fn envelope_field_errors() {
         assert_eq!(parse_err(|e| e["v"] = json!(2)).field, "envelope.v");
         assert_eq!(
-            parse_err(|e| e["type"] = json!("allocation")).field,
+            parse_err(|e| e["type"] = json!("payment")).field,
             "envelope.type"
         );
         assert_eq!(

@@ -338,14 +338,16 @@ impl Source<'_> {
     }
 
     fn kind(&self, key: &str, s: &Spanned<String>) -> Result<ActorKind> {
-        ActorKind::parse(s.get_ref()).ok_or_else(|| PolicyError::Invalid {
-            key: key.into(),
-            line: Some(self.line(s.span().start)),
-            message: format!(
-                "unknown actor kind {:?} (human, ai, platform, regulator)",
-                s.get_ref()
-            ),
-        })
+        ActorKind::parse(s.get_ref())
+            .ok()
+            .ok_or_else(|| PolicyError::Invalid {
+                key: key.into(),
+                line: Some(self.line(s.span().start)),
+                message: format!(
+                    "unknown actor kind {:?} (human, ai, platform, regulator)",
+                    s.get_ref()
+                ),
+            })
     }
 
     fn distinct_kinds(

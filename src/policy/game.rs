@@ -4,11 +4,13 @@
 //! Shapley value splits exactly into the contributions and policy features behind it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_rational::BigRational;
-use num_traits::{One, ToPrimitive};
+use num_traits::{One, ToPrimitive, Zero};
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use super::error::{PolicyError, Result};
@@ -168,6 +170,7 @@ struct Counted {
 }
 
 /// Rules over actor indices, before players are numbered.
+#[derive(Default)]
 struct Draft {
     parts: Vec<Part>,
     /// Actor indices while drafting, player indices once numbered.
@@ -175,6 +178,101 @@ struct Draft {
 }
 
 impl Draft {
+    fn append(&mut self, other: Draft) {
+        let offset = self.players.len();
+        self.players.extend(other.players);
+        self.parts.extend(other.parts.into_iter().map(|p| Part {
+            first: p.first + offset,
+            ..p
+        }));
+    }
+
+    /// The worth of counted contribution `k`, kept by its owners or passed along
+    /// `builds_on` as lineage royalties.
+    fn flows(
+        &mut self,
+        k: usize,
+        counted: &[Counted],
+        lineage: Option<&(Exact, u32)>,
+        curator_share: &Exact,
+        stack: &mut Vec<(usize, Exact, u32)>,
+    ) {
+        let c = &counted[k];
+        let worth = Exact::from_decimal(c.worth);
+        if worth.is_zero() {
+            return;
+        }
+        let origin = Some(c.contribution as u32);
+        stack.push((k, worth, lineage.map_or(0, |l| l.1)));
+        while let Some((x, amount, depth_left)) = stack.pop() {
+            let node = &counted[x];
+            let (keep, passes) = match lineage {
+                Some((share, _)) if depth_left > 0 && !node.parents.is_empty() => {
+                    let passed = amount.mul(share);
+                    (amount.sub(&passed), Some(passed))
+                }
+                _ => (amount, None),
+            };
+            let base = Source {
+                feature: if x == k {
+                    Feature::Proportional
+                } else {
+                    Feature::Lineage
+                },
+                role: Role::Author,
+                contribution: origin,
+                via: (x != k).then_some(node.contribution as u32),
+                synergy: None,
+            };
+            self.pay_owners(node, &keep, curator_share, base);
+            if let Some(passed) = passes {
+                let each = passed.div_int(node.parents.len() as u64);
+                // Reverse so the stack visits parents in order (the parts' order is then
+                // fixed; it does not change any value).
+                for &p in node.parents.iter().rev() {
+                    stack.push((p, each.clone(), depth_left - 1));
+                }
+            }
+        }
+    }
+
+    /// A synergy over kinds on one contribution: when its team (the owners of the
+    /// contribution and of what it builds on directly) holds every kind, the team members
+    /// of those kinds earn `bonus ×` its worth jointly.
+    fn synergy(
+        &mut self,
+        c: &Counted,
+        counted: &[Counted],
+        kinds: &[ActorKind],
+        bonus: &Exact,
+        synergy: u32,
+        kind_of: &impl Fn(usize) -> ActorKind,
+    ) {
+        if c.worth.is_zero() {
+            return;
+        }
+        let mut team: Vec<usize> = c
+            .parents
+            .iter()
+            .flat_map(|&p| counted[p].owners.actors())
+            .chain(c.owners.actors())
+            .filter(|&a| kinds.contains(&kind_of(a)))
+            .collect();
+        team.sort_unstable();
+        team.dedup();
+        if kinds.iter().all(|k| team.iter().any(|&a| kind_of(a) == *k)) {
+            let value = Exact::from_decimal(c.worth).mul(bonus);
+            let source = Source {
+                feature: Feature::Synergy,
+                role: Role::Team,
+                contribution: Some(c.contribution as u32),
+                via: None,
+                synergy: Some(synergy),
+            };
+            self.push(team, value, source);
+        }
+    }
+
     fn push(&mut self, all: impl IntoIterator<Item = usize>, value: Exact, source: Source) {
         if value.is_zero() {
             return;
@@ -227,9 +325,9 @@ impl Draft {
 /// Build the game of `policy` over `inputs`.
 pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
     let input = |m: String| PolicyError::Input(m);
-    let t0 = std::time::Instant::now();
 
-    let mut actor_at: HashMap<&str, usize> = HashMap::with_capacity(inputs.actors.len());
+    let mut actor_at: HashMap<&str, usize, FxBuild> =
+        HashMap::with_capacity_and_hasher(inputs.actors.len(), FxBuild::default());
     for (i, a) in inputs.actors.iter().enumerate() {
         if actor_at.insert(a.id.as_str(), i).is_some() {
             return Err(input(format!("actors[{i}]: actor {:?} listed twice", a.id)));
@@ -243,7 +341,8 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
         let (x, y) = (&inputs.contributions[a], &inputs.contributions[b]);
         x.seq.cmp(&y.seq).then_with(|| x.id.cmp(&y.id))
     });
-    let mut position: HashMap<&str, usize> = HashMap::with_capacity(order.len());
+    let mut position: HashMap<&str, usize, FxBuild> =
+        HashMap::with_capacity_and_hasher(order.len(), FxBuild::default());
     let mut author: Vec<usize> = Vec::with_capacity(order.len());
     for (pos, &i) in order.iter().enumerate() {
         let c = &inputs.contributions[i];
@@ -268,7 +367,6 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
         author.push(a);
     }
 
-    eprintln!("order {:?}", t0.elapsed());
     // Latest decision of each endorser on each contribution.
     let mut endorsements: Vec<usize> = (0..inputs.endorsements.len()).collect();
     endorsements.sort_by_key(|&e| inputs.endorsements[e].seq);
@@ -303,7 +401,6 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
         list.sort_by(|&a, &b| inputs.actors[a].id.cmp(&inputs.actors[b].id));
     }
 
-    eprintln!("endorse {:?}", t0.elapsed());
     // Which contributions count, their worth and owners.
     let mut excluded = Vec::new();
     let mut counted: Vec<Counted> = Vec::new();
@@ -370,63 +467,54 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
         counted[k].parents = parents;
     }
 
-    eprintln!("counted {:?}", t0.elapsed());
     let curator_share = policy
         .curation
         .as_ref()
         .map_or(Exact::ZERO, |c| Exact::from_decimal(c.curator_share));
-    let mut draft = Draft {
-        parts: Vec::new(),
-        players: Vec::new(),
-    };
 
-    // Proportional worth, with lineage royalties flowing along builds_on.
+    // Proportional worth with lineage royalties along builds_on, then synergy over kinds,
+    // drafted in fixed-size chunks of contributions on all cores; the chunks are appended
+    // in order, so the parts' order depends on the chunk size only, never on threads.
     let lineage = policy
         .lineage
         .as_ref()
         .map(|l| (Exact::from_decimal(l.share), l.depth));
-    let mut stack: Vec<(usize, Exact, u32)> = Vec::new();
-    for (k, c) in counted.iter().enumerate() {
-        let worth = Exact::from_decimal(c.worth);
-        if worth.is_zero() {
-            continue;
-        }
-        let origin = Some(c.contribution as u32);
-        stack.push((k, worth, lineage.as_ref().map_or(0, |l| l.1)));
-        while let Some((x, amount, depth_left)) = stack.pop() {
-            let node = &counted[x];
-            let (keep, passes) = match &lineage {
-                Some((share, _)) if depth_left > 0 && !node.parents.is_empty() => {
-                    let passed = amount.mul(share);
-                    (amount.sub(&passed), Some(passed))
-                }
-                _ => (amount, None),
-            };
-            let base = Source {
-                feature: if x == k {
-                    Feature::Proportional
-                } else {
-                    Feature::Lineage
-                },
-                role: Role::Author,
-                contribution: origin,
-                via: (x != k).then_some(node.contribution as u32),
-                synergy: None,
-            };
-            draft.pay_owners(node, &keep, &curator_share, base);
-            if let Some(passed) = passes {
-                let each = passed.div_int(node.parents.len() as u64);
-                // Reverse so the stack visits parents in order (the rules' order is then
-                // the same for every run; it does not change any value).
-                for &p in node.parents.iter().rev() {
-                    stack.push((p, each.clone(), depth_left - 1));
+    let kind_synergies: Vec<(u32, &[ActorKind], Exact)> = policy
+        .synergies
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match &s.trigger {
+            SynergyTrigger::Kinds { kinds, bonus } => {
+                let bonus = Exact::from_decimal(*bonus);
+                (!bonus.is_zero()).then_some((i as u32, kinds.as_slice(), bonus))
+            }
+            SynergyTrigger::Actors { .. } => None,
+        })
+        .collect();
+    const CHUNK: usize = 4096;
+    let chunks: Vec<Draft> = (0..counted.len().div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|chunk| {
+            let range = chunk * CHUNK..((chunk + 1) * CHUNK).min(counted.len());
+            let mut draft = Draft::default();
+            let mut stack = Vec::new();
+            for k in range.clone() {
+                draft.flows(k, &counted, lineage.as_ref(), &curator_share, &mut stack);
+            }
+            for (s_idx, kinds, bonus) in &kind_synergies {
+                for c in &counted[range.clone()] {
+                    draft.synergy(c, &counted, kinds, bonus, *s_idx, &kind_of);
                 }
             }
-        }
+            draft
+        })
+        .collect();
+    let mut draft = Draft::default();
+    for chunk in chunks {
+        draft.append(chunk);
     }
 
-    eprintln!("flows {:?}", t0.elapsed());
-    // Synergy.
+    // Synergy between named actors.
     let participants: BTreeSet<usize> = counted.iter().flat_map(|c| c.owners.actors()).collect();
     for (s_idx, syn) in policy.synergies.iter().enumerate() {
         let s_source = |contribution: Option<u32>| Source {
@@ -437,31 +525,7 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
             synergy: Some(s_idx as u32),
         };
         match &syn.trigger {
-            SynergyTrigger::Kinds { kinds, bonus } => {
-                let bonus = Exact::from_decimal(*bonus);
-                if bonus.is_zero() {
-                    continue;
-                }
-                for c in &counted {
-                    if c.worth.is_zero() {
-                        continue;
-                    }
-                    // The team: the owners of the contribution and of what it builds on.
-                    let mut team: Vec<usize> = c
-                        .parents
-                        .iter()
-                        .flat_map(|&p| counted[p].owners.actors())
-                        .chain(c.owners.actors())
-                        .filter(|&a| kinds.contains(&kind_of(a)))
-                        .collect();
-                    team.sort_unstable();
-                    team.dedup();
-                    if kinds.iter().all(|k| team.iter().any(|&a| kind_of(a) == *k)) {
-                        let value = Exact::from_decimal(c.worth).mul(&bonus);
-                        draft.push(team, value, s_source(Some(c.contribution as u32)));
-                    }
-                }
-            }
+            SynergyTrigger::Kinds { .. } => {}
             SynergyTrigger::Actors { actors, worth } => {
                 let members: Option<Vec<usize>> = actors
                     .iter()
@@ -481,7 +545,6 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
         }
     }
 
-    eprintln!("synergy {:?}", t0.elapsed());
     // Measured coalitions: the latest measurement of each set of actors.
     let mut measured_sets: BTreeMap<Vec<usize>, (u64, Decimal)> = BTreeMap::new();
     if policy.measured.is_some() {
@@ -544,7 +607,6 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
         .collect();
     let n = players.len();
 
-    eprintln!("players {:?}", t0.elapsed());
     let Draft {
         parts,
         players: mut part_players,
@@ -555,10 +617,8 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
     for part in &parts {
         part_players[part.first..part.first + part.count].sort_unstable();
     }
-    eprintln!("remap {:?}", t0.elapsed());
     let (rules, rules_scale) = engine_rules(n, &parts, &part_players)?;
 
-    eprintln!("engine_rules {:?}", t0.elapsed());
     let measured = match &policy.measured {
         Some(m) if !measured_sets.is_empty() => {
             let mut members: Vec<usize> = measured_sets
@@ -603,64 +663,116 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
     })
 }
 
-/// The parts merged by set of players, as the engine's MC-nets game, with integer worths
-/// (times a common denominator) when they fit in i64, else the exact fractions.
+/// The parts merged by set of players, as the engine's MC-nets game: integer worths (times
+/// the common denominator of every part) when they fit in i64, the engine's fastest path;
+/// else exact fractions.
 fn engine_rules(
     n: usize,
     parts: &[Part],
     part_players: &[u32],
 ) -> Result<(Option<McNets>, BigInt)> {
-    let mut index: HashMap<&[u32], usize> = HashMap::new();
-    let mut merged: Vec<(&[u32], Exact)> = Vec::new();
+    let mut index: HashMap<&[u32], usize, FxBuild> = HashMap::default();
+    let mut sets: Vec<&[u32]> = Vec::new();
+    let mut slot: Vec<usize> = Vec::with_capacity(parts.len());
     for part in parts {
         let players = &part_players[part.first..part.first + part.count];
-        match index.get(players) {
-            Some(&k) => merged[k].1 = merged[k].1.add(&part.value),
-            None => {
-                index.insert(players, merged.len());
-                merged.push((players, part.value.clone()));
-            }
+        let next = sets.len();
+        let k = *index.entry(players).or_insert(next);
+        if k == next {
+            sets.push(players);
         }
+        slot.push(k);
     }
-    merged.retain(|(_, v)| !v.is_zero());
-    if merged.is_empty() {
-        return Ok((None, BigInt::one()));
-    }
-    let common = merged.iter().try_fold(1i128, |l, (_, v)| {
-        let (_, d) = v.small_parts()?;
-        (l / l.gcd(&d)).checked_mul(d)
-    });
-    let integers: Option<Vec<i64>> = common.and_then(|l| {
-        merged
-            .iter()
-            .map(|(_, v)| {
-                let (num, d) = v.small_parts()?;
-                num.checked_mul(l / d)?.to_i64()
+    let rules_from = |values: Vec<BigRational>| -> Vec<Rule> {
+        sets.iter()
+            .zip(values)
+            .filter(|(_, v)| !v.is_zero())
+            .map(|(players, value)| Rule {
+                all: players.iter().map(|&p| p as usize).collect(),
+                none: Vec::new(),
+                value,
             })
             .collect()
-    });
-    let (values, scale): (Vec<BigRational>, BigInt) = match (integers, common) {
-        (Some(ints), Some(l)) => (
-            ints.into_iter()
-                .map(|i| BigRational::from_integer(i.into()))
-                .collect(),
-            BigInt::from(l),
-        ),
-        _ => (
-            merged.iter().map(|(_, v)| v.to_ratio()).collect(),
-            BigInt::one(),
-        ),
     };
-    let rules = merged
-        .iter()
-        .zip(values)
-        .map(|((players, _), value)| Rule {
-            all: players.iter().map(|&p| p as usize).collect(),
-            none: Vec::new(),
-            value,
-        })
-        .collect();
+    let (rules, scale) = match integer_sums(parts, &slot, sets.len()) {
+        Some((sums, common)) => (
+            rules_from(
+                sums.into_iter()
+                    .map(|i| BigRational::from_integer(i.into()))
+                    .collect(),
+            ),
+            BigInt::from(common),
+        ),
+        None => {
+            let mut values = vec![Exact::ZERO; sets.len()];
+            for (part, &k) in parts.iter().zip(&slot) {
+                values[k] = values[k].add(&part.value);
+            }
+            (
+                rules_from(values.iter().map(Exact::to_ratio).collect()),
+                BigInt::one(),
+            )
+        }
+    };
+    if rules.is_empty() {
+        return Ok((None, BigInt::one()));
+    }
     Ok((Some(McNets::new(n, rules)?), scale))
+}
+
+/// Sums of the parts per merged rule as integers over the common denominator of all parts,
+/// when everything fits (i128 while summing, i64 in the end); `None` otherwise.
+fn integer_sums(parts: &[Part], slot: &[usize], rules: usize) -> Option<(Vec<i64>, i128)> {
+    let mut common: i128 = 1;
+    for part in parts {
+        let (_, d) = part.value.small_parts()?;
+        if common % d != 0 {
+            common = (common / common.gcd(&d)).checked_mul(d)?;
+        }
+    }
+    let mut sums = vec![0i128; rules];
+    for (part, &k) in parts.iter().zip(slot) {
+        let (num, d) = part.value.small_parts()?;
+        sums[k] = sums[k].checked_add(num.checked_mul(common / d)?)?;
+    }
+    let ints = sums
+        .into_iter()
+        .map(|s| s.to_i64())
+        .collect::<Option<Vec<i64>>>()?;
+    Some((ints, common))
+}
+
+/// FxHash (rustc's hasher) for the maps of the hot path: half a million lookups of entry
+/// ids and player sets. Entry ids are blake3 outputs and player sets are our own indices,
+/// so SipHash's resistance to chosen keys buys nothing here and costs a third of the time.
+type FxBuild = BuildHasherDefault<FxHasher>;
+
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }
 
 impl PolicyGame {

@@ -2,44 +2,9 @@
 //! from the log (the project's entries up to the value entry's sequence number).
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
-/// Kinds of actor (DESIGN.md, "Actors").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ActorKind {
-    /// A person.
-    Human,
-    /// An AI model, accountable through its operator.
-    Ai,
-    /// A platform (distributes, hosts, measures).
-    Platform,
-    /// A regulator.
-    Regulator,
-}
-
-impl ActorKind {
-    /// The kind named in policies and entries.
-    pub fn parse(s: &str) -> Option<ActorKind> {
-        match s {
-            "human" => Some(ActorKind::Human),
-            "ai" => Some(ActorKind::Ai),
-            "platform" => Some(ActorKind::Platform),
-            "regulator" => Some(ActorKind::Regulator),
-            _ => None,
-        }
-    }
-
-    /// The name used in policies, entries and reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActorKind::Human => "human",
-            ActorKind::Ai => "ai",
-            ActorKind::Platform => "platform",
-            ActorKind::Regulator => "regulator",
-        }
-    }
-}
+/// Kinds of actor: the ledger's own type.
+pub use crate::entry::ActorKind;
 
 /// An actor that appears in the inputs.
 #[derive(Debug, Clone, PartialEq, Eq)]

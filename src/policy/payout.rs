@@ -122,17 +122,29 @@ pub fn apply_kind_limits(
         }
         fixed.extend(fix);
     };
+    // One factor per kind: players of a kind left as it was keep their exact share.
+    let factor: BTreeMap<ActorKind, Option<BigRational>> = present
+        .iter()
+        .map(|(k, (total, count))| {
+            let target = &targets[k];
+            let f = if total.is_zero() {
+                Some(target / BigRational::from_integer((*count).into()))
+            } else if target == total {
+                None
+            } else {
+                Some(target / total)
+            };
+            (*k, f)
+        })
+        .collect();
     Ok(shares
         .iter()
         .zip(kinds)
-        .map(|(s, k)| {
-            let (total, count) = &present[k];
-            let target = &targets[k];
-            if total.is_zero() {
-                target / BigRational::from_integer((*count).into())
-            } else {
-                target * s / total
-            }
+        .map(|(s, k)| match &factor[k] {
+            None => s.clone(),
+            // A kind whose Shapley total is 0 shares its target equally.
+            Some(f) if present[k].0.is_zero() => f.clone(),
+            Some(f) => s * f,
         })
         .collect())
 }

@@ -1,0 +1,42 @@
+// A project larger than one drafting chunk (4096 contributions) gives the same allocation,
+// byte for byte once serialized, on 1, 2 and 3 threads.
+
+#[path = "../../benches/support/project.rs"]
+mod project;
+
+use std::str::FromStr;
+
+use fairshare::policy::{Policy, Realized, allocate};
+use rust_decimal::Decimal;
+
+#[test]
+fn identical_on_any_thread_count() {
+    let policy = Policy::parse(include_bytes!("../../policies/default.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let inputs = project::project(500, 10_000);
+    let realized = Realized {
+        amount: Decimal::from_str("12345.67").unwrap_or_default(),
+        currency: "EUR".into(),
+        minor_unit_scale: 2,
+    };
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let a = pool
+            .install(|| allocate(&policy, &inputs, &realized, 3))
+            .unwrap_or_else(|e| panic!("{e}"));
+        serde_json::to_vec(&a).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let one = run(1);
+    assert_eq!(one, run(2));
+    assert_eq!(one, run(3));
+    let total: Decimal = allocate(&policy, &inputs, &realized, 3)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .players
+        .iter()
+        .map(|p| p.payout)
+        .sum();
+    assert_eq!(total, realized.amount);
+}
