@@ -165,7 +165,7 @@ mod tests {
                                                           "evidence": format!("blake3:{}", "00".repeat(32))}),
             )
         };
-        let log = vec![
+        let log = [
             entry(
                 "alice",
                 &alice,

@@ -438,7 +438,7 @@ async fn verify_log(client: &Client) -> Result<(), CliError> {
         ));
     }
     println!(
-        "   ok: {} entries, {} actors; every signature and rule checked;\n   root {} matches the signed checkpoint of size {}.",
+        "   ok: {} entries, {} actors; every signature and rule checked, every allocation recomputed;\n   root {} matches the signed checkpoint of size {}.",
         report.entries,
         report.actors,
         hash::to_hex(&report.root),

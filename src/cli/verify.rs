@@ -116,7 +116,7 @@ pub async fn run(args: &VerifyArgs) -> Result<(), CliError> {
         })?;
     }
     println!(
-        "ok: {} entries, {} actors; every signature, leaf and rule checked; root {} matches the checkpoint of size {}{}",
+        "ok: {} entries, {} actors; every signature, leaf and rule checked, every allocation recomputed; root {} matches the checkpoint of size {}{}",
         report.entries,
         report.actors,
         hash::to_hex(&report.root),

@@ -1,8 +1,9 @@
 //! Allocation end to end: a value realized under an adopted policy is allocated by the
 //! server, and the allocation is served with its breakdown.
 
-use crate::helpers::{Actor, TestApp, spawn_app};
+use crate::helpers::{Actor, TestApp, admin_connection, spawn_app};
 use serde_json::{Value, json};
+use sqlx::Executor;
 
 fn words(actor: &Actor, count: &str) -> Value {
     actor.sign(
@@ -109,4 +110,90 @@ async fn a_realized_value_is_allocated_and_served() {
     // The server appends at most one allocation per value entry.
     let again = app.get("/v1/allocations?project=novel").await.1;
     assert_eq!(again["allocations"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_recomputes_allocations_and_names_a_wrong_payout() {
+    let app = spawn_app().await;
+    let (alice, bob, shop) = (Actor::new("alice"), Actor::new("bob"), Actor::new("shop"));
+    app.register(&alice, "human").await;
+    app.register(&bob, "human").await;
+    app.register_by_operator(&shop, "platform").await;
+    let policy = app.adopt_policy(&shop, "proportional").await;
+    app.post(&words(&alice, "1000")).await;
+    app.post(&words(&bob, "3000")).await;
+    let value = shop.sign(
+        "value.realized",
+        json!({"project": "novel", "amount": "100.00", "currency": "EUR", "policy": policy}),
+    );
+    let value_id = app.post(&value).await.1["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let allocation = wait_for_allocation(&app, &value_id).await;
+    let key = app
+        .client
+        .get(format!("{}/v1/log/key", app.base))
+        .send()
+        .await
+        .expect("key")
+        .text()
+        .await
+        .expect("text");
+    let verify = || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_fairshare"))
+            .args(["verify", "--log", &app.base, "--log-key", &key])
+            .output()
+            .expect("runs");
+        (
+            output.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        )
+    };
+    let (ok, said) = verify();
+    assert!(ok, "{said}");
+
+    // A server that signs a wrong allocation: re-signed with the real server key, so only
+    // recomputing it from the log exposes it.
+    let seq = allocation["seq"].as_u64().expect("seq");
+    let stored = app.get(&format!("/v1/entries/{seq}")).await.1;
+    let mut envelope = stored["envelope"].clone();
+    for player in envelope["body"]["allocation"]["players"]
+        .as_array_mut()
+        .expect("players")
+    {
+        if player["actor"] == "bob" {
+            player["payout"] = json!("80.00");
+        }
+    }
+    let server_key =
+        fairshare::keyfile::read(&app.data_dir.path().join("server.key")).expect("server key");
+    let forged =
+        fairshare::entry::envelope::sign_envelope(&envelope, &server_key, &[]).expect("signs");
+    let forged = fairshare::entry::SignedEntry::parse(&forged).expect("well formed");
+    let leaf = forged.leaf_bytes(stored["received_at"].as_str().expect("received_at"));
+    let mut db = admin_connection(&app.database).await;
+    db.execute("SET session_replication_role = replica")
+        .await
+        .expect("superuser");
+    sqlx::query("UPDATE entries SET leaf = $1 WHERE seq = $2")
+        .bind(leaf)
+        .bind(seq as i64)
+        .execute(&mut db)
+        .await
+        .expect("tamper");
+
+    let (ok, said) = verify();
+    assert!(!ok, "{said}");
+    assert!(
+        said.contains(&format!("leaf {seq}"))
+            && said.contains("bob")
+            && said.contains("80.00")
+            && said.contains("75.00"),
+        "{said}"
+    );
 }

@@ -1,0 +1,544 @@
+//! Ingest benchmark (issue 2, "Performance"): signed entries per second end to end (HTTP,
+//! verified, durably committed) against the release server running as its own process, with
+//! the raw limits measured in the same run: ed25519 verifications per second on one core and
+//! plain batched INSERTs per second of the same leaf rows. Figures go in docs/BENCHMARKS.md.
+//!
+//! `CARGO_TARGET_DIR=... cargo bench --bench ingest` (DATABASE_URL: the PostgreSQL to use,
+//! default postgres://postgres@127.0.0.1:5432/postgres; a fresh database is created and
+//! dropped).
+
+use fairshare::crypto::{PublicKey, SecretKey, Signature};
+use fairshare::entry::envelope::{format_timestamp, sign_envelope};
+use fairshare::entry::{EntryId, SignedEntry};
+use fairshare::ledger::merkle;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use std::error::Error;
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+type BenchResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
+
+const ACTORS: usize = 32;
+const BATCH_1000_ENTRIES: usize = 20_000;
+const BATCH_1000_CONNECTIONS: usize = 4;
+const BATCH_100_ENTRIES: usize = 10_000;
+const BATCH_100_CONNECTIONS: usize = 4;
+const SINGLE_ENTRIES: usize = 8_000;
+const SINGLE_CLIENTS: usize = 32;
+const RAW_VERIFY: usize = 20_000;
+const RAW_INSERT: usize = 20_000;
+const RAW_INSERT_BATCH: usize = 1_000;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    if let Err(error) = runtime.block_on(run()) {
+        eprintln!("ingest bench failed: {error}");
+        std::process::exit(1);
+    }
+}
+
+/// The server process; killed when dropped, on every path.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What one timed phase measured.
+struct Phase {
+    name: String,
+    entries: usize,
+    seconds: f64,
+    server_cpu: f64,
+    machine_busy: f64,
+}
+
+impl Phase {
+    fn rate(&self) -> f64 {
+        self.entries as f64 / self.seconds
+    }
+}
+
+async fn run() -> BenchResult<()> {
+    let admin_url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let name = format!(
+        "fairshare_bench_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    );
+    let admin_options = PgConnectOptions::from_str(&admin_url)?;
+    let mut admin = PgConnection::connect_with(&admin_options.clone().database("postgres")).await?;
+    // The name is generated above from digits: safe to splice.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut admin)
+        .await?;
+    let mut db_url = url::Url::parse(&admin_url)?;
+    db_url.set_path(&name);
+
+    let outcome = bench(db_url.as_str(), admin_options.clone().database(&name)).await;
+
+    let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await;
+    outcome?;
+    dropped?;
+    Ok(())
+}
+
+async fn bench(db_url: &str, db_options: PgConnectOptions) -> BenchResult<()> {
+    let data_dir = tempfile::tempdir()?;
+    let server = start_server(db_url, data_dir.path()).await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .timeout(Duration::from_secs(300))
+        .build()?;
+
+    // Actors, registered through the API with their own keys.
+    let actors: Vec<(String, SecretKey)> = (0..ACTORS)
+        .map(|i| Ok((format!("bench-{i}"), SecretKey::generate()?)))
+        .collect::<BenchResult<_>>()?;
+    for (id, key) in &actors {
+        let entry = sign(
+            id,
+            key,
+            "actor.registered",
+            json!({"kind": "human", "public_key": key.public_key().to_base64()}),
+        )?;
+        let response = client
+            .post(format!("{}/v1/entries", server.base))
+            .json(&entry)
+            .send()
+            .await?;
+        if response.status().as_u16() != 201 {
+            return Err(format!("registering {id}: {}", response.text().await?).into());
+        }
+    }
+
+    let rss_peak = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (pid, peak) = (server.pid(), rss_peak.clone());
+        tokio::spawn(async move {
+            loop {
+                if let Some(kib) = proc_status_kib(pid, "VmRSS:") {
+                    peak.fetch_max(kib, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+
+    let mut phases = Vec::new();
+    // Each phase signs its entries just before it runs (ts must be within the server's skew),
+    // outside the timed section.
+    let batch_1000 = contributions(&actors, BATCH_1000_ENTRIES)?;
+    let bodies = batch_bodies(&batch_1000, 1000)?;
+    phases.push(
+        timed(
+            &server,
+            "HTTP batch 1000",
+            BATCH_1000_ENTRIES,
+            post_all(&client, &server.base, bodies, BATCH_1000_CONNECTIONS, 200),
+        )
+        .await?,
+    );
+    let batch_100 = contributions(&actors, BATCH_100_ENTRIES)?;
+    let bodies = batch_bodies(&batch_100, 100)?;
+    phases.push(
+        timed(
+            &server,
+            "HTTP batch 100",
+            BATCH_100_ENTRIES,
+            post_all(&client, &server.base, bodies, BATCH_100_CONNECTIONS, 200),
+        )
+        .await?,
+    );
+    let singles = contributions(&actors, SINGLE_ENTRIES)?;
+    let bodies = singles
+        .iter()
+        .map(serde_json::to_vec)
+        .collect::<Result<Vec<_>, _>>()?;
+    phases.push(
+        timed(
+            &server,
+            "HTTP single, 32 clients",
+            SINGLE_ENTRIES,
+            post_all(&client, &server.base, bodies, SINGLE_CLIENTS, 201),
+        )
+        .await?,
+    );
+    sampler.abort();
+    let rss_peak_kib = rss_peak.load(Ordering::Relaxed);
+    let hwm_kib = proc_status_kib(server.pid(), "VmHWM:").ok_or("no VmHWM for the server")?;
+    drop(server);
+
+    // Raw limits, same machine, same run, server stopped.
+    let parsed: Vec<SignedEntry> = batch_1000
+        .iter()
+        .map(SignedEntry::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{e:?}"))?;
+    let keys: std::collections::HashMap<&str, PublicKey> = actors
+        .iter()
+        .map(|(id, key)| (id.as_str(), key.public_key()))
+        .collect();
+    let checks: Vec<(PublicKey, Vec<u8>, Signature)> = parsed
+        .iter()
+        .cycle()
+        .take(RAW_VERIFY)
+        .map(|e| {
+            (
+                keys[e.envelope.actor.as_str()],
+                e.signing_message(),
+                e.signature,
+            )
+        })
+        .collect();
+    let verify_rate = tokio::task::spawn_blocking(move || -> BenchResult<f64> {
+        let start = Instant::now();
+        for (key, message, signature) in &checks {
+            key.verify(message, signature)?;
+        }
+        Ok(checks.len() as f64 / start.elapsed().as_secs_f64())
+    })
+    .await??;
+    let insert_rate = raw_inserts(db_options, &parsed).await?;
+
+    print_table(&phases, verify_rate, insert_rate, rss_peak_kib, hwm_kib);
+    Ok(())
+}
+
+async fn start_server(db_url: &str, data_dir: &std::path::Path) -> BenchResult<Server> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_fairshare"))
+        .args(["serve", "--listen", &listen, "--database-url", db_url])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut server = Server {
+        child,
+        base: format!("http://{listen}"),
+    };
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if let Some(status) = server.child.try_wait()? {
+            return Err(format!("the server exited at start: {status}").into());
+        }
+        let health = client.get(format!("{}/health", server.base)).send().await;
+        if health.is_ok_and(|r| r.status().is_success()) {
+            return Ok(server);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err("the server did not answer /health within 30 s".into())
+}
+
+fn sign(actor: &str, key: &SecretKey, entry_type: &str, body: Value) -> BenchResult<Value> {
+    static NONCE: AtomicU64 = AtomicU64::new(0);
+    let envelope = json!({
+        "v": 1, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
+        "nonce": format!("bench-nonce-{}", NONCE.fetch_add(1, Ordering::Relaxed)),
+        "ts": format_timestamp(chrono::Utc::now()), "body": body,
+    });
+    Ok(sign_envelope(&envelope, key, &[])?)
+}
+
+/// `count` signed contributions, round-robin over the actors.
+fn contributions(actors: &[(String, SecretKey)], count: usize) -> BenchResult<Vec<Value>> {
+    (0..count)
+        .map(|i| {
+            let (id, key) = &actors[i % actors.len()];
+            sign(
+                id,
+                key,
+                "contribution",
+                json!({"project": "bench", "kind": "draft", "measure": {"quantity": "3", "unit": "pages"},
+                       "evidence": format!("blake3:{}", "5a".repeat(32)), "builds_on": []}),
+            )
+        })
+        .collect()
+}
+
+fn batch_bodies(entries: &[Value], size: usize) -> BenchResult<Vec<Vec<u8>>> {
+    Ok(entries
+        .chunks(size)
+        .map(|chunk| serde_json::to_vec(&json!({ "entries": chunk })))
+        .collect::<Result<_, _>>()?)
+}
+
+/// Posts every body from `workers` concurrent tasks (one shared queue); every entry must get
+/// a receipt. Returns the number of entries accepted.
+async fn post_all(
+    client: &reqwest::Client,
+    base: &str,
+    bodies: Vec<Vec<u8>>,
+    workers: usize,
+    expected_status: u16,
+) -> BenchResult<usize> {
+    let bodies = Arc::new(bodies);
+    let next = Arc::new(AtomicUsize::new(0));
+    let url = format!("{base}/v1/entries");
+    let tasks: Vec<_> = (0..workers)
+        .map(|_| {
+            let (client, bodies, next, url) =
+                (client.clone(), bodies.clone(), next.clone(), url.clone());
+            tokio::spawn(async move {
+                let mut accepted = 0;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(body) = bodies.get(i) else {
+                        return Ok::<usize, String>(accepted);
+                    };
+                    let response = client
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let status = response.status().as_u16();
+                    let answer: Value = response.json().await.map_err(|e| e.to_string())?;
+                    if status != expected_status {
+                        return Err(format!("status {status}: {answer}"));
+                    }
+                    accepted += match answer.get("accepted") {
+                        Some(n) => {
+                            if answer["rejected"] != 0 {
+                                return Err(format!("rejected entries: {}", answer["results"]));
+                            }
+                            n.as_u64().unwrap_or(0) as usize
+                        }
+                        None if answer.get("seq").is_some() => 1,
+                        None => return Err(format!("no receipt: {answer}")),
+                    };
+                }
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for task in tasks {
+        accepted += task.await??;
+    }
+    Ok(accepted)
+}
+
+async fn timed(
+    server: &Server,
+    name: &str,
+    entries: usize,
+    work: impl std::future::Future<Output = BenchResult<usize>>,
+) -> BenchResult<Phase> {
+    let (cpu_before, machine_before) = (proc_cpu_seconds(server.pid()), machine_ticks());
+    let start = Instant::now();
+    let accepted = work.await?;
+    let seconds = start.elapsed().as_secs_f64();
+    let (cpu_after, machine_after) = (proc_cpu_seconds(server.pid()), machine_ticks());
+    if accepted != entries {
+        return Err(format!("{name}: {accepted} of {entries} entries got a receipt").into());
+    }
+    let (busy, total) = (
+        machine_after.0 - machine_before.0,
+        machine_after.1 - machine_before.1,
+    );
+    Ok(Phase {
+        name: name.to_owned(),
+        entries,
+        seconds,
+        server_cpu: (cpu_after - cpu_before) / seconds,
+        machine_busy: if total > 0.0 { busy / total } else { 0.0 },
+    })
+}
+
+/// The same leaf rows the server stores, INSERTed without verification into a scratch table
+/// shaped like `entries` (same columns, keys and indexes), in batches of 1000 with UNNEST,
+/// one transaction (and one commit) per batch.
+async fn raw_inserts(options: PgConnectOptions, entries: &[SignedEntry]) -> BenchResult<f64> {
+    let mut conn = PgConnection::connect_with(&options).await?;
+    sqlx::query("CREATE TABLE bench_raw_entries (LIKE entries INCLUDING ALL)")
+        .execute(&mut conn)
+        .await?;
+    let received_at = chrono::Utc::now();
+    let stamp = format_timestamp(received_at);
+    struct Rows {
+        seq: Vec<i64>,
+        id: Vec<Vec<u8>>,
+        leaf_hash: Vec<Vec<u8>>,
+        leaf: Vec<Vec<u8>>,
+        entry_type: Vec<String>,
+        actor: Vec<String>,
+        nonce: Vec<String>,
+        project: Vec<Option<String>>,
+    }
+    let batches: Vec<Rows> = entries
+        .iter()
+        .cycle()
+        .take(RAW_INSERT)
+        .enumerate()
+        .collect::<Vec<_>>()
+        .chunks(RAW_INSERT_BATCH)
+        .map(|chunk| {
+            let mut rows = Rows {
+                seq: Vec::new(),
+                id: Vec::new(),
+                leaf_hash: Vec::new(),
+                leaf: Vec::new(),
+                entry_type: Vec::new(),
+                actor: Vec::new(),
+                nonce: Vec::new(),
+                project: Vec::new(),
+            };
+            for (seq, entry) in chunk {
+                let leaf = entry.leaf_bytes(&stamp);
+                rows.seq.push(*seq as i64);
+                rows.id.push(EntryId::of_leaf(&leaf).0.to_vec());
+                rows.leaf_hash.push(merkle::leaf_hash(&leaf).to_vec());
+                rows.leaf.push(leaf);
+                let envelope = entry.to_json()["envelope"].clone();
+                rows.entry_type
+                    .push(envelope["type"].as_str().unwrap_or_default().to_owned());
+                rows.actor.push(entry.envelope.actor.as_str().to_owned());
+                // Unique per row even when the entries repeat (the cycle above).
+                rows.nonce.push(format!(
+                    "{}-{seq}",
+                    envelope["nonce"].as_str().unwrap_or_default()
+                ));
+                rows.project
+                    .push(envelope["body"]["project"].as_str().map(str::to_owned));
+            }
+            rows
+        })
+        .collect();
+    let start = Instant::now();
+    for rows in &batches {
+        let mut tx = conn.begin().await?;
+        sqlx::query(
+            "INSERT INTO bench_raw_entries (log_id, seq, id, leaf_hash, leaf, entry_type, actor, nonce, project, received_at)
+             SELECT $1, u.*, $10
+               FROM UNNEST($2::bigint[], $3::bytea[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::text[]) AS u",
+        )
+        .bind("default")
+        .bind(&rows.seq)
+        .bind(&rows.id)
+        .bind(&rows.leaf_hash)
+        .bind(&rows.leaf)
+        .bind(&rows.entry_type)
+        .bind(&rows.actor)
+        .bind(&rows.nonce)
+        .bind(&rows.project)
+        .bind(received_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    }
+    let rate = RAW_INSERT as f64 / start.elapsed().as_secs_f64();
+    conn.close().await?;
+    Ok(rate)
+}
+
+fn print_table(phases: &[Phase], verify_rate: f64, insert_rate: f64, rss_kib: u64, hwm_kib: u64) {
+    println!(
+        "{:<26} {:>8} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        "measure", "entries", "seconds", "entries/s", "/verify", "/insert", "srv CPU", "machine"
+    );
+    for p in phases {
+        println!(
+            "{:<26} {:>8} {:>8.2} {:>10.0} {:>9.3} {:>9.3} {:>8.0}% {:>8.0}%",
+            p.name,
+            p.entries,
+            p.seconds,
+            p.rate(),
+            p.rate() / verify_rate,
+            p.rate() / insert_rate,
+            p.server_cpu * 100.0,
+            p.machine_busy * 100.0
+        );
+    }
+    println!(
+        "{:<26} {:>8} {:>8} {:>10.0}",
+        "raw ed25519 verify, 1 core", RAW_VERIFY, "", verify_rate
+    );
+    println!(
+        "{:<26} {:>8} {:>8} {:>10.0}",
+        "raw INSERT (UNNEST x1000)", RAW_INSERT, "", insert_rate
+    );
+    println!(
+        "server RSS: peak sampled VmRSS {:.1} MiB, VmHWM {:.1} MiB",
+        rss_kib as f64 / 1024.0,
+        hwm_kib as f64 / 1024.0
+    );
+}
+
+fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+}
+
+/// User + system CPU seconds of a process.
+fn proc_cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // After "pid (comm)": state is field 0, utime 11, stime 12.
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|i| fields.get(*i).and_then(|f| f.parse::<f64>().ok()))
+        .sum();
+    ticks / clock_ticks()
+}
+
+/// (busy, total) jiffies of the whole machine, from /proc/stat.
+fn machine_ticks() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(cpu) = stat.lines().next() else {
+        return (0.0, 0.0);
+    };
+    let values: Vec<f64> = cpu
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: f64 = values.iter().take(8).sum();
+    let idle = values.get(3).unwrap_or(&0.0) + values.get(4).unwrap_or(&0.0);
+    (total - idle, total)
+}
+
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 { ticks as f64 } else { 100.0 }
+}

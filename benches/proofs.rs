@@ -1,0 +1,365 @@
+//! Proof latency benchmark (issue 4, "Performance"): inclusion and consistency proofs served
+//! over HTTP by the release server (its own process, fresh database) for a log of
+//! `PROOFS_ENTRIES` entries (default 1,000,000), filled over HTTP in batches of 1000 from
+//! several connections. Then a bounded load: a fixed number of requests per endpoint at random
+//! indices from concurrent connections; p50/p95/p99/max per endpoint. If the fill reaches its
+//! time limit (`PROOFS_FILL_SECS`, default 1800) first, the log is measured at the size it
+//! reached and the output says so.
+//!
+//! `CARGO_TARGET_DIR=... cargo bench --bench proofs` (DATABASE_URL as for benches/ingest.rs).
+
+use fairshare::crypto::SecretKey;
+use fairshare::entry::envelope::{format_timestamp, sign_envelope};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use std::error::Error;
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+type BenchResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
+
+const ACTORS: usize = 300;
+const BATCH: usize = 1000;
+const FILL_CONNECTIONS: usize = 4;
+const REQUESTS: usize = 20_000;
+const LOAD_CONNECTIONS: usize = 16;
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    if let Err(error) = runtime.block_on(run()) {
+        eprintln!("proofs bench failed: {error}");
+        std::process::exit(1);
+    }
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn run() -> BenchResult<()> {
+    let admin_url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let name = format!(
+        "fairshare_proofs_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    );
+    let admin_options = PgConnectOptions::from_str(&admin_url)?;
+    let mut admin = PgConnection::connect_with(&admin_options.clone().database("postgres")).await?;
+    // The name is generated above from digits: safe to splice.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut admin)
+        .await?;
+    let mut db_url = url::Url::parse(&admin_url)?;
+    db_url.set_path(&name);
+    let outcome = bench(db_url.as_str()).await;
+    let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await;
+    outcome?;
+    dropped?;
+    Ok(())
+}
+
+async fn bench(db_url: &str) -> BenchResult<()> {
+    let target = env_number("PROOFS_ENTRIES", 1_000_000);
+    let fill_limit = Duration::from_secs(env_number("PROOFS_FILL_SECS", 1800) as u64);
+    let data_dir = tempfile::tempdir()?;
+    let server = start_server(db_url, data_dir.path()).await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .timeout(Duration::from_secs(300))
+        .build()?;
+
+    let keys: Arc<Vec<SecretKey>> = Arc::new(
+        (0..ACTORS)
+            .map(|i| {
+                let mut seed = [0u8; 32];
+                seed[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+                SecretKey::from_seed(&seed)
+            })
+            .collect(),
+    );
+
+    // Fill: the registrations first, then a producer signs batch after batch on all cores
+    // and FILL_CONNECTIONS post them.
+    let fill_start = Instant::now();
+    let registrations: Vec<Value> = (0..ACTORS)
+        .map(|i| entry(i, &keys))
+        .collect::<BenchResult<_>>()?;
+    let answer: Value = client
+        .post(format!("{}/v1/entries", server.base))
+        .json(&json!({ "entries": registrations }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    if answer["accepted"] != ACTORS {
+        return Err(format!("registrations: {answer}").into());
+    }
+    let batches = (target - ACTORS).div_ceil(BATCH);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+    let producer = {
+        let keys = keys.clone();
+        tokio::task::spawn_blocking(move || -> BenchResult<()> {
+            for b in 0..batches {
+                if fill_start.elapsed() > fill_limit {
+                    break;
+                }
+                let range = ACTORS + b * BATCH..(ACTORS + (b + 1) * BATCH).min(target);
+                let entries: Vec<Value> = range
+                    .into_par_iter()
+                    .map(|i| entry(i, &keys))
+                    .collect::<BenchResult<_>>()?;
+                let body = serde_json::to_vec(&json!({ "entries": entries }))?;
+                if sender.blocking_send(body).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    };
+    let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let url = format!("{}/v1/entries", server.base);
+    let posters: Vec<_> = (0..FILL_CONNECTIONS)
+        .map(|_| {
+            let (client, receiver, accepted, url) = (
+                client.clone(),
+                receiver.clone(),
+                accepted.clone(),
+                url.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    let Some(body) = receiver.lock().await.recv().await else {
+                        return Ok::<(), String>(());
+                    };
+                    let response = client
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let answer: Value = response.json().await.map_err(|e| e.to_string())?;
+                    if answer["rejected"] != 0 {
+                        return Err(format!("rejected entries: {answer}"));
+                    }
+                    let n = answer["accepted"].as_u64().unwrap_or(0) as usize;
+                    let total = accepted.fetch_add(n, Ordering::Relaxed) + n;
+                    if total / 100_000 != (total - n) / 100_000 {
+                        eprintln!(
+                            "filled {total} in {:.0} s",
+                            fill_start.elapsed().as_secs_f64()
+                        );
+                    }
+                }
+            })
+        })
+        .collect();
+    producer.await??;
+    for poster in posters {
+        poster.await??;
+    }
+    let size = ACTORS + accepted.load(Ordering::Relaxed);
+    let fill_secs = fill_start.elapsed().as_secs_f64();
+    println!(
+        "filled {size} entries in {fill_secs:.1} s ({:.0} entries/s){}",
+        size as f64 / fill_secs,
+        if size < target {
+            format!("; STOPPED AT THE TIME LIMIT, {target} wanted")
+        } else {
+            String::new()
+        }
+    );
+
+    // The checkpoint for the whole log.
+    let wait = Instant::now();
+    loop {
+        let note = client
+            .get(format!("{}/v1/log/checkpoint", server.base))
+            .send()
+            .await?
+            .text()
+            .await?;
+        if note.lines().nth(1) == Some(size.to_string().as_str()) {
+            break;
+        }
+        if wait.elapsed() > Duration::from_secs(60) {
+            return Err(format!("no checkpoint of size {size} after 60 s: {note}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let size = size as u64;
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let inclusion: Vec<String> = (0..REQUESTS)
+        .map(|_| {
+            format!(
+                "{}/v1/log/proof/inclusion?leaf_index={}&tree_size={size}",
+                server.base,
+                rng.random_range(0..size)
+            )
+        })
+        .collect();
+    let consistency: Vec<String> = (0..REQUESTS)
+        .map(|_| {
+            format!(
+                "{}/v1/log/proof/consistency?first={}&second={size}",
+                server.base,
+                rng.random_range(1..size)
+            )
+        })
+        .collect();
+    println!(
+        "{:<12} {:>8} {:>6} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9}",
+        "endpoint",
+        "requests",
+        "conns",
+        "req/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "proof len"
+    );
+    for (name, urls) in [("inclusion", inclusion), ("consistency", consistency)] {
+        let start = Instant::now();
+        let (mut latencies, proof_len) = load(&client, urls).await?;
+        let secs = start.elapsed().as_secs_f64();
+        latencies.sort_by(f64::total_cmp);
+        let at =
+            |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+        println!(
+            "{name:<12} {:>8} {LOAD_CONNECTIONS:>6} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {proof_len:>9.1}",
+            latencies.len(),
+            latencies.len() as f64 / secs,
+            at(0.50),
+            at(0.95),
+            at(0.99),
+            latencies[latencies.len() - 1],
+        );
+    }
+    Ok(())
+}
+
+/// Gets every URL from LOAD_CONNECTIONS tasks; latencies in ms and the mean proof length.
+async fn load(client: &reqwest::Client, urls: Vec<String>) -> BenchResult<(Vec<f64>, f64)> {
+    let urls = Arc::new(urls);
+    let next = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..LOAD_CONNECTIONS)
+        .map(|_| {
+            let (client, urls, next) = (client.clone(), urls.clone(), next.clone());
+            tokio::spawn(async move {
+                let (mut latencies, mut hashes) = (Vec::new(), 0usize);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(url) = urls.get(i) else {
+                        return Ok::<_, String>((latencies, hashes));
+                    };
+                    let start = Instant::now();
+                    let response = client.get(url).send().await.map_err(|e| e.to_string())?;
+                    let status = response.status().as_u16();
+                    let body: Value = response.json().await.map_err(|e| e.to_string())?;
+                    latencies.push(start.elapsed().as_secs_f64() * 1000.0);
+                    if status != 200 {
+                        return Err(format!("{url}: status {status}: {body}"));
+                    }
+                    hashes += body["proof"].as_array().map_or(0, Vec::len);
+                }
+            })
+        })
+        .collect();
+    let (mut all, mut hashes) = (Vec::new(), 0);
+    for task in tasks {
+        let (latencies, h) = task.await??;
+        all.extend(latencies);
+        hashes += h;
+    }
+    let mean = hashes as f64 / all.len() as f64;
+    Ok((all, mean))
+}
+
+/// Entry `i`: actor `i` registers itself for the first ACTORS entries, then contributions.
+fn entry(i: usize, keys: &[SecretKey]) -> BenchResult<Value> {
+    let actor = i % ACTORS;
+    let key = &keys[actor];
+    let (entry_type, body) = if i < ACTORS {
+        (
+            "actor.registered",
+            json!({"kind": "human", "public_key": key.public_key().to_base64()}),
+        )
+    } else {
+        (
+            "contribution",
+            json!({"project": "bench", "kind": "draft", "measure": {"quantity": "3", "unit": "pages"},
+                   "evidence": format!("blake3:{}", "5a".repeat(32)), "builds_on": []}),
+        )
+    };
+    let envelope = json!({
+        "v": 1, "type": entry_type, "actor": format!("bench-{actor}"),
+        "key": key.public_key().key_id().to_string(), "nonce": format!("n-{i:08}"),
+        "ts": format_timestamp(chrono::Utc::now()), "body": body,
+    });
+    Ok(sign_envelope(&envelope, key, &[])?)
+}
+
+async fn start_server(db_url: &str, data_dir: &std::path::Path) -> BenchResult<Server> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_fairshare"))
+        .args(["serve", "--listen", &listen, "--database-url", db_url])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut server = Server {
+        child,
+        base: format!("http://{listen}"),
+    };
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if let Some(status) = server.child.try_wait()? {
+            return Err(format!("the server exited at start: {status}").into());
+        }
+        let health = client.get(format!("{}/health", server.base)).send().await;
+        if health.is_ok_and(|r| r.status().is_success()) {
+            return Ok(server);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err("the server did not answer /health within 30 s".into())
+}

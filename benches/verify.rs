@@ -1,0 +1,193 @@
+//! Offline verification benchmark (issue 4, "Performance"): entries per second of
+//! `fairshare::ledger::replay::replay` (what `fairshare verify` runs once the exported file is
+//! read) over a log of 1,000,000 valid signed leaves built in memory, with the raw ed25519
+//! rates for the same signatures measured in the same run: strict verification
+//! (`PublicKey::verify`) on all cores, and `ed25519_dalek::verify_batch` on all cores.
+//! Figures go in docs/BENCHMARKS.md.
+//!
+//! `CARGO_TARGET_DIR=... cargo bench --bench verify` (`VERIFY_ENTRIES` overrides the size).
+
+use curve25519_dalek::edwards::CompressedEdwardsY;
+use fairshare::crypto::{PublicKey, SecretKey, Signature};
+use fairshare::entry::SignedEntry;
+use fairshare::entry::envelope::sign_envelope;
+use fairshare::ledger::replay::replay;
+use rayon::prelude::*;
+use serde_json::json;
+use std::sync::Mutex;
+use std::time::Instant;
+
+const ACTORS: usize = 300;
+const DEFAULT_ENTRIES: usize = 1_000_000;
+const BATCH: usize = 256;
+
+fn main() {
+    let entries: usize = std::env::var("VERIFY_ENTRIES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(DEFAULT_ENTRIES);
+    let threads = rayon::current_num_threads();
+    println!("threads: {threads}; entries: {entries}; actors: {ACTORS}");
+
+    let server = SecretKey::from_seed(&[0xee; 32]);
+    let keys: Vec<SecretKey> = (0..ACTORS)
+        .map(|i| {
+            let mut seed = [0u8; 32];
+            seed[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+            SecretKey::from_seed(&seed)
+        })
+        .collect();
+
+    let start = Instant::now();
+    let built: Vec<(Vec<u8>, usize, Vec<u8>, Signature)> = (0..entries)
+        .into_par_iter()
+        .map(|i| build(i, &keys))
+        .collect();
+    println!(
+        "built and signed {entries} leaves in {:.1} s (not timed below)",
+        start.elapsed().as_secs_f64()
+    );
+    let leaves: Vec<Vec<u8>> = built.iter().map(|(leaf, ..)| leaf.clone()).collect();
+    let checks: Vec<(PublicKey, &[u8], Signature)> = built
+        .iter()
+        .map(|(_, actor, message, signature)| {
+            (keys[*actor].public_key(), message.as_slice(), *signature)
+        })
+        .collect();
+
+    // Offline replay, phase by phase (the progress callback names the phase).
+    let phases: Mutex<Vec<(&'static str, Instant)>> = Mutex::new(Vec::new());
+    let progress = |phase: &'static str, _done: u64| {
+        let mut phases = phases.lock().unwrap_or_else(|e| e.into_inner());
+        if phases.last().is_none_or(|(p, _)| *p != phase) {
+            phases.push((phase, Instant::now()));
+        }
+    };
+    let start = Instant::now();
+    let report = replay(&leaves, server.public_key(), &[entries as u64], &progress)
+        .unwrap_or_else(|bad| panic!("the generated log must verify: {bad}"));
+    let replay_secs = start.elapsed().as_secs_f64();
+    let end = Instant::now();
+    assert_eq!(report.entries, entries as u64);
+    assert_eq!(report.actors, ACTORS);
+    let phases = phases.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut breakdown = String::new();
+    for (i, (phase, at)) in phases.iter().enumerate() {
+        let until = phases.get(i + 1).map_or(end, |(_, t)| *t);
+        breakdown.push_str(&format!(
+            "{phase} from {:.2} s ({:.2} s); ",
+            at.duration_since(start).as_secs_f64(),
+            until.duration_since(*at).as_secs_f64()
+        ));
+    }
+
+    // Raw ed25519, same signatures, all cores.
+    let start = Instant::now();
+    let strict_ok = checks
+        .par_iter()
+        .all(|(key, message, signature)| key.verify(message, signature).is_ok());
+    let strict_secs = start.elapsed().as_secs_f64();
+    assert!(strict_ok);
+
+    let dalek: Vec<(ed25519_dalek::VerifyingKey, &[u8], ed25519_dalek::Signature)> = checks
+        .iter()
+        .map(|(key, message, signature)| {
+            (
+                ed25519_dalek::VerifyingKey::from_bytes(&key.to_bytes()).expect("valid key"),
+                *message,
+                ed25519_dalek::Signature::from_bytes(&signature.to_bytes()),
+            )
+        })
+        .collect();
+    let start = Instant::now();
+    let batch_ok = dalek.par_chunks(BATCH).all(|chunk| {
+        let messages: Vec<&[u8]> = chunk.iter().map(|c| c.1).collect();
+        let signatures: Vec<_> = chunk.iter().map(|c| c.2).collect();
+        let keys: Vec<_> = chunk.iter().map(|c| c.0).collect();
+        ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
+    });
+    let batch_secs = start.elapsed().as_secs_f64();
+    assert!(batch_ok);
+
+    // What replay adds per signature before trusting a batch: R canonical and not of small
+    // order, and R torsion-free.
+    let start = Instant::now();
+    let r_ok = dalek.par_iter().all(|(_, _, signature)| {
+        let compressed = CompressedEdwardsY(signature.r_bytes().to_owned());
+        compressed
+            .decompress()
+            .is_some_and(|r| r.compress() == compressed && !r.is_small_order())
+    });
+    let r_secs = start.elapsed().as_secs_f64();
+    assert!(r_ok);
+    let start = Instant::now();
+    let torsion_ok = dalek.par_iter().all(|(_, _, signature)| {
+        CompressedEdwardsY(signature.r_bytes().to_owned())
+            .decompress()
+            .is_some_and(|r| r.is_torsion_free())
+    });
+    let torsion_secs = start.elapsed().as_secs_f64();
+    assert!(torsion_ok);
+
+    let rate = |secs: f64| entries as f64 / secs;
+    println!("replay phases: {breakdown}");
+    println!(
+        "{:<52} {:>9} {:>8} {:>11} {:>9}",
+        "measure", "entries", "seconds", "per second", "/ batch"
+    );
+    let batch_rate = rate(batch_secs);
+    for (name, secs) in [
+        ("replay (fairshare verify minus file read)", replay_secs),
+        (
+            "raw strict verify (PublicKey::verify), all cores",
+            strict_secs,
+        ),
+        ("raw verify_batch, chunks of 256, all cores", batch_secs),
+        ("R decompress + canonical + small order, all cores", r_secs),
+        ("R decompress + torsion-free, all cores", torsion_secs),
+    ] {
+        println!(
+            "{name:<52} {entries:>9} {secs:>8.2} {:>11.0} {:>9.3}",
+            rate(secs),
+            rate(secs) / batch_rate
+        );
+    }
+}
+
+/// Leaf `i`: actor `i` registers itself for the first `ACTORS` leaves, then contributions
+/// round-robin. Returns (leaf bytes, actor index, signing message, signature).
+fn build(i: usize, keys: &[SecretKey]) -> (Vec<u8>, usize, Vec<u8>, Signature) {
+    let actor = i % ACTORS;
+    let key = &keys[actor];
+    let (entry_type, body) = if i < ACTORS {
+        (
+            "actor.registered",
+            json!({"kind": "human", "public_key": key.public_key().to_base64()}),
+        )
+    } else {
+        (
+            "contribution",
+            json!({"project": "bench", "kind": "draft", "measure": {"quantity": "3", "unit": "pages"},
+                   "evidence": format!("blake3:{}", "5a".repeat(32)), "builds_on": []}),
+        )
+    };
+    let envelope = json!({
+        "v": 1, "type": entry_type, "actor": format!("bench-{actor}"),
+        "key": key.public_key().key_id().to_string(), "nonce": format!("n-{i:08}"),
+        "ts": "2026-11-29T12:00:00.000000Z", "body": body,
+    });
+    let signed = sign_envelope(&envelope, key, &[]).expect("signs");
+    let entry = SignedEntry::parse(&signed).expect("valid entry");
+    let received_at = format!(
+        "2026-11-29T12:{:02}:{:02}.{:06}Z",
+        i / 60_000_000 % 60,
+        i / 1_000_000 % 60,
+        i % 1_000_000
+    );
+    (
+        entry.leaf_bytes(&received_at),
+        actor,
+        entry.signing_message(),
+        entry.signature,
+    )
+}
