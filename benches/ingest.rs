@@ -14,14 +14,13 @@ use fairshare::ledger::merkle;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use std::error::Error;
-use std::process::{Child, Command, Stdio};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-type BenchResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
+#[path = "support/server.rs"]
+mod server;
+use server::{BenchResult, Server, start_server};
 
 const ACTORS: usize = 32;
 const BATCH_1000_ENTRIES: usize = 20_000;
@@ -35,33 +34,12 @@ const RAW_INSERT: usize = 20_000;
 const RAW_INSERT_BATCH: usize = 1_000;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    if let Err(error) = runtime.block_on(run()) {
-        eprintln!("ingest bench failed: {error}");
-        std::process::exit(1);
-    }
-}
-
-/// The server process; killed when dropped, on every path.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    server::main_with(
+        "ingest",
+        server::with_fresh_database("fairshare_bench", |url, options| async move {
+            bench(&url, options).await
+        }),
+    );
 }
 
 /// What one timed phase measured.
@@ -77,35 +55,6 @@ impl Phase {
     fn rate(&self) -> f64 {
         self.entries as f64 / self.seconds
     }
-}
-
-async fn run() -> BenchResult<()> {
-    let admin_url = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = format!(
-        "fairshare_bench_{}_{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_micros()
-    );
-    let admin_options = PgConnectOptions::from_str(&admin_url)?;
-    let mut admin = PgConnection::connect_with(&admin_options.clone().database("postgres")).await?;
-    // The name is generated above from digits: safe to splice.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut admin)
-        .await?;
-    let mut db_url = url::Url::parse(&admin_url)?;
-    db_url.set_path(&name);
-
-    let outcome = bench(db_url.as_str(), admin_options.clone().database(&name)).await;
-
-    let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await;
-    outcome?;
-    dropped?;
-    Ok(())
 }
 
 async fn bench(db_url: &str, db_options: PgConnectOptions) -> BenchResult<()> {
@@ -228,38 +177,6 @@ async fn bench(db_url: &str, db_options: PgConnectOptions) -> BenchResult<()> {
 
     print_table(&phases, verify_rate, insert_rate, rss_peak_kib, hwm_kib);
     Ok(())
-}
-
-async fn start_server(db_url: &str, data_dir: &std::path::Path) -> BenchResult<Server> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_fairshare"))
-        .args(["serve", "--listen", &listen, "--database-url", db_url])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("DATABASE_URL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut server = Server {
-        child,
-        base: format!("http://{listen}"),
-    };
-    let client = reqwest::Client::new();
-    for _ in 0..300 {
-        if let Some(status) = server.child.try_wait()? {
-            return Err(format!("the server exited at start: {status}").into());
-        }
-        let health = client.get(format!("{}/health", server.base)).send().await;
-        if health.is_ok_and(|r| r.status().is_success()) {
-            return Ok(server);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err("the server did not answer /health within 30 s".into())
 }
 
 fn sign(actor: &str, key: &SecretKey, entry_type: &str, body: Value) -> BenchResult<Value> {

@@ -14,16 +14,13 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde_json::{Value, json};
-use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgConnection};
-use std::error::Error;
-use std::process::{Child, Command, Stdio};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-type BenchResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
+#[path = "support/server.rs"]
+mod server;
+use server::{BenchResult, start_server};
 
 const ACTORS: usize = 300;
 const BATCH: usize = 1000;
@@ -39,53 +36,13 @@ fn env_number(name: &str, default: usize) -> usize {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    if let Err(error) = runtime.block_on(run()) {
-        eprintln!("proofs bench failed: {error}");
-        std::process::exit(1);
-    }
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn run() -> BenchResult<()> {
-    let admin_url = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = format!(
-        "fairshare_proofs_{}_{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_micros()
+    server::main_with(
+        "proofs",
+        server::with_fresh_database(
+            "fairshare_proofs",
+            |url, _| async move { bench(&url).await },
+        ),
     );
-    let admin_options = PgConnectOptions::from_str(&admin_url)?;
-    let mut admin = PgConnection::connect_with(&admin_options.clone().database("postgres")).await?;
-    // The name is generated above from digits: safe to splice.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut admin)
-        .await?;
-    let mut db_url = url::Url::parse(&admin_url)?;
-    db_url.set_path(&name);
-    let outcome = bench(db_url.as_str()).await;
-    let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await;
-    outcome?;
-    dropped?;
-    Ok(())
 }
 
 async fn bench(db_url: &str) -> BenchResult<()> {
@@ -330,36 +287,4 @@ fn entry(i: usize, keys: &[SecretKey]) -> BenchResult<Value> {
         "ts": format_timestamp(chrono::Utc::now()), "body": body,
     });
     Ok(sign_envelope(&envelope, key, &[])?)
-}
-
-async fn start_server(db_url: &str, data_dir: &std::path::Path) -> BenchResult<Server> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_fairshare"))
-        .args(["serve", "--listen", &listen, "--database-url", db_url])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("DATABASE_URL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut server = Server {
-        child,
-        base: format!("http://{listen}"),
-    };
-    let client = reqwest::Client::new();
-    for _ in 0..300 {
-        if let Some(status) = server.child.try_wait()? {
-            return Err(format!("the server exited at start: {status}").into());
-        }
-        let health = client.get(format!("{}/health", server.base)).send().await;
-        if health.is_ok_and(|r| r.status().is_success()) {
-            return Ok(server);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err("the server did not answer /health within 30 s".into())
 }
