@@ -106,12 +106,8 @@ async fn one(
     if let Some(row) = state.store.entry_by_id(&entry_id, "allocation").await? {
         return Ok(Json(view(&row)?.0));
     }
-    let rows = state.store.allocation_entries(None, 0).await?;
-    for row in &rows {
-        let (shown, entry) = view(row)?;
-        if matches!(&entry.envelope.body, Body::Allocation(a) if a.value_entry == entry_id) {
-            return Ok(Json(shown));
-        }
+    if let Some(row) = state.store.allocation_of(&entry_id).await? {
+        return Ok(Json(view(&row)?.0));
     }
     Err(ApiError::NotFound(format!("no allocation {id}")))
 }

@@ -83,6 +83,18 @@ impl Store {
         Ok(rows.into_iter().next())
     }
 
+    /// The allocation entry that answers the value entry `value_id`.
+    pub async fn allocation_of(&self, value_id: &EntryId) -> Result<Option<LeafEntry>, StoreError> {
+        let rows = self
+            .leaf_entries(
+                "SELECT e.seq, e.id, e.leaf FROM allocations a JOIN entries e ON e.log_id = a.log_id AND e.seq = a.allocation_seq
+                  WHERE a.log_id = $1 AND a.value_id = $2",
+                |q| q.bind(value_id.0.to_vec()),
+            )
+            .await?;
+        Ok(rows.into_iter().next())
+    }
+
     /// The `policy.adopted` entry of the policy with this hash.
     pub async fn policy_entry(
         &self,
