@@ -24,8 +24,9 @@ async fn wait_for_allocation(app: &TestApp, value_id: &str) -> Value {
     panic!("no allocation for {value_id}");
 }
 
-#[tokio::test]
-async fn a_realized_value_is_allocated_and_served() {
+/// Alice writes 1,000 words and Bob 3,000 under the proportional policy; the shop realizes
+/// 100.00 EUR. Returns the app, the policy hash and the value entry's id.
+async fn two_authors_and_a_value() -> (TestApp, String, String) {
     let app = spawn_app().await;
     let (alice, bob, shop) = (Actor::new("alice"), Actor::new("bob"), Actor::new("shop"));
     app.register(&alice, "human").await;
@@ -40,7 +41,14 @@ async fn a_realized_value_is_allocated_and_served() {
     );
     let (status, receipt) = app.post(&value).await;
     assert_eq!(status, 201, "{receipt}");
-    let value_id = receipt["id"].as_str().expect("id");
+    let value_id = receipt["id"].as_str().expect("id").to_owned();
+    (app, policy, value_id)
+}
+
+#[tokio::test]
+async fn a_realized_value_is_allocated_and_served() {
+    let (app, policy, value_id) = two_authors_and_a_value().await;
+    let value_id = value_id.as_str();
 
     // Proportional: worths 1000 × 0.01 = 10 and 3000 × 0.01 = 30 of 40, so 25.00 and 75.00.
     let allocation = wait_for_allocation(&app, value_id).await;
@@ -114,22 +122,7 @@ async fn a_realized_value_is_allocated_and_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_recomputes_allocations_and_names_a_wrong_payout() {
-    let app = spawn_app().await;
-    let (alice, bob, shop) = (Actor::new("alice"), Actor::new("bob"), Actor::new("shop"));
-    app.register(&alice, "human").await;
-    app.register(&bob, "human").await;
-    app.register_by_operator(&shop, "platform").await;
-    let policy = app.adopt_policy(&shop, "proportional").await;
-    app.post(&words(&alice, "1000")).await;
-    app.post(&words(&bob, "3000")).await;
-    let value = shop.sign(
-        "value.realized",
-        json!({"project": "novel", "amount": "100.00", "currency": "EUR", "policy": policy}),
-    );
-    let value_id = app.post(&value).await.1["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let (app, _, value_id) = two_authors_and_a_value().await;
     let allocation = wait_for_allocation(&app, &value_id).await;
     let key = app
         .client
