@@ -130,3 +130,95 @@ fn inputs(entries: &[ProjectEntry<'_>], actors: &HashMap<ActorId, ActorRecord>) 
     }
     inputs
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SecretKey;
+    use crate::entry::ActorKind;
+    use crate::entry::envelope::sign_envelope;
+
+    const POLICY: &str = include_str!("../../policies/default.toml");
+
+    fn entry(actor: &str, seed: u8, entry_type: &str, nonce: &str, body: Value) -> SignedEntry {
+        let key = SecretKey::from_seed(&[seed; 32]);
+        let envelope = json!({"v": 1, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
+                              "nonce": nonce, "ts": "2026-11-29T12:00:00Z", "body": body});
+        SignedEntry::parse(&sign_envelope(&envelope, &key, &[]).expect("signs")).expect("valid")
+    }
+
+    #[test]
+    fn the_same_log_gives_byte_identical_allocations_on_any_thread_count() {
+        let text = |i: usize, actor: &str| {
+            entry(
+                actor,
+                1,
+                "contribution",
+                &format!("nonce-{i:04}"),
+                json!({"project": "p", "kind": "text",
+                "measure": {"quantity": format!("{}", 100 + i * 7), "unit": "words"}, "evidence": format!("blake3:{}", "00".repeat(32))}),
+            )
+        };
+        let entries: Vec<SignedEntry> = (0..200)
+            .map(|i| text(i, ["alice", "bob", "scribe"][i % 3]))
+            .collect();
+        let project: Vec<ProjectEntry<'_>> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ProjectEntry {
+                seq: i as u64,
+                id: EntryId([i as u8; 32]),
+                entry: e,
+            })
+            .collect();
+        let mut actors = HashMap::new();
+        for (id, kind) in [
+            ("alice", ActorKind::Human),
+            ("bob", ActorKind::Human),
+            ("acme", ActorKind::Platform),
+        ] {
+            actors.insert(
+                ActorId::parse(id).expect("id"),
+                ActorRecord {
+                    kind,
+                    operator: None,
+                },
+            );
+        }
+        actors.insert(
+            ActorId::parse("scribe").expect("id"),
+            ActorRecord {
+                kind: ActorKind::Ai,
+                operator: Some(ActorId::parse("acme").expect("id")),
+            },
+        );
+        let value = entry(
+            "acme",
+            2,
+            "value.realized",
+            "nonce-value",
+            json!({"project": "p", "amount": "999.99", "currency": "EUR",
+            "policy": format!("blake3:{}", crate::crypto::hash::to_hex(&crate::crypto::hash::blake3(POLICY.as_bytes())))}),
+        );
+        let value_id = EntryId([200; 32]);
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool");
+            pool.install(|| {
+                serde_json::to_vec(&compute(&value_id, &value, POLICY, &project, &actors))
+                    .expect("json")
+            })
+        };
+        let once = on(1);
+        assert!(
+            String::from_utf8_lossy(&once).contains("\"status\":\"ok\""),
+            "{}",
+            String::from_utf8_lossy(&once)
+        );
+        assert_eq!(on(2), once);
+        assert_eq!(on(3), once);
+        assert_eq!(on(1), once);
+    }
+}

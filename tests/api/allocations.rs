@@ -190,3 +190,75 @@ async fn verify_recomputes_allocations_and_names_a_wrong_payout() {
         "{said}"
     );
 }
+
+#[tokio::test]
+async fn a_policy_change_counts_only_once_adopted_under_its_new_hash() {
+    let app = spawn_app().await;
+    let (alice, bob, shop) = (Actor::new("alice"), Actor::new("bob"), Actor::new("shop"));
+    app.register(&alice, "human").await;
+    app.register(&bob, "human").await;
+    app.register_by_operator(&shop, "platform").await;
+    let policy_a = app.adopt_policy(&shop, "proportional").await;
+    app.post(&words(&alice, "1000")).await;
+    let review = json!({"project": "novel", "kind": "review", "measure": {"quantity": "5", "unit": "edits"},
+                        "evidence": format!("blake3:{}", "3c".repeat(32))});
+    app.post(&bob.sign("contribution", review)).await;
+
+    // B: the same file with reviews weighted 6 instead of 2; a new text, so a new hash.
+    let text_a = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/proportional.toml"
+    ))
+    .expect("policy");
+    let text_b = text_a
+        .replace("weight = 2\n", "weight = 6\n")
+        .replace("name = \"proportional\"", "name = \"proportional-b\"");
+    assert_ne!(text_a, text_b);
+    let policy_b = format!(
+        "blake3:{}",
+        fairshare::crypto::hash::to_hex(&fairshare::crypto::hash::blake3(text_b.as_bytes()))
+    );
+    let adopted = shop.sign(
+        "policy.adopted",
+        json!({"name": "proportional-b", "text": text_b, "hash": policy_b}),
+    );
+    assert_eq!(app.post(&adopted).await.0, 201);
+
+    let mut payouts = Vec::new();
+    for policy in [&policy_a, &policy_b, &policy_a] {
+        let value = shop.sign(
+            "value.realized",
+            json!({"project": "novel", "amount": "100.00", "currency": "EUR", "policy": policy}),
+        );
+        let value_id = app.post(&value).await.1["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let allocation = wait_for_allocation(&app, &value_id).await;
+        let body = &allocation["body"]["allocation"];
+        assert_eq!(
+            body["policy_hash"]
+                .as_str()
+                .map(|h| format!("blake3:{h}"))
+                .as_deref(),
+            Some(policy.as_str()),
+            "{body}"
+        );
+        let amount = |actor: &str| {
+            body["recipients"]
+                .as_array()
+                .expect("recipients")
+                .iter()
+                .find(|r| r["actor"] == actor)
+                .map(|r| r["amount"].clone())
+        };
+        payouts.push((amount("alice"), amount("bob")));
+    }
+    // A: 1000 words × 0.01 = 10 and 5 edits × 2 = 10: half each. B: 10 and 30.
+    assert_eq!(payouts[0], (Some(json!("50.00")), Some(json!("50.00"))));
+    assert_eq!(payouts[1], (Some(json!("25.00")), Some(json!("75.00"))));
+    assert_eq!(
+        payouts[2], payouts[0],
+        "A's text in the log still decides allocations under A"
+    );
+}
