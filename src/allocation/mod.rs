@@ -33,42 +33,83 @@ pub fn seed(value_entry: &EntryId) -> u64 {
     u64::from_be_bytes(bytes) & ((1 << 53) - 1)
 }
 
-/// The body of the allocation entry for the value entry `value` (which must be a
-/// `value.realized`): the project's contributions, endorsements and measured coalitions
-/// logged before it, solved under `policy_text`. A failure the inputs determine (no
-/// contribution counts, an invalid game) is an outcome too: `status: failed` with the reason.
-pub fn compute(
+/// The full allocation of the value entry `value` (which must be a `value.realized`): the
+/// project's contributions, endorsements and measured coalitions logged before it, solved
+/// under `policy_text`, with each player's breakdown by rule and contribution. `Err` is the
+/// reason the inputs determine that it cannot be made.
+pub fn allocate(
     value_id: &EntryId,
     value: &SignedEntry,
     policy_text: &str,
     project_entries: &[ProjectEntry<'_>],
     actors: &HashMap<ActorId, ActorRecord>,
-) -> Value {
+) -> Result<policy::Allocation, String> {
     let Body::ValueRealized(realized) = &value.envelope.body else {
-        return failed(value_id, "", "not a value.realized entry".into());
+        return Err("not a value.realized entry".into());
     };
-    let project = realized.project.as_str();
-    let outcome = Policy::parse(policy_text.as_bytes()).and_then(|policy| {
-        let inputs = inputs(project_entries, actors);
-        let realized = policy::Realized {
-            amount: realized.amount,
-            currency: realized.currency.code().to_owned(),
-            minor_unit_scale: realized.currency.minor_units(),
-        };
-        policy::allocate(&policy, &inputs, &realized, seed(value_id))
-    });
-    match outcome.and_then(|a| {
-        serde_json::to_value(&a).map_err(|e| policy::PolicyError::Value(e.to_string()))
-    }) {
-        Ok(allocation) => {
-            json!({"value_entry": value_id.to_string(), "project": project, "status": "ok", "allocation": allocation})
-        }
-        Err(error) => failed(value_id, project, error.to_string()),
-    }
+    let policy = Policy::parse(policy_text.as_bytes()).map_err(|e| e.to_string())?;
+    let realized = policy::Realized {
+        amount: realized.amount,
+        currency: realized.currency.code().to_owned(),
+        minor_unit_scale: realized.currency.minor_units(),
+    };
+    policy::allocate(
+        &policy,
+        &inputs(project_entries, actors),
+        &realized,
+        seed(value_id),
+    )
+    .map_err(|e| e.to_string())
 }
 
-fn failed(value_id: &EntryId, project: &str, reason: String) -> Value {
-    json!({"value_entry": value_id.to_string(), "project": project, "status": "failed", "reason": reason})
+/// The body of the allocation entry for the value entry `value` at `value_seq`: what the
+/// entry must record (every player's exact Shapley value and payout, recipients, method,
+/// sampling seed and bound) without the per-contribution breakdown, which
+/// `GET /v1/allocations/{id}` recomputes on demand: it would make the entry as large as the
+/// project. A failure the inputs determine is an outcome too: `status: failed` and the reason.
+pub fn compute(
+    value_id: &EntryId,
+    value_seq: u64,
+    value: &SignedEntry,
+    policy_text: &str,
+    project_entries: &[ProjectEntry<'_>],
+    actors: &HashMap<ActorId, ActorRecord>,
+) -> Value {
+    let project = match &value.envelope.body {
+        Body::ValueRealized(realized) => realized.project.as_str(),
+        _ => "",
+    };
+    let outcome = allocate(value_id, value, policy_text, project_entries, actors).and_then(
+        |mut allocation| {
+            allocation.excluded.clear();
+            allocation
+                .players
+                .iter_mut()
+                .for_each(|p| p.breakdown.clear());
+            let mut compact = serde_json::to_value(&allocation).map_err(|e| e.to_string())?;
+            if let Some(object) = compact.as_object_mut() {
+                object.remove("excluded");
+            }
+            for player in compact["players"].as_array_mut().into_iter().flatten() {
+                if let Some(object) = player.as_object_mut() {
+                    object.remove("breakdown");
+                }
+            }
+            Ok(compact)
+        },
+    );
+    // The inputs are the log up to and including the value entry.
+    let tree_size = value_seq + 1;
+    match outcome {
+        Ok(allocation) => {
+            json!({"value_entry": value_id.to_string(), "project": project, "tree_size": tree_size,
+                                 "status": "ok", "allocation": allocation})
+        }
+        Err(reason) => {
+            json!({"value_entry": value_id.to_string(), "project": project, "tree_size": tree_size,
+                              "status": "failed", "reason": reason})
+        }
+    }
 }
 
 /// The policy module's inputs from the project's log entries.
@@ -207,7 +248,7 @@ mod tests {
                 .build()
                 .expect("pool");
             pool.install(|| {
-                serde_json::to_vec(&compute(&value_id, &value, POLICY, &project, &actors))
+                serde_json::to_vec(&compute(&value_id, 200, &value, POLICY, &project, &actors))
                     .expect("json")
             })
         };

@@ -83,7 +83,14 @@ impl<'a> Reproducer<'a> {
                         entry,
                     })
                     .collect();
-                let expected = compute(&recorded.value_entry, value, text, &inputs, &self.actors);
+                let expected = compute(
+                    &recorded.value_entry,
+                    value_seq,
+                    value,
+                    text,
+                    &inputs,
+                    &self.actors,
+                );
                 if expected != recorded.outcome {
                     return Err(difference(&expected, &recorded.outcome));
                 }
@@ -219,7 +226,7 @@ mod tests {
             })
             .collect();
         let actors = reproducer.actors.clone();
-        let body = compute(&id(6), &log[6], POLICY, &inputs, &actors);
+        let body = compute(&id(6), 6, &log[6], POLICY, &inputs, &actors);
         assert_eq!(body["status"], "ok", "{body}");
         let allocation = |body: Value| entry("server", &server, "allocation", "allocation-1", body);
 

@@ -3,15 +3,20 @@
 //! It never blocks ingestion; what fails for a passing reason (database) is retried on the
 //! next commit or tick.
 
-use super::{ProjectEntry, compute};
+use super::{ProjectEntry, allocate, compute};
 use crate::crypto::SecretKey;
 use crate::entry::body::Body;
 use crate::entry::envelope::{format_timestamp, sign_envelope};
+use crate::entry::rules::ActorRecord;
 use crate::entry::rules::SERVER_ACTOR;
+use crate::entry::{ActorId, EntryId};
 use crate::entry::{Rejection, SignedEntry};
 use crate::ledger::{LedgerError, Sequencer};
 use crate::store::{Store, StoreError};
+use rayon::prelude::*;
+use serde_json::Value;
 use serde_json::json;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -46,53 +51,10 @@ pub async fn allocate_pending(
 ) -> Result<usize, LedgerError> {
     let mut appended = 0;
     for (seq, value_id, leaf) in store.pending_values(100).await? {
-        let (value, _) = SignedEntry::from_leaf(&leaf).map_err(corrupt)?;
-        let Body::ValueRealized(realized) = &value.envelope.body else {
-            continue;
-        };
-        let (_, _, policy_leaf) = store
-            .policy_entry(&realized.policy)
-            .await?
-            .ok_or_else(|| corrupt("adopted policy missing".into()))?;
-        let (policy_entry, _) = SignedEntry::from_leaf(&policy_leaf).map_err(corrupt)?;
-        let Body::PolicyAdopted(policy) = policy_entry.envelope.body else {
-            return Err(corrupt("not a policy entry".into()));
-        };
-
-        let rows = store.project_inputs(realized.project.as_str(), seq).await?;
-        let mut entries = Vec::with_capacity(rows.len());
-        for (seq, id, leaf) in &rows {
-            entries.push((*seq, *id, SignedEntry::from_leaf(leaf).map_err(corrupt)?.0));
-        }
-        let mut names: Vec<String> = entries
-            .iter()
-            .map(|(_, _, e)| e.envelope.actor.to_string())
-            .collect();
-        for (_, _, e) in &entries {
-            if let Body::CoalitionMeasured(m) = &e.envelope.body {
-                names.extend(m.members.iter().map(ToString::to_string));
-            }
-        }
-        let mut actors = store.actor_records(&names).await?;
-        let operators: Vec<String> = actors
-            .values()
-            .filter_map(|a| a.operator.as_ref().map(ToString::to_string))
-            .collect();
-        actors.extend(store.actor_records(&operators).await?);
-
-        let body = tokio::task::spawn_blocking(move || {
-            let project: Vec<ProjectEntry<'_>> = entries
-                .iter()
-                .map(|(seq, id, entry)| ProjectEntry {
-                    seq: *seq,
-                    id: *id,
-                    entry,
-                })
-                .collect();
-            compute(&value_id, &value, &policy.text, &project, &actors)
-        })
-        .await
-        .map_err(|e| LedgerError::Planning(e.to_string()))?;
+        let inputs = load(store, seq, value_id, &leaf).await?;
+        let body = tokio::task::spawn_blocking(move || inputs.compute())
+            .await
+            .map_err(|e| LedgerError::Planning(e.to_string()))?;
 
         let envelope = json!({
             "v": 1, "type": "allocation", "actor": SERVER_ACTOR,
@@ -122,6 +84,111 @@ pub async fn allocate_pending(
         }
     }
     Ok(appended)
+}
+
+/// Everything an allocation is computed from, read from the store.
+pub struct Loaded {
+    value_id: EntryId,
+    value_seq: u64,
+    value: SignedEntry,
+    policy_text: String,
+    entries: Vec<(u64, EntryId, SignedEntry)>,
+    actors: HashMap<ActorId, ActorRecord>,
+}
+
+impl Loaded {
+    fn project(&self) -> Vec<ProjectEntry<'_>> {
+        self.entries
+            .iter()
+            .map(|(seq, id, entry)| ProjectEntry {
+                seq: *seq,
+                id: *id,
+                entry,
+            })
+            .collect()
+    }
+
+    /// The allocation entry's body.
+    pub fn compute(&self) -> Value {
+        compute(
+            &self.value_id,
+            self.value_seq,
+            &self.value,
+            &self.policy_text,
+            &self.project(),
+            &self.actors,
+        )
+    }
+
+    /// The full allocation, with each player's breakdown and the contributions that did not count.
+    pub fn allocate(&self) -> Result<crate::policy::Allocation, String> {
+        allocate(
+            &self.value_id,
+            &self.value,
+            &self.policy_text,
+            &self.project(),
+            &self.actors,
+        )
+    }
+}
+
+/// Reads the inputs of the value entry `value_id` (at `value_seq`, stored as `leaf`): the
+/// adopted policy's text, the project's earlier entries (parsed on all cores), their actors.
+pub async fn load(
+    store: &Store,
+    value_seq: u64,
+    value_id: EntryId,
+    leaf: &[u8],
+) -> Result<Loaded, LedgerError> {
+    let (value, _) = SignedEntry::from_leaf(leaf).map_err(corrupt)?;
+    let Body::ValueRealized(realized) = &value.envelope.body else {
+        return Err(corrupt(format!("entry {value_id} is not a value.realized")));
+    };
+    let (_, _, policy_leaf) = store
+        .policy_entry(&realized.policy)
+        .await?
+        .ok_or_else(|| corrupt("adopted policy missing".into()))?;
+    let (policy_entry, _) = SignedEntry::from_leaf(&policy_leaf).map_err(corrupt)?;
+    let Body::PolicyAdopted(policy) = policy_entry.envelope.body else {
+        return Err(corrupt("not a policy entry".into()));
+    };
+    let rows = store
+        .project_inputs(realized.project.as_str(), value_seq)
+        .await?;
+    // Parsing is most of the reading cost: all cores, order kept.
+    let entries = tokio::task::spawn_blocking(move || {
+        rows.par_iter()
+            .map(|(seq, id, leaf)| {
+                SignedEntry::from_leaf(leaf).map(|(entry, _)| (*seq, *id, entry))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|e| LedgerError::Planning(e.to_string()))?
+    .map_err(corrupt)?;
+    let mut names: Vec<String> = entries
+        .iter()
+        .map(|(_, _, e)| e.envelope.actor.to_string())
+        .collect();
+    for (_, _, e) in &entries {
+        if let Body::CoalitionMeasured(m) = &e.envelope.body {
+            names.extend(m.members.iter().map(ToString::to_string));
+        }
+    }
+    let mut actors = store.actor_records(&names).await?;
+    let operators: Vec<String> = actors
+        .values()
+        .filter_map(|a| a.operator.as_ref().map(ToString::to_string))
+        .collect();
+    actors.extend(store.actor_records(&operators).await?);
+    Ok(Loaded {
+        value_id,
+        value_seq,
+        value,
+        policy_text: policy.text,
+        entries,
+        actors,
+    })
 }
 
 fn corrupt(message: String) -> LedgerError {

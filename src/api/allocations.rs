@@ -4,6 +4,7 @@
 
 use super::AppState;
 use super::error::ApiError;
+use crate::allocation::worker;
 use crate::entry::body::Body;
 use crate::entry::{ContentDigest, EntryId, SignedEntry, Slug};
 use crate::store::LeafEntry;
@@ -14,6 +15,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -97,19 +99,50 @@ async fn list(
     Ok(Json(json!({"allocations": allocations})))
 }
 
-/// An allocation by its entry id, or by the id of the value entry it allocates.
+/// An allocation by its entry id, or by the id of the value entry it allocates, with each
+/// player's breakdown (which rules and contributions produced the share) and the
+/// contributions that did not count, recomputed from the log: the entry records only the
+/// figures, and the computation is deterministic.
 async fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let entry_id = EntryId::parse(&id).map_err(ApiError::BadRequest)?;
-    if let Some(row) = state.store.entry_by_id(&entry_id, "allocation").await? {
-        return Ok(Json(view(&row)?.0));
+    let row = match state.store.entry_by_id(&entry_id, "allocation").await? {
+        Some(row) => row,
+        None => state
+            .store
+            .allocation_of(&entry_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no allocation {id}")))?,
+    };
+    let (mut shown, entry) = view(&row)?;
+    if let Body::Allocation(recorded) = &entry.envelope.body
+        && let Some((value_seq, value_id, value_leaf)) = state
+            .store
+            .entry_by_id(&recorded.value_entry, "value.realized")
+            .await?
+    {
+        let inputs = worker::load(&state.store, value_seq, value_id, &value_leaf)
+            .await
+            .map_err(|e| ApiError::Ledger(Arc::new(e)))?;
+        let allocation = tokio::task::spawn_blocking(move || inputs.allocate())
+            .await
+            .map_err(|e| {
+                ApiError::Ledger(Arc::new(crate::ledger::LedgerError::Planning(
+                    e.to_string(),
+                )))
+            })?;
+        if let Ok(allocation) = allocation {
+            let players: Vec<Value> = allocation
+                .players
+                .iter()
+                .map(|p| json!({"actor": p.actor, "breakdown": p.breakdown}))
+                .collect();
+            shown["breakdown"] = json!({"players": players, "excluded": allocation.excluded});
+        }
     }
-    if let Some(row) = state.store.allocation_of(&entry_id).await? {
-        return Ok(Json(view(&row)?.0));
-    }
-    Err(ApiError::NotFound(format!("no allocation {id}")))
+    Ok(Json(shown))
 }
 
 async fn contributions(

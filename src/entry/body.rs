@@ -381,7 +381,14 @@ impl Body {
                 let f = Fields::new(
                     value,
                     path,
-                    &["value_entry", "project", "status", "allocation", "reason"],
+                    &[
+                        "value_entry",
+                        "project",
+                        "tree_size",
+                        "status",
+                        "allocation",
+                        "reason",
+                    ],
                 )?;
                 match f.str("status")? {
                     "ok" if f.has("allocation") => {}

@@ -67,12 +67,25 @@ async fn a_realized_value_is_allocated_and_served() {
     };
     assert_eq!(payout("alice"), Some(json!("25.00")), "{body}");
     assert_eq!(payout("bob"), Some(json!("75.00")), "{body}");
-    let players = body["allocation"]["players"].as_array().expect("players");
+    // Three registrations, the policy and two contributions precede the value entry (seq 6).
+    assert_eq!(
+        body["tree_size"], 7,
+        "the inputs are the log up to the value entry"
+    );
+    // The entry records the figures; the breakdown is recomputed for the reader.
     assert!(
-        players
+        body["allocation"]["players"][0].get("breakdown").is_none(),
+        "{body}"
+    );
+    let breakdown = allocation["breakdown"]["players"]
+        .as_array()
+        .expect("breakdown");
+    assert_eq!(breakdown.len(), 2);
+    assert!(
+        breakdown
             .iter()
             .all(|p| p["breakdown"].as_array().is_some_and(|b| !b.is_empty())),
-        "{body}"
+        "{allocation}"
     );
 
     // Listings and filters.
