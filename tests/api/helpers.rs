@@ -56,9 +56,37 @@ pub async fn admin_connection(database: &str) -> PgConnection {
         .expect("connect to test PostgreSQL")
 }
 
+/// Drops the databases of earlier test runs whose process is gone (the names carry its pid),
+/// so test databases do not pile up on a shared server.
+async fn drop_stale_databases(admin: &mut PgConnection) {
+    let names: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'fairshare_test_%'")
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
+    for (name,) in names {
+        let pid = name
+            .strip_prefix("fairshare_test_")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|p| p.parse::<u32>().ok());
+        let gone = pid.is_some_and(|pid| {
+            pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        });
+        if gone {
+            // The name was read from pg_database and matched the pattern above.
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+            )))
+            .execute(&mut *admin)
+            .await;
+        }
+    }
+}
+
 /// A new, empty database; returns its URL.
 pub async fn fresh_database() -> (String, String) {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     let name = format!(
         "fairshare_test_{}_{}_{}",
         std::process::id(),
@@ -66,6 +94,9 @@ pub async fn fresh_database() -> (String, String) {
         chrono::Utc::now().timestamp_micros()
     );
     let mut admin = admin_connection("postgres").await;
+    CLEANED
+        .get_or_init(|| drop_stale_databases(&mut admin))
+        .await;
     // The name is generated above from digits: safe to splice.
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
         .execute(&mut admin)
