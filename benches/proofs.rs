@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 #[path = "support/server.rs"]
 mod server;
+#[path = "support/workload.rs"]
+mod workload;
 use server::{BenchResult, start_server};
 
 const ACTORS: usize = 300;
@@ -265,26 +267,10 @@ async fn load(client: &reqwest::Client, urls: Vec<String>) -> BenchResult<(Vec<f
     Ok((all, mean))
 }
 
-/// Entry `i`: actor `i` registers itself for the first ACTORS entries, then contributions.
+/// Entry `i` of the workload, signed now.
 fn entry(i: usize, keys: &[SecretKey]) -> BenchResult<Value> {
-    let actor = i % ACTORS;
-    let key = &keys[actor];
-    let (entry_type, body) = if i < ACTORS {
-        (
-            "actor.registered",
-            json!({"kind": "human", "public_key": key.public_key().to_base64()}),
-        )
-    } else {
-        (
-            "contribution",
-            json!({"project": "bench", "kind": "draft", "measure": {"quantity": "3", "unit": "pages"},
-                   "evidence": format!("blake3:{}", "5a".repeat(32)), "builds_on": []}),
-        )
-    };
-    let envelope = json!({
-        "v": 1, "type": entry_type, "actor": format!("bench-{actor}"),
-        "key": key.public_key().key_id().to_string(), "nonce": format!("n-{i:08}"),
-        "ts": format_timestamp(chrono::Utc::now()), "body": body,
-    });
+    let key = &keys[i % ACTORS];
+    let envelope =
+        workload::workload_envelope(i, ACTORS, key, &format_timestamp(chrono::Utc::now()));
     Ok(sign_envelope(&envelope, key, &[])?)
 }

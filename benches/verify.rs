@@ -13,9 +13,11 @@ use fairshare::entry::SignedEntry;
 use fairshare::entry::envelope::sign_envelope;
 use fairshare::ledger::replay::replay;
 use rayon::prelude::*;
-use serde_json::json;
 use std::sync::Mutex;
 use std::time::Instant;
+
+#[path = "support/workload.rs"]
+mod workload;
 
 const ACTORS: usize = 300;
 const DEFAULT_ENTRIES: usize = 1_000_000;
@@ -159,23 +161,7 @@ fn main() {
 fn build(i: usize, keys: &[SecretKey]) -> (Vec<u8>, usize, Vec<u8>, Signature) {
     let actor = i % ACTORS;
     let key = &keys[actor];
-    let (entry_type, body) = if i < ACTORS {
-        (
-            "actor.registered",
-            json!({"kind": "human", "public_key": key.public_key().to_base64()}),
-        )
-    } else {
-        (
-            "contribution",
-            json!({"project": "bench", "kind": "draft", "measure": {"quantity": "3", "unit": "pages"},
-                   "evidence": format!("blake3:{}", "5a".repeat(32)), "builds_on": []}),
-        )
-    };
-    let envelope = json!({
-        "v": 1, "type": entry_type, "actor": format!("bench-{actor}"),
-        "key": key.public_key().key_id().to_string(), "nonce": format!("n-{i:08}"),
-        "ts": "2026-11-29T12:00:00.000000Z", "body": body,
-    });
+    let envelope = workload::workload_envelope(i, ACTORS, key, "2026-11-29T12:00:00.000000Z");
     let signed = sign_envelope(&envelope, key, &[]).expect("signs");
     let entry = SignedEntry::parse(&signed).expect("valid entry");
     let received_at = format!(

@@ -74,25 +74,21 @@ impl Store {
         id: &EntryId,
         entry_type: &str,
     ) -> Result<Option<LeafEntry>, StoreError> {
-        let rows = self
-            .leaf_entries(
-                "SELECT seq, id, leaf FROM entries WHERE log_id = $1 AND id = $2 AND entry_type = $3",
-                |q| q.bind(id.0.to_vec()).bind(entry_type.to_owned()),
-            )
-            .await?;
-        Ok(rows.into_iter().next())
+        self.first_leaf_entry(
+            "SELECT seq, id, leaf FROM entries WHERE log_id = $1 AND id = $2 AND entry_type = $3",
+            |q| q.bind(id.0.to_vec()).bind(entry_type.to_owned()),
+        )
+        .await
     }
 
     /// The allocation entry that answers the value entry `value_id`.
     pub async fn allocation_of(&self, value_id: &EntryId) -> Result<Option<LeafEntry>, StoreError> {
-        let rows = self
-            .leaf_entries(
+        self.first_leaf_entry(
                 "SELECT e.seq, e.id, e.leaf FROM allocations a JOIN entries e ON e.log_id = a.log_id AND e.seq = a.allocation_seq
                   WHERE a.log_id = $1 AND a.value_id = $2",
                 |q| q.bind(value_id.0.to_vec()),
             )
-            .await?;
-        Ok(rows.into_iter().next())
+        .await
     }
 
     /// The `policy.adopted` entry of the policy with this hash.
@@ -100,14 +96,12 @@ impl Store {
         &self,
         hash: &ContentDigest,
     ) -> Result<Option<LeafEntry>, StoreError> {
-        let rows = self
-            .leaf_entries(
+        self.first_leaf_entry(
                 "SELECT e.seq, e.id, e.leaf FROM policies p JOIN entries e ON e.log_id = p.log_id AND e.seq = p.adopted_seq
                   WHERE p.log_id = $1 AND p.hash = $2",
                 |q| q.bind(hash.0.to_vec()),
             )
-            .await?;
-        Ok(rows.into_iter().next())
+        .await
     }
 
     /// Kind and operator of each of `ids` that is registered.
@@ -133,6 +127,26 @@ impl Store {
                 ))
             })
             .collect()
+    }
+
+    async fn first_leaf_entry<'q>(
+        &self,
+        sql: &'static str,
+        bind: impl FnOnce(
+            sqlx::query::QueryAs<
+                'q,
+                sqlx::Postgres,
+                (i64, Vec<u8>, Vec<u8>),
+                sqlx::postgres::PgArguments,
+            >,
+        ) -> sqlx::query::QueryAs<
+            'q,
+            sqlx::Postgres,
+            (i64, Vec<u8>, Vec<u8>),
+            sqlx::postgres::PgArguments,
+        >,
+    ) -> Result<Option<LeafEntry>, StoreError> {
+        Ok(self.leaf_entries(sql, bind).await?.into_iter().next())
     }
 
     async fn leaf_entries<'q>(
