@@ -10,6 +10,10 @@ use std::collections::HashMap;
 /// A stored entry: sequence number, id and leaf bytes.
 pub type LeafEntry = (u64, EntryId, Vec<u8>);
 
+/// A query of (seq, id, leaf) rows, to which callers bind their parameters.
+type LeafQuery<'q> =
+    sqlx::query::QueryAs<'q, sqlx::Postgres, (i64, Vec<u8>, Vec<u8>), sqlx::postgres::PgArguments>;
+
 /// Most rows one listing returns.
 pub const MAX_LISTING: i64 = 1000;
 
@@ -132,19 +136,7 @@ impl Store {
     async fn first_leaf_entry<'q>(
         &self,
         sql: &'static str,
-        bind: impl FnOnce(
-            sqlx::query::QueryAs<
-                'q,
-                sqlx::Postgres,
-                (i64, Vec<u8>, Vec<u8>),
-                sqlx::postgres::PgArguments,
-            >,
-        ) -> sqlx::query::QueryAs<
-            'q,
-            sqlx::Postgres,
-            (i64, Vec<u8>, Vec<u8>),
-            sqlx::postgres::PgArguments,
-        >,
+        bind: impl FnOnce(LeafQuery<'q>) -> LeafQuery<'q>,
     ) -> Result<Option<LeafEntry>, StoreError> {
         Ok(self.leaf_entries(sql, bind).await?.into_iter().next())
     }
@@ -152,19 +144,7 @@ impl Store {
     async fn leaf_entries<'q>(
         &self,
         sql: &'static str,
-        bind: impl FnOnce(
-            sqlx::query::QueryAs<
-                'q,
-                sqlx::Postgres,
-                (i64, Vec<u8>, Vec<u8>),
-                sqlx::postgres::PgArguments,
-            >,
-        ) -> sqlx::query::QueryAs<
-            'q,
-            sqlx::Postgres,
-            (i64, Vec<u8>, Vec<u8>),
-            sqlx::postgres::PgArguments,
-        >,
+        bind: impl FnOnce(LeafQuery<'q>) -> LeafQuery<'q>,
     ) -> Result<Vec<LeafEntry>, StoreError> {
         let rows = bind(sqlx::query_as(sql).bind(self.log_id.clone()))
             .fetch_all(&self.pool)
