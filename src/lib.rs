@@ -12,3 +12,9 @@ pub mod policy; // policy files and the games and payouts they define (pure)
 pub mod server; // configuration and wiring of store, sequencer and API
 pub mod shapley; // Shapley, Owen and Banzhaf values, exact and sampled; money rounding (pure)
 pub mod store; // all SQL, migrations, embedded PostgreSQL
+
+/// mimalloc for every binary built on this crate (server, CLI, tests, benches): parsing and
+/// planning allocate many small JSON values on all cores, where the system allocator spent a
+/// third of the verifier's parsing time (BENCHMARKS.md, offline verification).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

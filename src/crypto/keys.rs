@@ -1,5 +1,5 @@
-//! ed25519 keys and signatures with strict verification (RFC 8032 plus the "strict" rules:
-//! canonical encodings only, no small-order keys or R points).
+//! ed25519 keys and signatures. Verification (the equation and its batch form) is in
+//! `verify.rs`: canonical encodings only, no small-order keys or R points.
 
 use super::{CryptoError, b64_decode, b64_encode, hash};
 use ed25519_dalek::{Signer, VerifyingKey};
@@ -44,12 +44,18 @@ impl PublicKey {
         KeyId(id)
     }
 
-    /// Strict verification: rejects non-canonical S, small-order R, and any signature
-    /// that is not the one `verify_strict` accepts.
+    /// Verifies `signature` over `message` (see `verify.rs` for the exact rules).
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), CryptoError> {
-        self.0
-            .verify_strict(message, &signature.0)
-            .map_err(|_| CryptoError::BadSignature)
+        super::verify::verify(&super::verify::SignatureCheck {
+            key: self,
+            message,
+            signature,
+        })
+    }
+
+    /// The key as a curve point, for the verification equation.
+    pub(super) fn point(&self) -> curve25519_dalek::edwards::EdwardsPoint {
+        self.0.to_edwards()
     }
 }
 
@@ -61,7 +67,7 @@ impl fmt::Debug for PublicKey {
 
 /// The y coordinate (low 255 bits, little-endian) must be below p = 2^255 - 19. Values
 /// p..2^255-1 are alternative encodings of small y that plain decompression accepts.
-fn is_canonical_y(bytes: &[u8; 32]) -> bool {
+pub(super) fn is_canonical_y(bytes: &[u8; 32]) -> bool {
     let top_is_max = bytes[31] & 0x7f == 0x7f;
     let middle_is_max = bytes[1..31].iter().all(|b| *b == 0xff);
     !(top_is_max && middle_is_max && bytes[0] >= 0xed)

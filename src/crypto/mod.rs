@@ -1,11 +1,13 @@
 //! Pure cryptography: canonical JSON (RFC 8785), blake3 content hashes, ed25519 keys and
-//! signatures with strict verification. No IO.
+//! signatures (verified one by one or in batches, accepting the same set). No IO.
 
 pub mod canonical;
 pub mod hash;
 pub mod keys;
+pub mod verify;
 
 pub use keys::{KeyId, PublicKey, SecretKey, Signature};
+pub use verify::{SignatureCheck, verify_batch};
 
 /// Errors of the crypto layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,7 +3,7 @@
 //! consecutive sequence numbers. The sequencer runs this inside its locked transaction.
 
 use super::merkle;
-use crate::crypto::{KeyId, PublicKey, hash};
+use crate::crypto::{KeyId, PublicKey, Signature, hash};
 use crate::entry::rules::{
     self, ActorRecord, Effect, EntryRef, KeyRecord, LedgerView, ProjectRecord, RuleSettings,
 };
@@ -190,15 +190,22 @@ pub fn preverify(
     view: &Snapshot,
     settings: &RuleSettings,
 ) -> Vec<Preverified> {
-    entries
+    let resolved: Vec<Option<Vec<(PublicKey, Signature)>>> = entries
         .par_iter()
-        .map(|entry| {
-            let signatures = rules::signing_keys(entry, view, settings).ok()?;
-            let message = entry.signing_message();
-            signatures
-                .iter()
-                .all(|(key, signature)| key.verify(&message, signature).is_ok())
-                .then(|| signatures.iter().map(|(k, _)| k.to_bytes()).collect())
+        .map(|entry| rules::signing_keys(entry, view, settings).ok())
+        .collect();
+    let pairs: Vec<(&SignedEntry, &[(PublicKey, Signature)])> = entries
+        .iter()
+        .zip(&resolved)
+        .filter_map(|(entry, keys)| Some((entry, keys.as_deref()?)))
+        .collect();
+    let mut verified = rules::verify_signatures(&pairs).into_iter();
+    resolved
+        .iter()
+        .map(|keys| {
+            let keys = keys.as_ref()?;
+            let valid = verified.next().is_some_and(|result| result.is_ok());
+            valid.then(|| keys.iter().map(|(k, _)| k.to_bytes()).collect())
         })
         .collect()
 }
@@ -241,14 +248,18 @@ pub fn plan(
             received_at,
             &bad_signatures,
         );
-        let failures: Vec<(usize, EntryError)> = checks
-            .par_iter()
+        let unverified: Vec<&(usize, rules::Checked)> = checks
+            .iter()
             .filter(|(i, checked)| !verified.contains(&signers(*i, checked)))
-            .filter_map(|(i, checked)| {
-                rules::verify_signatures(&entries[*i], checked)
-                    .err()
-                    .map(|e| (*i, e))
-            })
+            .collect();
+        let pairs: Vec<(&SignedEntry, &[(PublicKey, Signature)])> = unverified
+            .iter()
+            .map(|(i, checked)| (&entries[*i], checked.signatures.as_slice()))
+            .collect();
+        let failures: Vec<(usize, EntryError)> = unverified
+            .iter()
+            .zip(rules::verify_signatures(&pairs))
+            .filter_map(|((i, _), result)| result.err().map(|e| (*i, e)))
             .collect();
         if failures.is_empty() {
             return plan;
