@@ -2,8 +2,8 @@
 //! `GET /v1/allocations/{id}` (with the per-player breakdown), `GET
 //! /v1/projects/{id}/contributions`, `GET /v1/policies/{hash}` (the adopted text).
 
-use super::AppState;
 use super::error::ApiError;
+use super::{AppState, slug};
 use crate::allocation::worker;
 use crate::entry::body::Body;
 use crate::entry::{ContentDigest, EntryId, SignedEntry, Slug};
@@ -52,14 +52,8 @@ async fn list(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let project = params
-        .get("project")
-        .map(|p| Slug::parse(p).map_err(ApiError::BadRequest))
-        .transpose()?;
-    let actor = params
-        .get("actor")
-        .map(|a| Slug::parse(a).map_err(ApiError::BadRequest))
-        .transpose()?;
+    let project = slug(&params, "project")?;
+    let actor = slug(&params, "actor")?;
     // `since`: a sequence number, or an RFC 3339 time compared with received_at.
     let (since_seq, since_time) = match params.get("since") {
         None => (0, None),

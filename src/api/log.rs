@@ -1,8 +1,8 @@
 //! Transparency endpoints: the log's verifier key, checkpoints, inclusion and consistency
 //! proofs (RFC 9162), and the leaves as NDJSON pages for export.
 
-use super::AppState;
 use super::error::ApiError;
+use super::{AppState, number};
 use crate::crypto::{b64_encode, hash};
 use crate::ledger::merkle::{self, Hash};
 use axum::extract::{Path, Query, State};
@@ -30,21 +30,6 @@ type Params = Query<HashMap<String, String>>;
 
 fn text(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
-}
-
-/// A required (or defaulted) non-negative integer query parameter.
-fn number(
-    params: &HashMap<String, String>,
-    name: &str,
-    default: Option<u64>,
-) -> Result<u64, ApiError> {
-    match params.get(name) {
-        Some(text) => text.parse().map_err(|_| {
-            ApiError::BadRequest(format!("{name}={text:?} is not a non-negative integer"))
-        }),
-        None => default
-            .ok_or_else(|| ApiError::BadRequest(format!("the query parameter {name} is required"))),
-    }
 }
 
 fn hex_list(hashes: &[Hash]) -> Vec<String> {

@@ -3,6 +3,7 @@
 
 mod actors;
 mod allocations;
+mod audit;
 mod entries;
 pub mod error;
 mod health;
@@ -34,6 +35,33 @@ pub struct AppState {
     pub settings: Arc<ApiSettings>,
 }
 
+/// A required (or defaulted) non-negative integer query parameter.
+fn number(
+    params: &std::collections::HashMap<String, String>,
+    name: &str,
+    default: Option<u64>,
+) -> Result<u64, error::ApiError> {
+    match params.get(name) {
+        Some(text) => text.parse().map_err(|_| {
+            error::ApiError::BadRequest(format!("{name}={text:?} is not a non-negative integer"))
+        }),
+        None => default.ok_or_else(|| {
+            error::ApiError::BadRequest(format!("the query parameter {name} is required"))
+        }),
+    }
+}
+
+/// An optional query parameter that must be a slug (project and actor ids).
+fn slug(
+    params: &std::collections::HashMap<String, String>,
+    name: &str,
+) -> Result<Option<crate::entry::Slug>, error::ApiError> {
+    params
+        .get(name)
+        .map(|text| crate::entry::Slug::parse(text).map_err(error::ApiError::BadRequest))
+        .transpose()
+}
+
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
     Router::new()
@@ -42,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .merge(actors::router())
         .merge(log::router())
         .merge(allocations::router())
+        .merge(audit::router())
         .fallback(error::not_found_fallback)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -7,7 +7,7 @@ pub mod embedded;
 mod reads;
 mod tree;
 
-pub use allocations::LeafEntry;
+pub use allocations::{LeafEntry, MAX_LISTING};
 pub use append::AppendTx;
 pub use reads::{ActorRow, EntryRow, KeyRow};
 pub use tree::{LeafRow, StoredCheckpoint};

@@ -13,7 +13,7 @@ fn words(actor: &Actor, count: &str) -> Value {
     )
 }
 
-async fn wait_for_allocation(app: &TestApp, value_id: &str) -> Value {
+pub(crate) async fn wait_for_allocation(app: &TestApp, value_id: &str) -> Value {
     for _ in 0..200 {
         let (status, body) = app.get(&format!("/v1/allocations/{value_id}")).await;
         if status == 200 {
@@ -26,7 +26,7 @@ async fn wait_for_allocation(app: &TestApp, value_id: &str) -> Value {
 
 /// Alice writes 1,000 words and Bob 3,000 under the proportional policy; the shop realizes
 /// 100.00 EUR. Returns the app, the policy hash and the value entry's id.
-async fn two_authors_and_a_value() -> (TestApp, String, String) {
+pub(crate) async fn two_authors_and_a_value() -> (TestApp, String, String) {
     let app = spawn_app().await;
     let (alice, bob, shop) = (Actor::new("alice"), Actor::new("bob"), Actor::new("shop"));
     app.register(&alice, "human").await;

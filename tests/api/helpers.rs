@@ -252,20 +252,7 @@ impl TestApp {
             .send()
             .await
             .expect("request");
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap_or("").to_owned());
-        let body: Value = response.json().await.expect("JSON answer");
-        if status >= 400 {
-            assert_eq!(
-                content_type.as_deref(),
-                Some("application/problem+json"),
-                "{body}"
-            );
-        }
-        (status, body)
+        answer(response).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
@@ -275,8 +262,7 @@ impl TestApp {
             .send()
             .await
             .expect("request");
-        let status = response.status().as_u16();
-        (status, response.json().await.expect("JSON answer"))
+        answer(response).await
     }
 
     /// Registers `actor` as the server operator does (`fairshare actor register`).
@@ -321,4 +307,22 @@ impl TestApp {
     pub async fn log_size(&self) -> u64 {
         self.server.store().size().await.expect("size")
     }
+}
+
+/// Status and JSON body of a response; every error must be problem+json.
+async fn answer(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap_or("").to_owned());
+    let body: Value = response.json().await.expect("JSON answer");
+    if status >= 400 {
+        assert_eq!(
+            content_type.as_deref(),
+            Some("application/problem+json"),
+            "{body}"
+        );
+    }
+    (status, body)
 }

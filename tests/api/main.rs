@@ -3,6 +3,7 @@
 
 mod actors;
 mod allocations;
+mod audit;
 mod cli;
 mod concurrency;
 mod embedded;

@@ -1,0 +1,89 @@
+//! The regulator's view: `GET /v1/audit/concentration?project=&since=&basis=&largest=`, the
+//! concentration of payouts over the published allocations (see `audit::concentration` for
+//! every definition), per currency.
+
+use super::error::ApiError;
+use super::{AppState, number, slug};
+use crate::audit::{AllocationFigures, Basis, concentration};
+use crate::entry::Slug;
+use crate::store::MAX_LISTING;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/audit/concentration", get(concentration_view))
+}
+
+/// Most actors the `largest` list may name.
+const MAX_LARGEST: usize = 1000;
+
+async fn concentration_view(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let project = slug(&params, "project")?;
+    let since = number(&params, "since", Some(0))?;
+    let largest = number(&params, "largest", Some(10))?;
+    if largest > MAX_LARGEST as u64 {
+        return Err(ApiError::BadRequest(format!(
+            "largest={largest}: at most {MAX_LARGEST}"
+        )));
+    }
+    let basis = params
+        .get("basis")
+        .map_or(Ok(Basis::Earned), |b| Basis::parse(b))
+        .map_err(ApiError::BadRequest)?;
+
+    // Every allocation entry from `since` on, page by page; only the figures are kept.
+    let mut figures: Vec<AllocationFigures> = Vec::new();
+    let mut next = since;
+    loop {
+        let rows = state
+            .store
+            .allocation_entries(project.as_ref().map(Slug::as_str), next)
+            .await?;
+        for (_, id, leaf) in &rows {
+            let stored: Value = serde_json::from_slice(leaf)
+                .map_err(|e| corrupt(format!("allocation {id}: {e}")))?;
+            figures.push(
+                serde_json::from_value(stored["envelope"]["body"].clone())
+                    .map_err(|e| corrupt(format!("allocation {id}: {e}")))?,
+            );
+        }
+        match rows.last() {
+            Some((seq, _, _)) if rows.len() as i64 == MAX_LISTING => next = seq + 1,
+            _ => break,
+        }
+    }
+
+    // Kinds of recipients that are not players (AI operators), from the registry.
+    let recipients: Vec<String> = figures
+        .iter()
+        .filter_map(|f| f.allocation.as_ref())
+        .flat_map(|a| a.recipients.iter().map(|r| r.actor.clone()))
+        .collect();
+    let kinds = state
+        .store
+        .actor_records(&recipients)
+        .await?
+        .into_iter()
+        .map(|(id, record)| (id.to_string(), record.kind))
+        .collect();
+    let currencies = concentration(&figures, basis, &kinds, largest as usize)
+        .map_err(|e| corrupt(e.to_string()))?;
+    Ok(Json(json!({
+        "project": project.as_ref().map(Slug::as_str),
+        "since": since,
+        "basis": basis,
+        "currencies": currencies,
+    })))
+}
+
+/// Allocation entries are written by the server and reproducible from the log: one that
+/// cannot be read means the store is damaged.
+fn corrupt(message: String) -> ApiError {
+    ApiError::Store(crate::store::StoreError::Corrupt(message))
+}
