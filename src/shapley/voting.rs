@@ -2,6 +2,8 @@
 //! quota, else 0. Exact Shapley-Shubik values by dynamic programming over (size, weight).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 
 use num_bigint::{BigInt, BigUint};
 use num_rational::BigRational;
@@ -11,7 +13,7 @@ use super::error::{Result, ShapleyError};
 use super::game::{Game, Walker, contains};
 use rayon::prelude::*;
 
-use super::rational::{binomial, factorials};
+use super::rational::factorials;
 
 /// A weighted voting game with non-negative integer weights and an integer quota.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,12 +93,14 @@ impl WeightedVoting {
     ///
     /// Counts c[s][v] of coalitions of size s and weight v < cap are built one weight class
     /// at a time: adding m players of weight w multiplies the generating function by
-    /// (1 + x y^w)^m, which acts independently on each line {(s, r + s w)}; each line is
-    /// gathered into a contiguous buffer and gets m passes L[s] += L[s-1] there (in cache, in
-    /// parallel over lines). Counts are stored as digits of 56 bits in u64 words, so a pass
-    /// is plain word additions (vectorised) and carries are propagated every 8 passes. The
-    /// counts without one player of weight w_j then come from d[s][v] = c[s][v] -
-    /// d[s-1][v-w_j] along the lines of direction w_j.
+    /// (1 + x y^w)^m, which acts independently on each line {(s, r + s w)}. Along a line,
+    /// level p + 1 of row s is level p of row s plus level p of row s - 1; one ascending
+    /// sweep per line carries all m levels at once, keeping level p of the row below in a
+    /// small buffer (in cache, in parallel over lines), so the table is read and written
+    /// once per class. Counts are stored as digits of 56 bits in u64 words, so a level is
+    /// plain word additions (vectorised) and carries are spread every 7 levels. The counts
+    /// without one player of weight w_j then come from d[s][v] = c[s][v] - d[s-1][v-w_j]
+    /// along the lines of direction w_j.
     ///
     /// Duality: S is a swing for i iff the complement of S in N \ {i} is a swing for i in
     /// the dual game [W - q + 1; w] (W the total capped weight), so K[s] = K*[n-1-s] and
@@ -116,9 +120,7 @@ impl WeightedVoting {
                 .map(|w| (w, vec![BigInt::zero(); n]))
                 .collect();
         }
-        let dig: Vec<usize> = (0..=n)
-            .map(|s| (binomial(n, s).bits() as usize).div_ceil(DIGIT_BITS).max(1))
-            .collect();
+        let dig = binomial_digits(n, n);
         let plan = match half {
             Some(h) => Plan::new(&capped, q, h, &dig),
             None => {
@@ -131,10 +133,10 @@ impl WeightedVoting {
                 }
             }
         };
-        let (layout, c) = plan.forward();
+        let c = plan.forward();
         classes
             .par_iter()
-            .map(|&wj| (wj, plan.pivots(&layout, &c, wj)))
+            .map(|&wj| (wj, plan.pivots(&c, wj)))
             .collect::<Vec<_>>()
             .into_iter()
             .collect()
@@ -144,12 +146,26 @@ impl WeightedVoting {
 /// Bits per digit of a stored count.
 const DIGIT_BITS: usize = 56;
 const DIGIT_MASK: u64 = (1 << DIGIT_BITS) - 1;
-/// Passes between carry propagations: each pass at most doubles a digit, so digits below
-/// 2^56 stay below 2^64 for 8 passes.
-const LAZY: usize = 64 - DIGIT_BITS;
+/// Levels between carry steps: a step leaves digits below 2^56 + 2^8, and each level at
+/// most doubles a digit, so digits stay below 2^64 for 7 levels.
+const LAZY: usize = 7;
+
+/// Digits of C(k, s) for s = 0..=last (at least one): every count of coalitions of size s
+/// among k players fits in them.
+fn binomial_digits(k: usize, last: usize) -> Vec<usize> {
+    let mut c = BigUint::from(1u8);
+    (0..=last)
+        .map(|s| {
+            let d = (c.bits() as usize).div_ceil(DIGIT_BITS).max(1);
+            // C(k, s + 1) = C(k, s) (k - s) / (s + 1), zero beyond k.
+            c = &c * BigUint::from(k.saturating_sub(s)) / BigUint::from(s + 1);
+            d
+        })
+        .collect()
+}
 
 /// The shape of the count table: rows s = 0..=rows (coalition sizes), row s holding the
-/// weights a[s]..=b[s] (all its non-zero counts), each count in dig[s] digits.
+/// weights a[s]..=b[s] (all its non-zero counts), each count in dig[s] digits, row-major.
 struct Plan {
     n: usize,
     q: usize,
@@ -163,8 +179,8 @@ struct Plan {
     a: Vec<usize>,
     b: Vec<usize>,
     dig: Vec<usize>,
-    /// pref[s] = dig[0] + ... + dig[s-1].
-    pref: Vec<usize>,
+    /// off[s] = first word of row s; off[rows + 1] = words in the table.
+    off: Vec<usize>,
     /// Capped weights of the stored players, ascending.
     table: Vec<usize>,
 }
@@ -180,9 +196,9 @@ impl Plan {
         let (a, b) = extremes(&table, cap, last);
         let rows = a.len() - 1;
         let dig = dig[..=rows].to_vec();
-        let mut pref = vec![0usize; rows + 2];
+        let mut off = vec![0usize; rows + 2];
         for s in 0..=rows {
-            pref[s + 1] = pref[s] + dig[s];
+            off[s + 1] = off[s] + (b[s] - a[s] + 1) * dig[s];
         }
         Self {
             n,
@@ -194,20 +210,24 @@ impl Plan {
             a,
             b,
             dig,
-            pref,
+            off,
             table,
         }
     }
 
     /// Digit words in the table.
     fn cost(&self) -> u128 {
-        (0..=self.rows)
-            .map(|s| (self.b[s] - self.a[s] + 1) as u128 * self.dig[s] as u128)
-            .sum()
+        self.off[self.rows + 1] as u128
     }
 
-    /// The count table of all stored players, in the layout of the last class added.
-    fn forward(&self) -> (Layout, Vec<u64>) {
+    /// First digit of entry (s, v), which must lie in the plan's rows and weight ranges.
+    #[inline]
+    fn index(&self, s: usize, v: usize) -> usize {
+        self.off[s] + (v - self.a[s]) * self.dig[s]
+    }
+
+    /// The count table of all stored players (see `index`), digits normalised.
+    fn forward(&self) -> Vec<u64> {
         let mut classes: Vec<(usize, usize)> = Vec::new();
         for &w in &self.table {
             match classes.last_mut() {
@@ -215,144 +235,226 @@ impl Plan {
                 _ => classes.push((w, 1)),
             }
         }
-        let mut layout = Layout::new(self, classes.first().map_or(0, |c| c.0));
-        let mut cur = vec![0u64; layout.total()];
-        let origin = layout.index(self, 0, 0);
-        cur[origin] = 1;
-        let mut done: Vec<usize> = Vec::new();
-        for &(w, m) in &classes {
-            let (lo_v, hi_v) = extremes(&done, self.cap, self.rows);
-            let next_layout = Layout::new(self, w);
-            let mut next = vec![0u64; next_layout.total()];
-            let mut lines: Vec<(usize, &mut [u64])> = Vec::with_capacity(next_layout.lines());
-            let mut rest: &mut [u64] = &mut next;
-            for r in 0..next_layout.lines() {
-                let len = next_layout.off[r + 1] - next_layout.off[r];
-                let (line, tail) = rest.split_at_mut(len);
-                rest = tail;
-                if len > 0 {
-                    lines.push((r, line));
-                }
-            }
-            lines.into_par_iter().with_min_len(8).for_each(|(r, line)| {
-                let (s0, s1) = (next_layout.first[r], next_layout.last[r]);
-                let v_of = |s: usize| next_layout.weight(r, s);
-                // Rows of this line that hold non-zero counts before the class is added.
-                let mut lo = usize::MAX;
-                let mut hi = 0;
-                for s in s0..=s1.min(lo_v.len() - 1) {
-                    let v = v_of(s);
-                    if lo_v[s] <= v && v <= hi_v[s] {
-                        lo = lo.min(s);
-                        hi = s;
-                    }
-                }
-                if lo == usize::MAX {
-                    return;
-                }
-                let base = self.pref[s0];
-                for s in lo..=hi {
-                    let at = layout.index(self, s, v_of(s));
-                    let d = self.pref[s] - base;
-                    line[d..d + self.dig[s]].copy_from_slice(&cur[at..at + self.dig[s]]);
-                }
-                let mut top = hi;
-                for k in 0..m {
-                    let new_top = (top + 1).min(s1);
-                    for s in (lo + 1..=new_top).rev() {
-                        let d = self.pref[s] - base;
-                        let p = self.pref[s - 1] - base;
-                        let len = self.dig[s].min(self.dig[s - 1]);
-                        let (left, right) = line.split_at_mut(d);
-                        for (x, y) in right[..len].iter_mut().zip(&left[p..p + len]) {
-                            *x += *y;
+        // Each class rewrites the table in place, one line per task: the lines of one
+        // direction are disjoint but interleaved in memory, hence word-sized atomics
+        // (relaxed: plain loads and stores) instead of disjoint slices.
+        let c: Vec<AtomicU64> = (0..self.off[self.rows + 1])
+            .into_par_iter()
+            .map(|_| AtomicU64::new(0))
+            .collect();
+        c[self.index(0, 0)].store(1, Relaxed);
+        let mut added = 0;
+        // Heaviest class first: less work in total than lightest first (about 20% on the
+        // benchmark game), as the table reaches its full width with fewer rows.
+        for &(w, m) in classes.iter().rev() {
+            // Rows of non-zero counts before the class is added.
+            let done = &self.table[self.table.len() - added..];
+            let (lo_v, hi_v) = extremes(done, self.cap, self.rows);
+            added += m;
+            // Counts fit in fewer digits while few players are in (at most the table's).
+            let dig = binomial_digits(added, self.rows);
+            let stride = dig.iter().copied().max().unwrap_or(1);
+            let lines = Lines::new(self, w);
+            (0..lines.len())
+                .into_par_iter()
+                .with_min_len(8)
+                .for_each_init(
+                    || (Vec::new(), Vec::new()),
+                    |(line, below): &mut (Vec<u64>, Vec<u64>), r| {
+                        let (s0, s1) = (lines.first[r], lines.last[r]);
+                        let v_of = |s: usize| lines.weight(r, s);
+                        let mut lo = usize::MAX;
+                        let mut hi = 0;
+                        for s in s0..=s1.min(lo_v.len() - 1) {
+                            let v = v_of(s);
+                            if lo_v[s] <= v && v <= hi_v[s] {
+                                lo = lo.min(s);
+                                hi = s;
+                            }
                         }
-                    }
-                    top = new_top;
-                    if (k + 1) % LAZY == 0 || k + 1 == m {
-                        for s in lo..=top {
-                            let d = self.pref[s] - base;
-                            normalize(&mut line[d..d + self.dig[s]]);
+                        if lo == usize::MAX {
+                            return;
                         }
-                    }
-                }
-            });
-            done.extend(std::iter::repeat_n(w, m));
-            layout = next_layout;
-            cur = next;
+                        let top = (hi + m).min(s1);
+                        // Gather first, so the scattered loads overlap. Rows go by blocks
+                        // (see `add_levels`); rows past `top` only pad the last block.
+                        let blocks = (top - lo + 1).div_ceil(BLOCK);
+                        line.clear();
+                        line.resize(blocks * BLOCK * stride, 0);
+                        for s in lo..=hi {
+                            let at = self.index(s, v_of(s));
+                            let x = &mut line[(s - lo) * stride..][..dig[s]];
+                            for (d, cell) in x.iter_mut().zip(&c[at..]) {
+                                *d = cell.load(Relaxed);
+                            }
+                        }
+                        below.clear();
+                        below.resize(m * stride, 0);
+                        for (i, block) in line.chunks_exact_mut(BLOCK * stride).enumerate() {
+                            let first = lo + i * BLOCK;
+                            let last = (first + BLOCK - 1).min(top);
+                            let k = (first..=last).map(|s| dig[s]).max().unwrap_or(0);
+                            // Row s > hi is zero below level s - hi.
+                            add_levels(block, below, stride, k, first.saturating_sub(hi + 1), m);
+                            for (s, x) in (first..=last).zip(block.chunks_exact(stride)) {
+                                let at = self.index(s, v_of(s));
+                                for (&d, cell) in x.iter().zip(&c[at..at + dig[s]]) {
+                                    cell.store(d, Relaxed);
+                                }
+                            }
+                        }
+                    },
+                );
         }
-        (layout, cur)
+        c.into_iter().map(AtomicU64::into_inner).collect()
     }
 
     /// K[s], s = 0..n-1, for a player of capped weight wj, from the final table `c`.
-    fn pivots(&self, layout: &Layout, c: &[u64], wj: usize) -> Vec<BigInt> {
+    ///
+    /// The counts without the player, d[s][v] = c[s][v] - d[s-1][v-wj], are alternating
+    /// sums of c down the line of direction wj through (s, v), so along each line two
+    /// running sums (rows of either parity) are kept with plain additions, and subtracted
+    /// only where the line crosses a window (once per window: the windows are wj wide).
+    fn pivots(&self, c: &[u64], wj: usize) -> Vec<BigInt> {
         let n = self.n;
         let h = (n - 1) / 2;
         let primal_rows = if self.half { h } else { n - 1 };
-        // Dual window [W - q - wj + 1, W - q] on rows s <= n-2-h.
-        let dual = (self.half && n >= 2).then(|| {
+        // Windows of the weights counted in K (inclusive) and their last rows: the primal
+        // window [q - wj, q - 1], and the dual window [W - q - wj + 1, W - q] on rows
+        // s <= n-2-h.
+        let mut windows = vec![(self.q - wj, self.q - 1, primal_rows)];
+        if self.half && n >= 2 {
             let hi = self.total - self.q;
             // lo = hi - wj + 1, written so a zero-weight player gets an empty window.
-            ((hi + 1).saturating_sub(wj), hi, n - 2 - h)
-        });
-        let mut acc_p: Vec<Vec<u64>> = self.dig.iter().map(|&d| vec![0u64; d]).collect();
-        let mut acc_d = acc_p.clone();
-        let mut count = |s: usize, v: usize, d: &[u64]| {
-            if s <= primal_rows && v < self.q && v + wj >= self.q {
-                add_digits(&mut acc_p[s], d);
-            }
-            if let Some((lo, hi, rows)) = dual
-                && s <= rows
-                && lo <= v
-                && v <= hi
-            {
-                add_digits(&mut acc_d[s], d);
-            }
-        };
+            windows.push(((hi + 1).saturating_sub(wj), hi, n - 2 - h));
+        }
+        let mut acc: Vec<Vec<Vec<u64>>> = windows
+            .iter()
+            .map(|_| self.dig.iter().map(|&d| vec![0u64; d]).collect())
+            .collect();
         if wj >= self.cap {
             // Not in the table: the counts without the player are the counts.
-            for s in 0..=self.rows {
-                for v in self.a[s]..=self.b[s] {
-                    let at = layout.index(self, s, v);
-                    count(s, v, &c[at..at + self.dig[s]]);
+            for (&(lo, hi, last), acc) in windows.iter().zip(&mut acc) {
+                for s in 0..=self.rows.min(last) {
+                    for v in lo.max(self.a[s])..=hi.min(self.b[s]) {
+                        let at = self.index(s, v);
+                        add_digits(&mut acc[s], &c[at..at + self.dig[s]]);
+                    }
                 }
             }
         } else {
-            let lines = Layout::new(self, wj);
+            let lines = Lines::new(self, wj);
             let maxd = self.dig.iter().copied().max().unwrap_or(1);
-            let mut prev = vec![0u64; maxd];
+            let mut sums = [vec![0u64; maxd], vec![0u64; maxd]];
             let mut d = vec![0u64; maxd];
-            for r in 0..lines.lines() {
-                if lines.off[r + 1] == lines.off[r] {
+            for r in 0..lines.len() {
+                let hits: Vec<Option<usize>> = windows
+                    .iter()
+                    .map(|&(lo, hi, last)| lines.row_in(r, lo, hi).filter(|&s| s <= last))
+                    .collect();
+                let Some(end) = hits.iter().flatten().max().copied() else {
                     continue;
-                }
-                prev.iter_mut().for_each(|x| *x = 0);
-                for s in lines.first[r]..=lines.last[r] {
-                    let v = lines.weight(r, s);
+                };
+                sums.iter_mut().for_each(|x| x.fill(0));
+                // Additions into each sum since it was last normalised.
+                let mut pending = [0usize; 2];
+                for s in lines.first[r]..=end {
                     let k = self.dig[s];
-                    let at = layout.index(self, s, v);
-                    // d = c - (d of row s-1 at v - wj); digits of prev beyond row s-1's
-                    // are zero (cleared below).
-                    sub_digits(&mut d[..k], &c[at..at + k], &prev[..k]);
-                    count(s, v, &d[..k]);
-                    d[k..].iter_mut().for_each(|x| *x = 0);
-                    std::mem::swap(&mut prev, &mut d);
+                    let at = self.index(s, lines.weight(r, s));
+                    let own = s % 2;
+                    if pending[own] == MAX_PENDING {
+                        normalize(&mut sums[own]);
+                        pending[own] = 0;
+                    }
+                    for (x, &y) in sums[own].iter_mut().zip(&c[at..at + k]) {
+                        *x += y;
+                    }
+                    pending[own] += 1;
+                    for (hit, acc) in hits.iter().zip(&mut acc) {
+                        if *hit == Some(s) {
+                            sums.iter_mut().for_each(|x| normalize(x));
+                            pending = [0; 2];
+                            sub_digits(&mut d[..k], &sums[own][..k], &sums[1 - own][..k]);
+                            add_digits(&mut acc[s], &d[..k]);
+                        }
+                    }
                 }
             }
         }
         (0..n)
             .map(|s| {
-                if s <= primal_rows {
-                    acc_p.get(s).map_or_else(BigInt::zero, |x| digits_to_big(x))
+                let x = if s <= primal_rows {
+                    acc[0].get(s)
                 } else {
-                    acc_d
-                        .get(n - 1 - s)
-                        .map_or_else(BigInt::zero, |x| digits_to_big(x))
-                }
+                    acc.get(1).and_then(|dual| dual.get(n - 1 - s))
+                };
+                x.map_or_else(BigInt::zero, |x| digits_to_big(x))
             })
             .collect()
     }
 }
+
+/// Additions of normalised digits a running sum takes between normalisations: digits stay
+/// below 2^56 * 256.
+const MAX_PENDING: usize = 255;
+
+/// Raises a block of BLOCK consecutive rows of a line (`stride` words apart, the first k
+/// digits of each in use), from level `from` to level `m`, where level p + 1 of a row is
+/// level p of the row plus level p of the row below: `below` holds level p of the row
+/// under the block at `p * stride` and receives the block's top row. Raising several rows
+/// per pass over `below` saves loads and stores. Digits come in normalised and leave
+/// normalised.
+///
+/// The whole block shares k digits: a row with fewer is then held modulo a larger power
+/// of two, which is still exact as k never grows along the line where counts are held
+/// modulo (past the peak of C(added, s)), and the true counts fit.
+fn add_levels(
+    block: &mut [u64],
+    below: &mut [u64],
+    stride: usize,
+    k: usize,
+    from: usize,
+    m: usize,
+) {
+    let (x0, rest) = block.split_at_mut(stride);
+    let (x1, rest) = rest.split_at_mut(stride);
+    let (x2, x3) = rest.split_at_mut(stride);
+    let (x0, x1, x2, x3) = (&mut x0[..k], &mut x1[..k], &mut x2[..k], &mut x3[..k]);
+    let mut p = from;
+    while p < m {
+        let end = ((p / LAZY + 1) * LAZY).min(m);
+        for level in below[p * stride..end * stride].chunks_exact_mut(stride) {
+            let rows = x0.iter_mut().zip(&mut *x1).zip(&mut *x2).zip(&mut *x3);
+            for (under, (((d0, d1), d2), d3)) in level[..k].iter_mut().zip(rows) {
+                let next = *d3;
+                *d3 += *d2;
+                *d2 += *d1;
+                *d1 += *d0;
+                *d0 += *under;
+                *under = next;
+            }
+        }
+        // One step of carries (rows side by side, so it vectorises): each digit keeps its
+        // low 56 bits plus the bits above 56 of the digit below, leaving digits below
+        // 2^56 + 2^8; the bits above 56 of the top digit are dropped, as in `normalize`.
+        let mut carry = [0u64; BLOCK];
+        for i in 0..k {
+            let up = [x0[i], x1[i], x2[i], x3[i]].map(|d| d >> DIGIT_BITS);
+            x0[i] = (x0[i] & DIGIT_MASK) + carry[0];
+            x1[i] = (x1[i] & DIGIT_MASK) + carry[1];
+            x2[i] = (x2[i] & DIGIT_MASK) + carry[2];
+            x3[i] = (x3[i] & DIGIT_MASK) + carry[3];
+            carry = up;
+        }
+        p = end;
+    }
+    for x in [x0, x1, x2, x3] {
+        normalize(x);
+    }
+}
+
+/// Rows raised together by `add_levels` (which names them).
+const BLOCK: usize = 4;
 
 /// Weight range of the coalitions of each size 0..=last of `weights` (ascending), cut at
 /// `cap`: a[s] = the s smallest, b[s] = min(cap - 1, the s largest). Rows stop at the
@@ -373,18 +475,17 @@ fn extremes(weights: &[usize], cap: usize, last: usize) -> (Vec<usize>, Vec<usiz
     (a, b)
 }
 
-/// Where each entry (s, v) of the table lives when the lines of direction w are contiguous:
-/// line r holds (s, r + rmin + s w) for s = first[r]..=last[r] (a contiguous range, since
-/// a[s] is convex and b[s] concave in s), its digits at off[r]...
-struct Layout {
+/// The lines of direction w through the table: line r holds the entries
+/// (s, r + rmin + s w) for s = first[r]..=last[r], a contiguous range since a[s] is convex
+/// and b[s] concave in s (empty, first > last, when the line misses the table).
+struct Lines {
     w: usize,
     rmin: isize,
     first: Vec<usize>,
     last: Vec<usize>,
-    off: Vec<usize>,
 }
 
-impl Layout {
+impl Lines {
     fn new(p: &Plan, w: usize) -> Self {
         let shift = |s: usize| (s * w) as isize;
         let rmin = (0..=p.rows)
@@ -409,43 +510,38 @@ impl Layout {
                 last[r] = s;
             }
         }
-        let mut off = vec![0usize; nl + 1];
-        for r in 0..nl {
-            let len = if first[r] == usize::MAX {
-                0
-            } else {
-                p.pref[last[r] + 1] - p.pref[first[r]]
-            };
-            off[r + 1] = off[r] + len;
-        }
         Self {
             w,
             rmin,
             first,
             last,
-            off,
         }
     }
 
-    fn lines(&self) -> usize {
+    fn len(&self) -> usize {
         self.first.len()
     }
 
-    fn total(&self) -> usize {
-        self.off[self.lines()]
+    /// The row at which line r has a weight in lo..=hi, if any, for a window at most w
+    /// wide (so at most one row).
+    fn row_in(&self, r: usize, lo: usize, hi: usize) -> Option<usize> {
+        let (first, last) = (self.first[r], self.last[r]);
+        if lo > hi || first > last {
+            return None;
+        }
+        let v = self.weight(r, first);
+        let s = if v >= lo {
+            first
+        } else {
+            first + (lo - v).div_ceil(self.w)
+        };
+        (s <= last && self.weight(r, s) <= hi).then_some(s)
     }
 
     /// The weight of row s on line r.
     #[inline]
     fn weight(&self, r: usize, s: usize) -> usize {
         (r as isize + self.rmin + (s * self.w) as isize) as usize
-    }
-
-    /// First digit of entry (s, v), which must lie in the plan's rows and weight ranges.
-    #[inline]
-    fn index(&self, p: &Plan, s: usize, v: usize) -> usize {
-        let r = (v as isize - (s * self.w) as isize - self.rmin) as usize;
-        self.off[r] + p.pref[s] - p.pref[self.first[r]]
     }
 }
 
@@ -640,6 +736,16 @@ mod tests {
                 assert_eq!(g.pivot_counts(Some(false)), want, "n={n} q={q}");
             }
         }
+    }
+
+    #[test]
+    fn long_lines_stay_exact() {
+        // One line of 1200 rows: running sums in `pivots` are normalised on the way.
+        let g = game(vec![1; 2400], 1200);
+        assert_eq!(
+            g.shapley_dp(),
+            vec![BigRational::new(1.into(), 2400.into()); 2400]
+        );
     }
 
     #[test]
