@@ -83,6 +83,7 @@ pub async fn run(command: ActorCommand) -> Result<(), CliError> {
             &Arc::new(ledger.rules.clone()),
             Arc::new(vec![entry]),
             Vec::new(),
+            &mut None,
         )
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;

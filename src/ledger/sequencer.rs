@@ -3,6 +3,7 @@
 
 use super::LedgerError;
 use super::batch::{self, Answer, Plan, Preverified};
+use super::merkle::Frontier;
 use crate::entry::envelope::format_timestamp;
 use crate::entry::rules::RuleSettings;
 use crate::entry::{EntryError, SignedEntry};
@@ -95,6 +96,9 @@ async fn run(
     max_batch: usize,
     committed: Vec<Arc<Notify>>,
 ) {
+    // The tree's frontier after this task's last commit: the next batch extends it without
+    // reading it back, unless another appender (`fairshare actor register`) moved the log.
+    let mut frontier: Option<Frontier> = None;
     while let Some(first) = queue.recv().await {
         let mut count = first.entries.len();
         let mut jobs = vec![first];
@@ -116,7 +120,15 @@ async fn run(
             preverified.extend(job.preverified);
         }
         let entries = Arc::new(entries);
-        match append_batch(&store, &settings, entries.clone(), preverified).await {
+        match append_batch(
+            &store,
+            &settings,
+            entries.clone(),
+            preverified,
+            &mut frontier,
+        )
+        .await
+        {
             Ok(plan) => {
                 committed.iter().for_each(|n| n.notify_one());
                 let mut next = 0;
@@ -138,13 +150,17 @@ async fn run(
 
 /// One append transaction: lock, read the head and the state the batch touches, plan (with
 /// signature checks on all cores), insert, commit. Used by the sequencer task and by the
-/// operator's `fairshare actor register`.
+/// operator's `fairshare actor register`. `frontier` is the tree's frontier after the
+/// caller's previous commit, if it kept one: used when the log has not moved since, and
+/// replaced by the new one after the commit (cleared on failure).
 pub async fn append_batch(
     store: &Store,
     settings: &Arc<RuleSettings>,
     entries: Arc<Vec<SignedEntry>>,
     preverified: Vec<Preverified>,
+    frontier: &mut Option<Frontier>,
 ) -> Result<Plan, LedgerError> {
+    let known = frontier.take();
     let mut tx = store.begin_append().await?;
     let next_seq = tx.next_seq().await?;
     let snapshot = tx.load_snapshot(&entries).await?;
@@ -168,16 +184,19 @@ pub async fn append_batch(
     };
     tx.insert(&planned, &entries, received_at).await?;
     // Extend the stored tree in the same transaction: proofs never rehash the log.
-    let mut frontier = tx.frontier(next_seq).await?;
+    let mut tree = match known {
+        Some(known) if known.size() == next_seq => known,
+        _ => tx.frontier(next_seq).await?,
+    };
     let mut nodes = Vec::with_capacity(planned.accepted.len() * 2);
     for accepted in &planned.accepted {
-        frontier
-            .append_with(accepted.receipt.leaf_hash, |node, hash| {
-                nodes.push((node, hash))
-            })
-            .map_err(|e| LedgerError::Planning(e.to_string()))?;
+        tree.append_with(accepted.receipt.leaf_hash, |node, hash| {
+            nodes.push((node, hash))
+        })
+        .map_err(|e| LedgerError::Planning(e.to_string()))?;
     }
     tx.insert_nodes(&nodes).await?;
     tx.commit().await?;
+    *frontier = Some(tree);
     Ok(planned)
 }

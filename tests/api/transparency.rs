@@ -332,3 +332,33 @@ async fn rewritten_history_with_a_new_checkpoint_is_exposed_by_the_saved_one() {
     ]);
     assert!(!ok && said.contains("inconsistent checkpoints"), "{said}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tree_stays_whole_when_another_appender_moves_the_log() {
+    // The sequencer keeps the tree's frontier between its commits; the operator's
+    // `fairshare actor register` appends from another process in between, so the next
+    // commit must notice the log moved and extend the stored tree from the right place.
+    let app = app_with_log(3).await;
+    let key = app.data_dir.path().join("server.key");
+    let operator = Actor::new("acme");
+    let (registered, text) = run(&[
+        "actor",
+        "register",
+        "--id",
+        "acme",
+        "--kind",
+        "platform",
+        "--public-key",
+        &operator.key.public_key().to_base64(),
+        "--database-url",
+        &app.database_url,
+        "--server-key",
+        &key.to_string_lossy(),
+    ]);
+    assert!(registered && text.contains("\"seq\":4"), "{text}");
+    let (status, body) = app.post(&operator.contribution("novel", &[])).await;
+    assert_eq!((status, &body["seq"]), (201, &json!(5)), "{body}");
+    wait_for_checkpoint(&app, 6).await;
+    let (ok, report) = check(&app);
+    assert!(ok, "{report}");
+}
