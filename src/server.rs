@@ -184,18 +184,18 @@ impl RunningServer {
             config.database.log_origin.clone(),
             std::time::Duration::from_millis(config.checkpoint_interval_ms),
         );
-        let allocations_due = Arc::new(tokio::sync::Notify::new());
+        let allocator = allocation::worker::Allocator::default();
         let sequencer = Sequencer::spawn(
             ledger.store.clone(),
             ledger.rules.clone(),
             config.commit_batch,
-            vec![committed, allocations_due.clone()],
+            vec![committed, allocator.due()],
         );
         let allocating = allocation::worker::spawn(
             ledger.store.clone(),
             sequencer.clone(),
             ledger.server_key.clone(),
-            allocations_due,
+            allocator.clone(),
         );
         let settings = ApiSettings {
             max_body_bytes: config.max_body_bytes,
@@ -206,6 +206,7 @@ impl RunningServer {
         let app = api::router(AppState {
             store: ledger.store.clone(),
             sequencer,
+            allocator,
             settings: Arc::new(settings),
         });
         let listener = tokio::net::TcpListener::bind(config.listen)

@@ -17,28 +17,78 @@ use rayon::prelude::*;
 use serde_json::Value;
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 
 /// How often pending work is looked for without a commit (retries after passing failures).
 const RETRY_EVERY: Duration = Duration::from_secs(10);
 
+/// What the rest of the server sees of the allocator: a way to wake it (the sequencer does
+/// after each commit, an operator's retry on demand) and why its last run was deferred.
+#[derive(Clone, Default)]
+pub struct Allocator {
+    due: Arc<Notify>,
+    deferred: Arc<Mutex<Option<Deferral>>>,
+}
+
+/// A run that failed for a passing reason (the database, most likely); nothing was appended
+/// for the values it was allocating, and they are tried again.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Deferral {
+    pub at: String,
+    pub reason: String,
+}
+
+impl Allocator {
+    /// The notification that wakes the allocator, for the sequencer's list.
+    pub fn due(&self) -> Arc<Notify> {
+        self.due.clone()
+    }
+
+    /// Runs the allocator now rather than at its next commit or tick.
+    pub fn wake(&self) {
+        self.due.notify_one();
+    }
+
+    /// Why the last run was deferred, unless a run has succeeded since.
+    pub fn deferral(&self) -> Option<Deferral> {
+        self.deferred
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn record(&self, deferral: Option<Deferral>) {
+        *self.deferred.lock().unwrap_or_else(|e| e.into_inner()) = deferral;
+    }
+}
+
 /// Starts the allocator; the task is aborted at shutdown.
 pub fn spawn(
     store: Store,
     sequencer: Sequencer,
     server_key: SecretKey,
-    committed: Arc<Notify>,
+    allocator: Allocator,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match allocate_pending(&store, &sequencer, &server_key).await {
-                Ok(0) => {}
-                Ok(count) => tracing::info!(count, "appended allocations"),
-                Err(error) => tracing::warn!(%error, "allocation deferred; will retry"),
+                Ok(count) => {
+                    if count > 0 {
+                        tracing::info!(count, "appended allocations");
+                    }
+                    allocator.record(None);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "allocation deferred; will retry");
+                    allocator.record(Some(Deferral {
+                        at: format_timestamp(chrono::Utc::now()),
+                        reason: error.to_string(),
+                    }));
+                }
             }
-            let _ = tokio::time::timeout(RETRY_EVERY, committed.notified()).await;
+            let _ = tokio::time::timeout(RETRY_EVERY, allocator.due.notified()).await;
         }
     })
 }

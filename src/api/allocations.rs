@@ -1,6 +1,7 @@
 //! Allocations, projects and policies: `GET /v1/allocations?project=&actor=&since=`,
-//! `GET /v1/allocations/{id}` (with the per-player breakdown), `GET
-//! /v1/projects/{id}/contributions`, `GET /v1/policies/{hash}` (the adopted text).
+//! `GET /v1/allocations/{id}` (with the per-player breakdown), `POST
+//! /v1/allocations/{value_id}/retry`, `GET /v1/projects/{id}/contributions`, `GET
+//! /v1/policies/{hash}` (the adopted text).
 
 use super::error::ApiError;
 use super::{AppState, slug};
@@ -9,9 +10,9 @@ use crate::entry::body::Body;
 use crate::entry::{ContentDigest, EntryId, SignedEntry, Slug};
 use crate::store::LeafEntry;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/allocations", get(list))
         .route("/v1/allocations/{id}", get(one))
+        .route("/v1/allocations/{id}/retry", post(retry))
         .route("/v1/projects/{id}/contributions", get(contributions))
         .route("/v1/policies/{hash}", get(policy))
 }
@@ -137,6 +139,59 @@ async fn one(
         }
     }
     Ok(Json(shown))
+}
+
+/// How long a retry waits for the allocator to append the allocation before answering 202.
+const RETRY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs the allocator now for a value entry still waiting for its allocation (one whose
+/// last attempts failed for a passing reason, such as the database being away): 200 with
+/// the allocation once appended, or 202 with why the last attempt was deferred. An
+/// allocation already in the log, even one with `status: failed`, is final: the outcome is
+/// a function of the log before the value entry, so a retry would reproduce it (409).
+async fn retry(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let value_id = EntryId::parse(&id).map_err(ApiError::BadRequest)?;
+    if state
+        .store
+        .entry_by_id(&value_id, "value.realized")
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::NotFound(format!("no value.realized entry {id}")));
+    }
+    if let Some(row) = state.store.allocation_of(&value_id).await? {
+        let (shown, _) = view(&row)?;
+        let outcome = match shown["body"]["status"].as_str() {
+            Some("failed") => format!(
+                "failed: {}; the outcome follows from the log before the value entry, so a \
+                 retry would reproduce it (realize the value again, under another policy if \
+                 that is the cause)",
+                shown["body"]["reason"]
+                    .as_str()
+                    .unwrap_or("no reason recorded")
+            ),
+            _ => "succeeded".to_owned(),
+        };
+        return Err(ApiError::Conflict(format!(
+            "{id} already has its allocation, entry {}, which {outcome}",
+            shown["id"].as_str().unwrap_or("?")
+        )));
+    }
+    state.allocator.wake();
+    let deadline = tokio::time::Instant::now() + RETRY_WAIT;
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if let Some(row) = state.store.allocation_of(&value_id).await? {
+            let (shown, _) = view(&row)?;
+            return Ok(Json(json!({"status": "allocated", "allocation": shown})).into_response());
+        }
+    }
+    let pending = json!({"status": "pending", "value_entry": id,
+                         "deferred": state.allocator.deferral()});
+    Ok((StatusCode::ACCEPTED, Json(pending)).into_response())
 }
 
 async fn contributions(

@@ -31,6 +31,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The request is well formed but the log's state does not allow it.
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Ledger(Arc<LedgerError>),
     #[error(transparent)]
@@ -51,6 +54,11 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
                 "The request is too large",
+            ),
+            Self::Conflict(_) => (
+                StatusCode::CONFLICT,
+                "conflict",
+                "The request conflicts with the log",
             ),
             Self::Ledger(_) | Self::Store(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -9,6 +9,7 @@ pub mod error;
 mod health;
 mod log;
 
+use crate::allocation::worker::Allocator;
 use crate::ledger::Sequencer;
 use crate::store::Store;
 use axum::Router;
@@ -32,6 +33,7 @@ pub struct ApiSettings {
 pub struct AppState {
     pub store: Store,
     pub sequencer: Sequencer,
+    pub allocator: Allocator,
     pub settings: Arc<ApiSettings>,
 }
 

@@ -10,4 +10,5 @@ mod embedded;
 mod entries;
 mod guards;
 mod helpers;
+mod retry;
 mod transparency;
