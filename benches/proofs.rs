@@ -2,7 +2,8 @@
 //! over HTTP by the release server (its own process, fresh database) for a log of
 //! `PROOFS_ENTRIES` entries (default 1,000,000), filled over HTTP in batches of 1000 from
 //! several connections. Then a bounded load: a fixed number of requests per endpoint at random
-//! indices from concurrent connections; p50/p95/p99/max per endpoint. If the fill reaches its
+//! indices from 1, 4 and 16 concurrent connections (`PROOFS_CONNECTIONS`); p50/p95/p99/max
+//! per endpoint and concurrency. If the fill reaches its
 //! time limit (`PROOFS_FILL_SECS`, default 1800) first, the log is measured at the size it
 //! reached and the output says so.
 //!
@@ -28,7 +29,8 @@ const ACTORS: usize = 300;
 const BATCH: usize = 1000;
 const FILL_CONNECTIONS: usize = 4;
 const REQUESTS: usize = 20_000;
-const LOAD_CONNECTIONS: usize = 16;
+/// Requests in flight, one load run each (`PROOFS_CONNECTIONS`, comma-separated).
+const LOAD_CONNECTIONS: &str = "1,4,16";
 
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -210,31 +212,47 @@ async fn bench(db_url: &str) -> BenchResult<()> {
         "max ms",
         "proof len"
     );
-    for (name, urls) in [("inclusion", inclusion), ("consistency", consistency)] {
-        let start = Instant::now();
-        let (mut latencies, proof_len) = load(&client, urls).await?;
-        let secs = start.elapsed().as_secs_f64();
-        latencies.sort_by(f64::total_cmp);
-        let at =
-            |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
-        println!(
-            "{name:<12} {:>8} {LOAD_CONNECTIONS:>6} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {proof_len:>9.1}",
-            latencies.len(),
-            latencies.len() as f64 / secs,
-            at(0.50),
-            at(0.95),
-            at(0.99),
-            latencies[latencies.len() - 1],
-        );
+    let connections: Vec<usize> = std::env::var("PROOFS_CONNECTIONS")
+        .unwrap_or_else(|_| LOAD_CONNECTIONS.to_owned())
+        .split(',')
+        .map(|c| {
+            c.trim()
+                .parse()
+                .map_err(|_| format!("PROOFS_CONNECTIONS: {c:?}"))
+        })
+        .collect::<Result<_, _>>()?;
+    for &in_flight in &connections {
+        for (name, urls) in [("inclusion", &inclusion), ("consistency", &consistency)] {
+            let start = Instant::now();
+            let (mut latencies, proof_len) = load(&client, urls.clone(), in_flight).await?;
+            let secs = start.elapsed().as_secs_f64();
+            latencies.sort_by(f64::total_cmp);
+            let at = |q: f64| {
+                latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)]
+            };
+            println!(
+                "{name:<12} {:>8} {in_flight:>6} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {proof_len:>9.1}",
+                latencies.len(),
+                latencies.len() as f64 / secs,
+                at(0.50),
+                at(0.95),
+                at(0.99),
+                latencies[latencies.len() - 1],
+            );
+        }
     }
     Ok(())
 }
 
-/// Gets every URL from LOAD_CONNECTIONS tasks; latencies in ms and the mean proof length.
-async fn load(client: &reqwest::Client, urls: Vec<String>) -> BenchResult<(Vec<f64>, f64)> {
+/// Gets every URL from `in_flight` tasks; latencies in ms and the mean proof length.
+async fn load(
+    client: &reqwest::Client,
+    urls: Vec<String>,
+    in_flight: usize,
+) -> BenchResult<(Vec<f64>, f64)> {
     let urls = Arc::new(urls);
     let next = Arc::new(AtomicUsize::new(0));
-    let tasks: Vec<_> = (0..LOAD_CONNECTIONS)
+    let tasks: Vec<_> = (0..in_flight)
         .map(|_| {
             let (client, urls, next) = (client.clone(), urls.clone(), next.clone());
             tokio::spawn(async move {
