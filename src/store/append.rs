@@ -359,8 +359,8 @@ impl AppendTx {
     }
 }
 
-/// Loads into `snapshot` the actors `entries` name (signers, co-signers, operators) and all
-/// their keys with revocation status.
+/// Loads into `snapshot` the actors `entries` name (signers, co-signers, operators, members
+/// of measured coalitions) and all their keys with revocation status.
 pub(super) async fn load_signers(
     conn: &mut sqlx::PgConnection,
     log_id: &str,
@@ -377,8 +377,15 @@ pub(super) async fn load_signers(
                 .iter()
                 .map(|c| c.actor.as_str().to_owned()),
         );
-        if let Body::ActorRegistered(reg) = &env.body {
-            actors.extend(reg.operator.iter().map(|o| o.as_str().to_owned()));
+        match &env.body {
+            Body::ActorRegistered(reg) => {
+                actors.extend(reg.operator.iter().map(|o| o.as_str().to_owned()));
+            }
+            // The rules check that every member is registered.
+            Body::CoalitionMeasured(m) => {
+                actors.extend(m.members.iter().map(|a| a.as_str().to_owned()));
+            }
+            _ => {}
         }
     }
     let actors: Vec<String> = actors.into_iter().collect();
