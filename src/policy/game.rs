@@ -765,7 +765,12 @@ impl Hasher for FxHasher {
         self.add(i as u64);
     }
     fn finish(&self) -> u64 {
-        self.0
+        // The table picks buckets with the low bits, which after FxHash's last multiply
+        // depend only on the low bytes of the last word: ids that differ only in earlier
+        // characters would share buckets. One fold of the high half into the low half
+        // spreads them.
+        let h = self.0;
+        (h ^ (h >> 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (h >> 29)
     }
 }
 
