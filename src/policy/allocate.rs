@@ -293,7 +293,9 @@ pub fn allocate_game(
     }
 
     let amount = decimal_to_ratio(realized.amount);
-    let shares: Vec<BigRational> = phi.iter().map(|v| &amount * v / &total).collect();
+    // One reduction per player, not two: amount × φ / v(N) = φ × (amount / v(N)).
+    let per_worth = &amount / &total;
+    let shares: Vec<BigRational> = phi.iter().map(|v| v * &per_worth).collect();
     let kinds: Vec<ActorKind> = game.players.iter().map(|p| p.kind).collect();
     let adjusted = apply_kind_limits(&shares, &kinds, &amount, &policy.payout.kind_limits)?;
     let paid = payouts(&adjusted, realized.amount, realized.minor_unit_scale)?;
