@@ -46,6 +46,10 @@ CREATE TABLE measured_coalitions (
 );
 CREATE INDEX measured_coalitions_by_project ON measured_coalitions (log_id, project, seq);
 
+-- The allocator looks for value entries without an allocation after every commit; without
+-- this index that is a scan of the whole log.
+CREATE INDEX entries_values ON entries (log_id, seq) WHERE entry_type = 'value.realized';
+
 -- Logs written before this migration get their rows from their leaves (authoritative; these
 -- tables are a function of them). Entry ids in bodies are 64 lowercase hex characters.
 INSERT INTO contributions (log_id, seq, id, project, actor, kind, unit, quantity, builds_on)

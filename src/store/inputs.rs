@@ -162,33 +162,33 @@ impl Store {
         before_seq: u64,
     ) -> Result<Inputs, StoreError> {
         let before_seq = before_seq as i64;
-        let contributions: Vec<ContributionRow> = sqlx::query_as(
-            "SELECT seq, id, actor, kind, unit, quantity, builds_on FROM contributions
-              WHERE log_id = $1 AND project = $2 AND seq < $3 ORDER BY seq",
-        )
-        .bind(&self.log_id)
-        .bind(project)
-        .bind(before_seq)
-        .fetch_all(&self.pool)
-        .await?;
-        let endorsements: Vec<(i64, Vec<u8>, String, bool)> = sqlx::query_as(
-            "SELECT seq, contribution, endorser, accept FROM endorsements
-              WHERE log_id = $1 AND project = $2 AND seq < $3 ORDER BY seq",
-        )
-        .bind(&self.log_id)
-        .bind(project)
-        .bind(before_seq)
-        .fetch_all(&self.pool)
-        .await?;
-        let measured: Vec<(i64, Vec<String>, String)> = sqlx::query_as(
-            "SELECT seq, members, worth FROM measured_coalitions
-              WHERE log_id = $1 AND project = $2 AND seq < $3 ORDER BY seq",
-        )
-        .bind(&self.log_id)
-        .bind(project)
-        .bind(before_seq)
-        .fetch_all(&self.pool)
-        .await?;
+        // Three tables, three pooled connections: read at once.
+        let (contributions, endorsements, measured) = tokio::try_join!(
+            sqlx::query_as::<_, ContributionRow>(
+                "SELECT seq, id, actor, kind, unit, quantity, builds_on FROM contributions
+                  WHERE log_id = $1 AND project = $2 AND seq < $3 ORDER BY seq",
+            )
+            .bind(&self.log_id)
+            .bind(project)
+            .bind(before_seq)
+            .fetch_all(&self.pool),
+            sqlx::query_as::<_, (i64, Vec<u8>, String, bool)>(
+                "SELECT seq, contribution, endorser, accept FROM endorsements
+                  WHERE log_id = $1 AND project = $2 AND seq < $3 ORDER BY seq",
+            )
+            .bind(&self.log_id)
+            .bind(project)
+            .bind(before_seq)
+            .fetch_all(&self.pool),
+            sqlx::query_as::<_, (i64, Vec<String>, String)>(
+                "SELECT seq, members, worth FROM measured_coalitions
+                  WHERE log_id = $1 AND project = $2 AND seq < $3 ORDER BY seq",
+            )
+            .bind(&self.log_id)
+            .bind(project)
+            .bind(before_seq)
+            .fetch_all(&self.pool),
+        )?;
 
         let hex_id = |bytes: &[u8]| entry_id(bytes).map(|id| id.to_string());
         let decimal = |text: &str| parse_non_negative(text).map_err(StoreError::Corrupt);
