@@ -194,17 +194,26 @@ async fn bench(db_url: &str) -> BenchResult<()> {
     );
     let hwm_before = status_kib(server.pid(), "VmHWM:").unwrap_or(0);
     let started = Instant::now();
-    let value_id = post(&client, &server, vec![value]).await?.remove(0);
-    // The listing shows the allocation entry as soon as it is committed, without the
-    // breakdown that `GET /v1/allocations/{id}` recomputes: the two are timed apart.
-    let listing = format!("{}/v1/allocations?project=big", server.base);
+    let receipt: Value = client
+        .post(format!("{}/v1/entries", server.base))
+        .json(&json!({"entries": [value]}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let receipt = &receipt["results"][0];
+    let (value_id, value_seq) = (
+        receipt["id"].as_str().ok_or("value refused")?.to_owned(),
+        receipt["seq"].as_u64().ok_or("value refused")?,
+    );
+    // Nothing else appends: the next entry is the allocation. Asking for it by sequence
+    // number costs no breakdown (`GET /v1/allocations/{id}` recomputes one; timed below).
+    let next_entry = format!("{}/v1/entries/{}", server.base, value_seq + 1);
     let body = loop {
-        let answer: Value = client.get(&listing).send().await?.json().await?;
-        if let Some(found) = answer["allocations"].as_array().and_then(|all| {
-            all.iter()
-                .find(|a| a["body"]["value_entry"] == value_id.as_str())
-        }) {
-            break found["body"].clone();
+        let response = client.get(&next_entry).send().await?;
+        if response.status().is_success() {
+            let entry: Value = response.json().await?;
+            break entry["envelope"]["body"].clone();
         }
         if started.elapsed() > Duration::from_secs(600) {
             return Err("no allocation within 600 s".into());

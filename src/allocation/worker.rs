@@ -17,7 +17,7 @@ use serde_json::Value;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// How often pending work is looked for without a commit (retries after passing failures).
@@ -50,10 +50,13 @@ pub async fn allocate_pending(
 ) -> Result<usize, LedgerError> {
     let mut appended = 0;
     for (seq, value_id, leaf) in store.pending_values(100).await? {
+        let started = Instant::now();
         let inputs = load(store, seq, value_id, &leaf).await?;
+        let loaded = started.elapsed();
         let body = tokio::task::spawn_blocking(move || inputs.compute())
             .await
             .map_err(|e| LedgerError::Planning(e.to_string()))?;
+        let computed = started.elapsed();
 
         let envelope = json!({
             "v": 1, "type": "allocation", "actor": SERVER_ACTOR,
@@ -71,6 +74,8 @@ pub async fn allocate_pending(
             .submit(vec![entry])
             .await
             .map_err(|e| LedgerError::Planning(e.to_string()))?;
+        tracing::info!(value = %value_id, ?loaded, ?computed, appended = ?started.elapsed(),
+                       "allocation: inputs read, computed, appended (times since start)");
         match results.pop() {
             Some(Ok(_)) => appended += 1,
             Some(Err(e)) if e.rejection == Rejection::Conflict => {}
