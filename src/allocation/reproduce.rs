@@ -82,9 +82,7 @@ impl<'a> Reproducer<'a> {
         }
         Ok(())
     }
-}
 
-impl Reproducer<'_> {
     /// The policy's inputs for a value of `project` at `before_seq`, from the entries
     /// observed so far.
     pub fn project_inputs(&self, project: &Slug, before_seq: u64) -> policy::Inputs {
