@@ -1,12 +1,14 @@
 //! Allocating one value realization over 100,000 contributions from 10,000 actors under
 //! the default policy (curation with endorsements, synergy, lineage, operator payouts):
-//! building the game, solving it in closed form, payout rules, rounding and breakdowns.
+//! building the game, solving it in closed form, payout rules, rounding; with every
+//! player's breakdown (what `GET /v1/allocations/{id}` shows) and without it (what the
+//! allocator computes for the entry).
 
 use std::hint::black_box;
 use std::str::FromStr;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use fairshare::policy::{Policy, Realized, allocate, build_game};
+use fairshare::policy::{Detail, Policy, Realized, allocate, allocate_with, build_game};
 use rust_decimal::Decimal;
 
 #[path = "support/project.rs"]
@@ -28,6 +30,13 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("allocate_100k_contributions_10k_actors", |b| {
         b.iter(|| black_box(allocate(&policy, &inputs, &realized, 1).expect("allocation")))
+    });
+    group.bench_function("allocate_figures_100k_contributions_10k_actors", |b| {
+        b.iter(|| {
+            black_box(
+                allocate_with(&policy, &inputs, &realized, 1, Detail::Figures).expect("allocation"),
+            )
+        })
     });
     group.finish();
 }

@@ -3,7 +3,8 @@
 //! endorsed AI drafts), submitted as signed entries to the release server; measures the time
 //! from the value entry's receipt to its allocation entry (reading the inputs from
 //! PostgreSQL, building and solving the game, paying out, appending), and the server's peak
-//! memory. `E2E_CONTRIBUTIONS` / `E2E_ACTORS` change the size.
+//! memory; then, apart, the time of `GET /v1/allocations/{id}`, which recomputes every
+//! player's breakdown for the reader. `E2E_CONTRIBUTIONS` / `E2E_ACTORS` change the size.
 
 #[path = "support/project.rs"]
 mod project;
@@ -193,14 +194,26 @@ async fn bench(db_url: &str) -> BenchResult<()> {
     );
     let hwm_before = status_kib(server.pid(), "VmHWM:").unwrap_or(0);
     let started = Instant::now();
-    let value_id = post(&client, &server, vec![value]).await?.remove(0);
-    let allocation = loop {
-        let response = client
-            .get(format!("{}/v1/allocations/{value_id}", server.base))
-            .send()
-            .await?;
+    let receipt: Value = client
+        .post(format!("{}/v1/entries", server.base))
+        .json(&json!({"entries": [value]}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let receipt = &receipt["results"][0];
+    let (value_id, value_seq) = (
+        receipt["id"].as_str().ok_or("value refused")?.to_owned(),
+        receipt["seq"].as_u64().ok_or("value refused")?,
+    );
+    // Nothing else appends: the next entry is the allocation. Asking for it by sequence
+    // number costs no breakdown (`GET /v1/allocations/{id}` recomputes one; timed below).
+    let next_entry = format!("{}/v1/entries/{}", server.base, value_seq + 1);
+    let body = loop {
+        let response = client.get(&next_entry).send().await?;
         if response.status().is_success() {
-            break response.json::<Value>().await?;
+            let entry: Value = response.json().await?;
+            break entry["envelope"]["body"].clone();
         }
         if started.elapsed() > Duration::from_secs(600) {
             return Err("no allocation within 600 s".into());
@@ -208,7 +221,17 @@ async fn bench(db_url: &str) -> BenchResult<()> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
     let seconds = started.elapsed().as_secs_f64();
-    let body = &allocation["body"];
+    let hwm_allocated = status_kib(server.pid(), "VmHWM:").unwrap_or(0);
+
+    let read = Instant::now();
+    let response = client
+        .get(format!("{}/v1/allocations/{value_id}", server.base))
+        .send()
+        .await?;
+    let status = response.status();
+    let breakdown_bytes = response.bytes().await?.len();
+    let read_seconds = read.elapsed().as_secs_f64();
+
     println!(
         "actors {}, contributions {}, endorsements {} (set up in {setup_secs:.1} s)",
         inputs.actors.len(),
@@ -222,8 +245,13 @@ async fn bench(db_url: &str) -> BenchResult<()> {
         body["allocation"]["players"].as_array().map_or(0, Vec::len)
     );
     println!(
-        "server VmHWM: {:.1} MiB before the value entry, {:.1} MiB after",
+        "GET /v1/allocations/{{id}} with the breakdown: {read_seconds:.3} s, HTTP {status}, {:.1} MiB",
+        breakdown_bytes as f64 / (1024.0 * 1024.0)
+    );
+    println!(
+        "server VmHWM: {:.1} MiB before the value entry, {:.1} MiB after the allocation, {:.1} MiB after the breakdown read",
         hwm_before as f64 / 1024.0,
+        hwm_allocated as f64 / 1024.0,
         status_kib(server.pid(), "VmHWM:").unwrap_or(0) as f64 / 1024.0
     );
     if body["status"] != "ok" {

@@ -1,4 +1,5 @@
-//! The synthetic project of the allocation benchmark (shared with examples/allocation_time.rs and tests/policy_threads.rs).
+//! The synthetic project of the allocation benchmarks (shared with benches/allocation_e2e.rs
+//! and tests/policy/threads.rs).
 
 use fairshare::policy::{Actor, ActorKind, Contribution, Endorsement, Inputs};
 use rust_decimal::Decimal;

@@ -10,16 +10,9 @@ use crate::crypto::hash;
 use crate::entry::body::{Body, Decision};
 use crate::entry::rules::ActorRecord;
 use crate::entry::{ActorId, EntryId, SignedEntry};
-use crate::policy::{self, Policy};
+use crate::policy::{self, Detail, Policy};
 use serde_json::{Value, json};
-use std::collections::HashMap;
-
-/// One entry of the project as the log holds it.
-pub struct ProjectEntry<'a> {
-    pub seq: u64,
-    pub id: EntryId,
-    pub entry: &'a SignedEntry,
-}
+use std::collections::{HashMap, HashSet};
 
 /// The sampling seed of an allocation: derived from the value entry's id, kept below 2^53
 /// so it is an exact JSON number everywhere.
@@ -33,16 +26,15 @@ pub fn seed(value_entry: &EntryId) -> u64 {
     u64::from_be_bytes(bytes) & ((1 << 53) - 1)
 }
 
-/// The full allocation of the value entry `value` (which must be a `value.realized`): the
-/// project's contributions, endorsements and measured coalitions logged before it, solved
-/// under `policy_text`, with each player's breakdown by rule and contribution. `Err` is the
-/// reason the inputs determine that it cannot be made.
+/// The allocation of the value entry `value` (which must be a `value.realized`) over the
+/// project's `inputs` (logged before it), solved under `policy_text`, explained as much as
+/// `detail` asks. `Err` is the reason the inputs determine that it cannot be made.
 pub fn allocate(
     value_id: &EntryId,
     value: &SignedEntry,
     policy_text: &str,
-    project_entries: &[ProjectEntry<'_>],
-    actors: &HashMap<ActorId, ActorRecord>,
+    inputs: &policy::Inputs,
+    detail: Detail,
 ) -> Result<policy::Allocation, String> {
     let Body::ValueRealized(realized) = &value.envelope.body else {
         return Err("not a value.realized entry".into());
@@ -53,13 +45,8 @@ pub fn allocate(
         currency: realized.currency.code().to_owned(),
         minor_unit_scale: realized.currency.minor_units(),
     };
-    policy::allocate(
-        &policy,
-        &inputs(project_entries, actors),
-        &realized,
-        seed(value_id),
-    )
-    .map_err(|e| e.to_string())
+    policy::allocate_with(&policy, inputs, &realized, seed(value_id), detail)
+        .map_err(|e| e.to_string())
 }
 
 /// The body of the allocation entry for the value entry `value` at `value_seq`: what the
@@ -72,20 +59,14 @@ pub fn compute(
     value_seq: u64,
     value: &SignedEntry,
     policy_text: &str,
-    project_entries: &[ProjectEntry<'_>],
-    actors: &HashMap<ActorId, ActorRecord>,
+    inputs: &policy::Inputs,
 ) -> Value {
     let project = match &value.envelope.body {
         Body::ValueRealized(realized) => realized.project.as_str(),
         _ => "",
     };
-    let outcome = allocate(value_id, value, policy_text, project_entries, actors).and_then(
-        |mut allocation| {
-            allocation.excluded.clear();
-            allocation
-                .players
-                .iter_mut()
-                .for_each(|p| p.breakdown.clear());
+    let outcome =
+        allocate(value_id, value, policy_text, inputs, Detail::Figures).and_then(|allocation| {
             let mut compact = serde_json::to_value(&allocation).map_err(|e| e.to_string())?;
             if let Some(object) = compact.as_object_mut() {
                 object.remove("excluded");
@@ -96,8 +77,7 @@ pub fn compute(
                 }
             }
             Ok(compact)
-        },
-    );
+        });
     // The inputs are the log up to and including the value entry.
     let tree_size = value_seq + 1;
     match outcome {
@@ -112,64 +92,103 @@ pub fn compute(
     }
 }
 
-/// The policy module's inputs from the project's log entries.
-fn inputs(entries: &[ProjectEntry<'_>], actors: &HashMap<ActorId, ActorRecord>) -> policy::Inputs {
-    let mut inputs = policy::Inputs::default();
-    let mut named: Vec<&ActorId> = Vec::new();
-    for ProjectEntry { seq, id, entry } in entries {
+/// A project's input records from its log entries, given in log order as (seq, id, entry):
+/// how the offline verifier reads them (the allocator reads the same records from the
+/// store's projection). Entries of other types are skipped; `actors` is left to
+/// [`name_actors`].
+pub fn records_from_entries<'a>(
+    entries: impl IntoIterator<Item = (u64, EntryId, &'a SignedEntry)>,
+) -> policy::Inputs {
+    let mut records = policy::Inputs::default();
+    for (seq, id, entry) in entries {
         let actor = &entry.envelope.actor;
         match &entry.envelope.body {
-            Body::Contribution(c) => {
-                named.push(actor);
-                inputs.contributions.push(policy::Contribution {
-                    id: id.to_string(),
-                    seq: *seq,
-                    actor: actor.to_string(),
-                    kind: c.kind.to_string(),
-                    unit: c.unit.to_string(),
-                    quantity: c.quantity,
-                    builds_on: c.builds_on.iter().map(ToString::to_string).collect(),
-                });
-            }
-            Body::Endorsement(e) => {
-                named.push(actor);
-                inputs.endorsements.push(policy::Endorsement {
-                    contribution: e.contribution.to_string(),
-                    endorser: actor.to_string(),
-                    accept: e.decision == Decision::Accept,
-                    seq: *seq,
-                });
-            }
-            Body::CoalitionMeasured(m) => {
-                named.extend(m.members.iter());
-                inputs.measured.push(policy::MeasuredCoalition {
-                    members: m.members.iter().map(ToString::to_string).collect(),
-                    worth: m.value,
-                    seq: *seq,
-                });
-            }
+            Body::Contribution(c) => records.contributions.push(policy::Contribution {
+                id: id.to_string(),
+                seq,
+                actor: actor.to_string(),
+                kind: c.kind.to_string(),
+                unit: c.unit.to_string(),
+                quantity: c.quantity,
+                builds_on: c.builds_on.iter().map(ToString::to_string).collect(),
+            }),
+            Body::Endorsement(e) => records.endorsements.push(policy::Endorsement {
+                contribution: e.contribution.to_string(),
+                endorser: actor.to_string(),
+                accept: e.decision == Decision::Accept,
+                seq,
+            }),
+            Body::CoalitionMeasured(m) => records.measured.push(policy::MeasuredCoalition {
+                members: m.members.iter().map(ToString::to_string).collect(),
+                worth: m.value,
+                seq,
+            }),
             _ => {}
         }
     }
-    let mut seen = std::collections::BTreeSet::new();
-    let mut add = |id: &ActorId, inputs: &mut policy::Inputs| {
-        if let Some(record) = actors.get(id).filter(|_| seen.insert(id.clone())) {
-            inputs.actors.push(policy::Actor {
-                id: id.to_string(),
-                kind: record.kind,
-                operator: record.operator.as_ref().map(ToString::to_string),
-            });
-            record.operator.clone()
-        } else {
-            None
+    records
+}
+
+/// The policy's inputs from a project's input records (each list in log order, however
+/// they were read): `actors` lists every registered actor the records name, in the order
+/// the log first names them, each newly named AI's operator right after it. Both the
+/// allocator and the offline verifier end here, so they hand the policy identical inputs.
+pub fn name_actors(
+    mut records: policy::Inputs,
+    registry: &HashMap<ActorId, ActorRecord>,
+) -> policy::Inputs {
+    records.actors = named_actors(&records, registry);
+    records
+}
+
+fn named_actors(
+    records: &policy::Inputs,
+    registry: &HashMap<ActorId, ActorRecord>,
+) -> Vec<policy::Actor> {
+    let mut named: Vec<(u64, &str)> = Vec::with_capacity(
+        records.contributions.len() + records.endorsements.len() + records.measured.len(),
+    );
+    named.extend(
+        records
+            .contributions
+            .iter()
+            .map(|c| (c.seq, c.actor.as_str())),
+    );
+    named.extend(
+        records
+            .endorsements
+            .iter()
+            .map(|e| (e.seq, e.endorser.as_str())),
+    );
+    for m in &records.measured {
+        named.extend(m.members.iter().map(|a| (m.seq, a.as_str())));
+    }
+    // Stable: a measurement's members keep their listed order.
+    named.sort_by_key(|&(seq, _)| seq);
+
+    let by_id: HashMap<&str, &ActorRecord> =
+        registry.iter().map(|(id, r)| (id.as_str(), r)).collect();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut actors = Vec::new();
+    // Adds a registered actor once; returns its operator when it was new.
+    let mut add = |id: &str, actors: &mut Vec<policy::Actor>| {
+        let (&id, &record) = by_id.get_key_value(id)?;
+        if !seen.insert(id) {
+            return None;
         }
+        actors.push(policy::Actor {
+            id: id.to_owned(),
+            kind: record.kind,
+            operator: record.operator.as_ref().map(ToString::to_string),
+        });
+        record.operator.as_ref()
     };
-    for id in named {
-        if let Some(operator) = add(id, &mut inputs) {
-            add(&operator, &mut inputs);
+    for (_, id) in named {
+        if let Some(operator) = add(id, &mut actors) {
+            add(operator.as_str(), &mut actors);
         }
     }
-    inputs
+    actors
 }
 
 #[cfg(test)]
@@ -203,15 +222,12 @@ mod tests {
         let entries: Vec<SignedEntry> = (0..200)
             .map(|i| text(i, ["alice", "bob", "scribe"][i % 3]))
             .collect();
-        let project: Vec<ProjectEntry<'_>> = entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| ProjectEntry {
-                seq: i as u64,
-                id: EntryId([i as u8; 32]),
-                entry: e,
-            })
-            .collect();
+        let records = records_from_entries(
+            entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (i as u64, EntryId([i as u8; 32]), e)),
+        );
         let mut actors = HashMap::new();
         for (id, kind) in [
             ("alice", ActorKind::Human),
@@ -241,6 +257,7 @@ mod tests {
             json!({"project": "p", "amount": "999.99", "currency": "EUR",
             "policy": format!("blake3:{}", crate::crypto::hash::to_hex(&crate::crypto::hash::blake3(POLICY.as_bytes())))}),
         );
+        let inputs = name_actors(records, &actors);
         let value_id = EntryId([200; 32]);
         let on = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
@@ -248,8 +265,7 @@ mod tests {
                 .build()
                 .expect("pool");
             pool.install(|| {
-                serde_json::to_vec(&compute(&value_id, 200, &value, POLICY, &project, &actors))
-                    .expect("json")
+                serde_json::to_vec(&compute(&value_id, 200, &value, POLICY, &inputs)).expect("json")
             })
         };
         let once = on(1);

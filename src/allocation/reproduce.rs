@@ -1,10 +1,11 @@
 //! Reproducing allocations while replaying a log: follow the entries in order, and recompute
 //! each allocation entry from what the log held before its value entry.
 
-use super::{ProjectEntry, compute};
+use super::{compute, name_actors, records_from_entries};
 use crate::entry::body::Body;
 use crate::entry::rules::ActorRecord;
 use crate::entry::{ActorId, ContentDigest, EntryId, SignedEntry, Slug};
+use crate::policy;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -71,26 +72,8 @@ impl<'a> Reproducer<'a> {
                     .policies
                     .get(&realized.policy)
                     .ok_or("names a policy that was not adopted")?;
-                let inputs: Vec<ProjectEntry<'_>> = self
-                    .project_entries
-                    .get(&realized.project)
-                    .into_iter()
-                    .flatten()
-                    .filter(|(s, _, _)| *s < value_seq)
-                    .map(|(seq, id, entry)| ProjectEntry {
-                        seq: *seq,
-                        id: *id,
-                        entry,
-                    })
-                    .collect();
-                let expected = compute(
-                    &recorded.value_entry,
-                    value_seq,
-                    value,
-                    text,
-                    &inputs,
-                    &self.actors,
-                );
+                let inputs = self.project_inputs(&realized.project, value_seq);
+                let expected = compute(&recorded.value_entry, value_seq, value, text, &inputs);
                 if expected != recorded.outcome {
                     return Err(difference(&expected, &recorded.outcome));
                 }
@@ -98,6 +81,19 @@ impl<'a> Reproducer<'a> {
             Body::KeyRotated(_) | Body::KeyRevoked(_) => {}
         }
         Ok(())
+    }
+
+    /// The policy's inputs for a value of `project` at `before_seq`, from the entries
+    /// observed so far.
+    pub fn project_inputs(&self, project: &Slug, before_seq: u64) -> policy::Inputs {
+        let entries = self
+            .project_entries
+            .get(project)
+            .into_iter()
+            .flatten()
+            .filter(|(seq, _, _)| *seq < before_seq)
+            .map(|&(seq, id, entry)| (seq, id, entry));
+        name_actors(records_from_entries(entries), &self.actors)
     }
 }
 
@@ -217,16 +213,15 @@ mod tests {
                 .observe(seq as u64, id(seq as u8), e)
                 .expect("not an allocation");
         }
-        let inputs: Vec<ProjectEntry<'_>> = [4usize, 5]
-            .iter()
-            .map(|&i| ProjectEntry {
-                seq: i as u64,
-                id: id(i as u8),
-                entry: &log[i],
-            })
-            .collect();
-        let actors = reproducer.actors.clone();
-        let body = compute(&id(6), 6, &log[6], POLICY, &inputs, &actors);
+        let inputs = name_actors(
+            records_from_entries(
+                [4usize, 5]
+                    .iter()
+                    .map(|&i| (i as u64, id(i as u8), &log[i])),
+            ),
+            &reproducer.actors,
+        );
+        let body = compute(&id(6), 6, &log[6], POLICY, &inputs);
         assert_eq!(body["status"], "ok", "{body}");
         let allocation = |body: Value| entry("server", &server, "allocation", "allocation-1", body);
 

@@ -3,22 +3,21 @@
 //! It never blocks ingestion; what fails for a passing reason (database) is retried on the
 //! next commit or tick.
 
-use super::{ProjectEntry, allocate, compute};
+use super::{allocate, compute, name_actors};
 use crate::crypto::SecretKey;
+use crate::entry::EntryId;
 use crate::entry::body::Body;
 use crate::entry::envelope::{format_timestamp, sign_envelope};
-use crate::entry::rules::ActorRecord;
 use crate::entry::rules::SERVER_ACTOR;
-use crate::entry::{ActorId, EntryId};
 use crate::entry::{Rejection, SignedEntry};
 use crate::ledger::{LedgerError, Sequencer};
+use crate::policy::{self, Detail};
 use crate::store::{Store, StoreError};
-use rayon::prelude::*;
 use serde_json::Value;
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// How often pending work is looked for without a commit (retries after passing failures).
@@ -101,10 +100,13 @@ pub async fn allocate_pending(
 ) -> Result<usize, LedgerError> {
     let mut appended = 0;
     for (seq, value_id, leaf) in store.pending_values(100).await? {
+        let started = Instant::now();
         let inputs = load(store, seq, value_id, &leaf).await?;
+        let loaded = started.elapsed();
         let body = tokio::task::spawn_blocking(move || inputs.compute())
             .await
             .map_err(|e| LedgerError::Planning(e.to_string()))?;
+        let computed = started.elapsed();
 
         let envelope = json!({
             "v": 1, "type": "allocation", "actor": SERVER_ACTOR,
@@ -122,6 +124,8 @@ pub async fn allocate_pending(
             .submit(vec![entry])
             .await
             .map_err(|e| LedgerError::Planning(e.to_string()))?;
+        tracing::info!(value = %value_id, ?loaded, ?computed, appended = ?started.elapsed(),
+                       "allocation: inputs read, computed, appended (times since start)");
         match results.pop() {
             Some(Ok(_)) => appended += 1,
             Some(Err(e)) if e.rejection == Rejection::Conflict => {}
@@ -142,20 +146,13 @@ pub struct Loaded {
     value_seq: u64,
     value: SignedEntry,
     policy_text: String,
-    entries: Vec<(u64, EntryId, SignedEntry)>,
-    actors: HashMap<ActorId, ActorRecord>,
+    inputs: policy::Inputs,
 }
 
 impl Loaded {
-    fn project(&self) -> Vec<ProjectEntry<'_>> {
-        self.entries
-            .iter()
-            .map(|(seq, id, entry)| ProjectEntry {
-                seq: *seq,
-                id: *id,
-                entry,
-            })
-            .collect()
+    /// The policy's inputs, as read from the allocation inputs projection.
+    pub fn inputs(&self) -> &policy::Inputs {
+        &self.inputs
     }
 
     /// The allocation entry's body.
@@ -165,25 +162,25 @@ impl Loaded {
             self.value_seq,
             &self.value,
             &self.policy_text,
-            &self.project(),
-            &self.actors,
+            &self.inputs,
         )
     }
 
     /// The full allocation, with each player's breakdown and the contributions that did not count.
-    pub fn allocate(&self) -> Result<crate::policy::Allocation, String> {
+    pub fn allocate(&self) -> Result<policy::Allocation, String> {
         allocate(
             &self.value_id,
             &self.value,
             &self.policy_text,
-            &self.project(),
-            &self.actors,
+            &self.inputs,
+            Detail::Breakdown,
         )
     }
 }
 
 /// Reads the inputs of the value entry `value_id` (at `value_seq`, stored as `leaf`): the
-/// adopted policy's text, the project's earlier entries (parsed on all cores), their actors.
+/// adopted policy's text, the project's contributions, endorsements and measured
+/// coalitions from their projection (plain columns: no leaf is parsed), and their actors.
 pub async fn load(
     store: &Store,
     value_seq: u64,
@@ -202,29 +199,19 @@ pub async fn load(
     let Body::PolicyAdopted(policy) = policy_entry.envelope.body else {
         return Err(corrupt("not a policy entry".into()));
     };
-    let rows = store
-        .project_inputs(realized.project.as_str(), value_seq)
+    let records = store
+        .allocation_inputs(realized.project.as_str(), value_seq)
         .await?;
-    // Parsing is most of the reading cost: all cores, order kept.
-    let entries = tokio::task::spawn_blocking(move || {
-        rows.par_iter()
-            .map(|(seq, id, leaf)| {
-                SignedEntry::from_leaf(leaf).map(|(entry, _)| (*seq, *id, entry))
-            })
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await
-    .map_err(|e| LedgerError::Planning(e.to_string()))?
-    .map_err(corrupt)?;
-    let mut names: Vec<String> = entries
-        .iter()
-        .map(|(_, _, e)| e.envelope.actor.to_string())
-        .collect();
-    for (_, _, e) in &entries {
-        if let Body::CoalitionMeasured(m) = &e.envelope.body {
-            names.extend(m.members.iter().map(ToString::to_string));
-        }
-    }
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    names.extend(records.contributions.iter().map(|c| c.actor.as_str()));
+    names.extend(records.endorsements.iter().map(|e| e.endorser.as_str()));
+    names.extend(
+        records
+            .measured
+            .iter()
+            .flat_map(|m| m.members.iter().map(String::as_str)),
+    );
+    let names: Vec<String> = names.into_iter().map(str::to_owned).collect();
     let mut actors = store.actor_records(&names).await?;
     let operators: Vec<String> = actors
         .values()
@@ -236,8 +223,7 @@ pub async fn load(
         value_seq,
         value,
         policy_text: policy.text,
-        entries,
-        actors,
+        inputs: name_actors(records, &actors),
     })
 }
 

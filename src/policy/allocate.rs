@@ -149,14 +149,37 @@ pub struct ExcludedContribution {
     pub reason: String,
 }
 
-/// Allocate `realized` among the actors of `inputs` under `policy`. `seed` is used only if
-/// the measured game exceeds the policy's exact limit (the caller derives it from the
-/// value entry's hash). Deterministic: same inputs, same result, on any thread count.
+/// How much an allocation explains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// The figures only (the `breakdown` and `excluded` lists stay empty): what an
+    /// allocation entry records. A large project has millions of attributions, the bulk of
+    /// the work and memory.
+    Figures,
+    /// The figures, each player's breakdown, and the contributions that did not count.
+    Breakdown,
+}
+
+/// Allocate `realized` among the actors of `inputs` under `policy`, with each player's
+/// breakdown. `seed` is used only if the measured game exceeds the policy's exact limit (the
+/// caller derives it from the value entry's hash). Deterministic: same inputs, same result,
+/// on any thread count.
 pub fn allocate(
     policy: &Policy,
     inputs: &Inputs,
     realized: &Realized,
     seed: u64,
+) -> Result<Allocation> {
+    allocate_with(policy, inputs, realized, seed, Detail::Breakdown)
+}
+
+/// [`allocate`], explaining as much as `detail` asks.
+pub fn allocate_with(
+    policy: &Policy,
+    inputs: &Inputs,
+    realized: &Realized,
+    seed: u64,
+    detail: Detail,
 ) -> Result<Allocation> {
     if realized.amount <= Decimal::ZERO {
         return Err(PolicyError::Value(format!(
@@ -177,15 +200,16 @@ pub fn allocate(
         )));
     }
     let game = build_game(policy, inputs)?;
-    allocate_game(policy, &game, realized, seed)
+    allocate_game(policy, &game, realized, seed, detail)
 }
 
-/// The solving and paying half of [`allocate`], for a game already built.
+/// The solving and paying half of [`allocate_with`], for a game already built.
 pub fn allocate_game(
     policy: &Policy,
     game: &PolicyGame,
     realized: &Realized,
     seed: u64,
+    detail: Detail,
 ) -> Result<Allocation> {
     let n = game.players.len();
     let mut phi = vec![BigRational::zero(); n];
@@ -269,7 +293,9 @@ pub fn allocate_game(
     }
 
     let amount = decimal_to_ratio(realized.amount);
-    let shares: Vec<BigRational> = phi.iter().map(|v| &amount * v / &total).collect();
+    // One reduction per player, not two: amount × φ / v(N) = φ × (amount / v(N)).
+    let per_worth = &amount / &total;
+    let shares: Vec<BigRational> = phi.iter().map(|v| v * &per_worth).collect();
     let kinds: Vec<ActorKind> = game.players.iter().map(|p| p.kind).collect();
     let adjusted = apply_kind_limits(&shares, &kinds, &amount, &policy.payout.kind_limits)?;
     let paid = payouts(&adjusted, realized.amount, realized.minor_unit_scale)?;
@@ -293,7 +319,10 @@ pub fn allocate_game(
         *recipients.entry(to.as_str()).or_default() += *money;
     }
 
-    let breakdown = breakdown(policy, game, &measured_phi);
+    let breakdown = match detail {
+        Detail::Breakdown => breakdown(policy, game, &measured_phi),
+        Detail::Figures => vec![Vec::new(); n],
+    };
     let players = game
         .players
         .iter()
@@ -327,14 +356,17 @@ pub fn allocate_game(
                 amount,
             })
             .collect(),
-        excluded: game
-            .excluded
-            .iter()
-            .map(|e| ExcludedContribution {
-                contribution: e.contribution.clone(),
-                reason: e.reason.clone(),
-            })
-            .collect(),
+        excluded: match detail {
+            Detail::Breakdown => game
+                .excluded
+                .iter()
+                .map(|e| ExcludedContribution {
+                    contribution: e.contribution.clone(),
+                    reason: e.reason.clone(),
+                })
+                .collect(),
+            Detail::Figures => Vec::new(),
+        },
     })
 }
 

@@ -39,6 +39,19 @@ impl Exact {
     }
 
     fn small(n: i128, d: i128) -> Exact {
+        // Most values of a game fit in 64 bits, where gcd and division cost a fraction of
+        // their 128-bit forms; the result is the same reduced pair.
+        if let (Ok(n), Ok(d)) = (i64::try_from(n), i64::try_from(d))
+            && n != i64::MIN
+            && d != i64::MIN
+        {
+            let g = n.gcd(&d);
+            return if g > 1 {
+                Exact::Small(i128::from(n / g), i128::from(d / g))
+            } else {
+                Exact::Small(i128::from(n), i128::from(d))
+            };
+        }
         let g = n.gcd(&d);
         if g > 1 {
             Exact::Small(n / g, d / g)
@@ -97,7 +110,7 @@ impl Exact {
             {
                 return Exact::small(n, *b);
             }
-            let g = b.gcd(d);
+            let g = gcd(*b, *d);
             let sum = (|| {
                 let l = (b / g).checked_mul(*d)?;
                 a.checked_mul(l / b)?
@@ -126,8 +139,8 @@ impl Exact {
     /// self × other.
     pub fn mul(&self, other: &Exact) -> Exact {
         if let (Exact::Small(a, b), Exact::Small(c, d)) = (self, other) {
-            let g1 = a.gcd(d).max(1);
-            let g2 = c.gcd(b).max(1);
+            let g1 = gcd(*a, *d).max(1);
+            let g2 = gcd(*c, *b).max(1);
             if let (Some(n), Some(m)) = ((a / g1).checked_mul(c / g2), (b / g2).checked_mul(d / g1))
             {
                 return Exact::Small(n, m);
@@ -140,7 +153,7 @@ impl Exact {
     pub fn div_int(&self, k: u64) -> Exact {
         let k = i128::from(k);
         if let Exact::Small(a, b) = self {
-            let g = a.gcd(&k).max(1);
+            let g = gcd(*a, k).max(1);
             if let Some(m) = b.checked_mul(k / g) {
                 return Exact::Small(a / g, m);
             }
@@ -155,6 +168,14 @@ impl Exact {
             Exact::Small(n, d) => format!("{n}/{d}"),
             Exact::Big(r) => crate::shapley::rational::fmt_ratio(r),
         }
+    }
+}
+
+/// The non-negative gcd, in 64-bit arithmetic when both fit (see [`Exact::small`]).
+fn gcd(a: i128, b: i128) -> i128 {
+    match (i64::try_from(a), i64::try_from(b)) {
+        (Ok(a), Ok(b)) if a != i64::MIN && b != i64::MIN => i128::from(a.gcd(&b)),
+        _ => a.gcd(&b),
     }
 }
 

@@ -164,7 +164,8 @@ impl Owners {
 struct Counted {
     /// Index into the log-ordered contributions.
     contribution: usize,
-    worth: Decimal,
+    /// Weight × quantity, made exact once: the lineage flow and every synergy read it.
+    worth: Exact,
     owners: Owners,
     parents: Vec<usize>,
 }
@@ -198,12 +199,11 @@ impl Draft {
         stack: &mut Vec<(usize, Exact, u32)>,
     ) {
         let c = &counted[k];
-        let worth = Exact::from_decimal(c.worth);
-        if worth.is_zero() {
+        if c.worth.is_zero() {
             return;
         }
         let origin = Some(c.contribution as u32);
-        stack.push((k, worth, lineage.map_or(0, |l| l.1)));
+        stack.push((k, c.worth.clone(), lineage.map_or(0, |l| l.1)));
         while let Some((x, amount, depth_left)) = stack.pop() {
             let node = &counted[x];
             let (keep, passes) = match lineage {
@@ -238,7 +238,9 @@ impl Draft {
 
     /// A synergy over kinds on one contribution: when its team (the owners of the
     /// contribution and of what it builds on directly) holds every kind, the team members
-    /// of those kinds earn `bonus ×` its worth jointly.
+    /// of those kinds earn `bonus ×` its worth jointly. `team` is scratch space, reused
+    /// across the contributions of a chunk.
+    #[allow(clippy::too_many_arguments)]
     fn synergy(
         &mut self,
         c: &Counted,
@@ -247,21 +249,23 @@ impl Draft {
         bonus: &Exact,
         synergy: u32,
         kind_of: &impl Fn(usize) -> ActorKind,
+        team: &mut Vec<usize>,
     ) {
         if c.worth.is_zero() {
             return;
         }
-        let mut team: Vec<usize> = c
-            .parents
-            .iter()
-            .flat_map(|&p| counted[p].owners.actors())
-            .chain(c.owners.actors())
-            .filter(|&a| kinds.contains(&kind_of(a)))
-            .collect();
+        team.clear();
+        team.extend(
+            c.parents
+                .iter()
+                .flat_map(|&p| counted[p].owners.actors())
+                .chain(c.owners.actors())
+                .filter(|&a| kinds.contains(&kind_of(a))),
+        );
         team.sort_unstable();
         team.dedup();
         if kinds.iter().all(|k| team.iter().any(|&a| kind_of(a) == *k)) {
-            let value = Exact::from_decimal(c.worth).mul(bonus);
+            let value = c.worth.mul(bonus);
             let source = Source {
                 feature: Feature::Synergy,
                 role: Role::Team,
@@ -269,7 +273,7 @@ impl Draft {
                 via: None,
                 synergy: Some(synergy),
             };
-            self.push(team, value, source);
+            self.push(team.drain(..), value, source);
         }
     }
 
@@ -445,7 +449,7 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
         counted_at[pos] = Some(counted.len());
         counted.push(Counted {
             contribution: pos,
-            worth,
+            worth: Exact::from_decimal(worth),
             owners,
             parents: Vec::new(),
         });
@@ -497,13 +501,13 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
         .map(|chunk| {
             let range = chunk * CHUNK..((chunk + 1) * CHUNK).min(counted.len());
             let mut draft = Draft::default();
-            let mut stack = Vec::new();
+            let (mut stack, mut team) = (Vec::new(), Vec::new());
             for k in range.clone() {
                 draft.flows(k, &counted, lineage.as_ref(), &curator_share, &mut stack);
             }
             for (s_idx, kinds, bonus) in &kind_synergies {
                 for c in &counted[range.clone()] {
-                    draft.synergy(c, &counted, kinds, bonus, *s_idx, &kind_of);
+                    draft.synergy(c, &counted, kinds, bonus, *s_idx, &kind_of, &mut team);
                 }
             }
             draft
@@ -723,17 +727,25 @@ fn engine_rules(
 /// Sums of the parts per merged rule as integers over the common denominator of all parts,
 /// when everything fits (i128 while summing, i64 in the end); `None` otherwise.
 fn integer_sums(parts: &[Part], slot: &[usize], rules: usize) -> Option<(Vec<i64>, i128)> {
+    // Neighbouring parts mostly share a denominator: 128-bit divisions are skipped for a
+    // denominator seen just before.
     let mut common: i128 = 1;
+    let mut last_denominator = 1;
     for part in parts {
         let (_, d) = part.value.small_parts()?;
-        if common % d != 0 {
+        if d != last_denominator && common % d != 0 {
             common = (common / common.gcd(&d)).checked_mul(d)?;
         }
+        last_denominator = d;
     }
     let mut sums = vec![0i128; rules];
+    let (mut last_denominator, mut factor) = (1, common);
     for (part, &k) in parts.iter().zip(slot) {
         let (num, d) = part.value.small_parts()?;
-        sums[k] = sums[k].checked_add(num.checked_mul(common / d)?)?;
+        if d != last_denominator {
+            (last_denominator, factor) = (d, common / d);
+        }
+        sums[k] = sums[k].checked_add(num.checked_mul(factor)?)?;
     }
     let ints = sums
         .into_iter()
@@ -765,7 +777,12 @@ impl Hasher for FxHasher {
         self.add(i as u64);
     }
     fn finish(&self) -> u64 {
-        self.0
+        // The table picks buckets with the low bits, which after FxHash's last multiply
+        // depend only on the low bytes of the last word: ids that differ only in earlier
+        // characters would share buckets. One fold of the high half into the low half
+        // spreads them.
+        let h = self.0;
+        (h ^ (h >> 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (h >> 29)
     }
 }
 

@@ -20,7 +20,10 @@ pub mod input;
 pub mod measured;
 pub mod payout;
 
-pub use allocate::{Allocation, Attribution, PlayerAllocation, Recipient, allocate, allocate_game};
+pub use allocate::{
+    Allocation, Attribution, Detail, PlayerAllocation, Recipient, allocate, allocate_game,
+    allocate_with,
+};
 pub use error::{PolicyError, Result};
 pub use file::{Policy, policy_hash};
 pub use game::{PolicyGame, build_game};

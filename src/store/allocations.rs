@@ -1,5 +1,5 @@
-//! Reads behind allocation: pending value entries, a project's inputs, adopted policy
-//! texts, and the allocation entries the API lists.
+//! Reads behind allocation: pending value entries, adopted policy texts, actor records,
+//! and the allocation entries the API lists (a project's inputs are in `inputs.rs`).
 
 use super::append::{entry_id, parse_kind, slug};
 use super::{Store, StoreError};
@@ -26,22 +26,6 @@ impl Store {
                 AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.log_id = e.log_id AND a.value_id = e.id)
               ORDER BY e.seq LIMIT $2",
             |q| q.bind(limit),
-        )
-        .await
-    }
-
-    /// The project's contributions, endorsements and measured coalitions before `before_seq`.
-    pub async fn project_inputs(
-        &self,
-        project: &str,
-        before_seq: u64,
-    ) -> Result<Vec<LeafEntry>, StoreError> {
-        self.leaf_entries(
-            "SELECT seq, id, leaf FROM entries
-              WHERE log_id = $1 AND project = $2 AND seq < $3
-                AND entry_type IN ('contribution', 'endorsement', 'coalition.measured')
-              ORDER BY seq",
-            |q| q.bind(project.to_owned()).bind(before_seq as i64),
         )
         .await
     }

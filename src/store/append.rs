@@ -1,5 +1,6 @@
 //! The append transaction: one per batch, serialized across processes by an advisory lock.
 
+use super::inputs::InputColumns;
 use super::{Store, StoreError};
 use crate::crypto::{KeyId, PublicKey, hash};
 use crate::entry::body::{ActorKind, Body, EntryType};
@@ -202,6 +203,7 @@ impl AppendTx {
             return Ok(());
         }
         let mut rows = EntryColumns::default();
+        let mut inputs = InputColumns::default();
         let mut registrations = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut keys = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut revocations = (Vec::new(), Vec::new(), Vec::new());
@@ -212,6 +214,7 @@ impl AppendTx {
             let env = &entries[accepted.input].envelope;
             let seq = accepted.receipt.seq as i64;
             rows.push(seq, accepted, env);
+            inputs.push(seq, &accepted.receipt.id, env);
             for effect in &accepted.effects {
                 match effect {
                     Effect::RegisterActor {
@@ -276,6 +279,7 @@ impl AppendTx {
         .bind(&rows.refers_to)
         .execute(&mut *self.tx)
         .await?;
+        self.insert_inputs(&inputs).await?;
         if !registrations.0.is_empty() {
             sqlx::query(
                 "INSERT INTO actors (log_id, id, kind, operator, registered_seq)
@@ -359,8 +363,8 @@ impl AppendTx {
     }
 }
 
-/// Loads into `snapshot` the actors `entries` name (signers, co-signers, operators) and all
-/// their keys with revocation status.
+/// Loads into `snapshot` the actors `entries` name (signers, co-signers, operators, members
+/// of measured coalitions) and all their keys with revocation status.
 pub(super) async fn load_signers(
     conn: &mut sqlx::PgConnection,
     log_id: &str,
@@ -377,8 +381,15 @@ pub(super) async fn load_signers(
                 .iter()
                 .map(|c| c.actor.as_str().to_owned()),
         );
-        if let Body::ActorRegistered(reg) = &env.body {
-            actors.extend(reg.operator.iter().map(|o| o.as_str().to_owned()));
+        match &env.body {
+            Body::ActorRegistered(reg) => {
+                actors.extend(reg.operator.iter().map(|o| o.as_str().to_owned()));
+            }
+            // The rules check that every member is registered.
+            Body::CoalitionMeasured(m) => {
+                actors.extend(m.members.iter().map(|a| a.as_str().to_owned()));
+            }
+            _ => {}
         }
     }
     let actors: Vec<String> = actors.into_iter().collect();

@@ -4,6 +4,7 @@
 mod allocations;
 mod append;
 pub mod embedded;
+mod inputs;
 mod reads;
 mod tree;
 

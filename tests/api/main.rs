@@ -2,6 +2,7 @@
 //! against the real server on a random port and a fresh database.
 
 mod actors;
+mod allocation_inputs;
 mod allocations;
 mod audit;
 mod cli;
