@@ -76,8 +76,13 @@ impl Drop for Server {
     }
 }
 
-/// Starts the release `fairshare serve` on a free loopback port and waits for /health.
+/// Starts the release `fairshare serve` on a free loopback port and waits for /health. Its
+/// log goes to the file `BENCH_SERVER_LOG` names, if set.
 pub async fn start_server(db_url: &str, data_dir: &std::path::Path) -> BenchResult<Server> {
+    let log = match std::env::var_os("BENCH_SERVER_LOG") {
+        Some(path) => Stdio::from(std::fs::File::create(path)?),
+        None => Stdio::null(),
+    };
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -89,7 +94,7 @@ pub async fn start_server(db_url: &str, data_dir: &std::path::Path) -> BenchResu
         .env_remove("DATABASE_URL")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()?;
     let mut server = Server {
         child,

@@ -9,22 +9,24 @@ use crate::policy;
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// Entries are borrowed from the replay's parsed log (`'a`), never copied.
+/// What the log said so far that allocations depend on, kept as owned records (the
+/// policy's input records per project, not the entries), so the replay can drop each entry
+/// once it is checked.
 #[derive(Default)]
-pub struct Reproducer<'a> {
+pub struct Reproducer {
     actors: HashMap<ActorId, ActorRecord>,
-    policies: HashMap<ContentDigest, &'a str>,
+    policies: HashMap<ContentDigest, String>,
     contribution_projects: HashMap<EntryId, Slug>,
-    project_entries: HashMap<Slug, Vec<(u64, EntryId, &'a SignedEntry)>>,
-    values: HashMap<EntryId, (u64, &'a SignedEntry)>,
+    project_records: HashMap<Slug, policy::Inputs>,
+    values: HashMap<EntryId, (u64, SignedEntry)>,
 }
 
-impl<'a> Reproducer<'a> {
+impl Reproducer {
     /// Takes entry `seq` (already accepted by the rules) into account; for an allocation,
     /// recomputes it and explains the first difference.
-    pub fn observe(&mut self, seq: u64, id: EntryId, entry: &'a SignedEntry) -> Result<(), String> {
+    pub fn observe(&mut self, seq: u64, id: EntryId, entry: &SignedEntry) -> Result<(), String> {
         let env = &entry.envelope;
-        match &env.body {
+        let project = match &env.body {
             Body::ActorRegistered(reg) => {
                 self.actors.insert(
                     env.actor.clone(),
@@ -33,35 +35,24 @@ impl<'a> Reproducer<'a> {
                         operator: reg.operator.clone(),
                     },
                 );
+                None
             }
             Body::PolicyAdopted(policy) => {
-                self.policies.insert(policy.hash, &policy.text);
+                self.policies.insert(policy.hash, policy.text.clone());
+                None
             }
             Body::Contribution(c) => {
                 self.contribution_projects.insert(id, c.project.clone());
-                self.project_entries
-                    .entry(c.project.clone())
-                    .or_default()
-                    .push((seq, id, entry));
+                Some(c.project.clone())
             }
-            Body::Endorsement(e) => {
-                if let Some(project) = self.contribution_projects.get(&e.contribution) {
-                    self.project_entries
-                        .entry(project.clone())
-                        .or_default()
-                        .push((seq, id, entry));
-                }
-            }
-            Body::CoalitionMeasured(m) => self
-                .project_entries
-                .entry(m.project.clone())
-                .or_default()
-                .push((seq, id, entry)),
+            Body::Endorsement(e) => self.contribution_projects.get(&e.contribution).cloned(),
+            Body::CoalitionMeasured(m) => Some(m.project.clone()),
             Body::ValueRealized(_) => {
-                self.values.insert(id, (seq, entry));
+                self.values.insert(id, (seq, entry.clone()));
+                None
             }
             Body::Allocation(recorded) => {
-                let (value_seq, value) = *self
+                let (value_seq, value) = self
                     .values
                     .get(&recorded.value_entry)
                     .ok_or("allocates an unknown value entry")?;
@@ -72,13 +63,21 @@ impl<'a> Reproducer<'a> {
                     .policies
                     .get(&realized.policy)
                     .ok_or("names a policy that was not adopted")?;
-                let inputs = self.project_inputs(&realized.project, value_seq);
-                let expected = compute(&recorded.value_entry, value_seq, value, text, &inputs);
+                let inputs = self.project_inputs(&realized.project, *value_seq);
+                let expected = compute(&recorded.value_entry, *value_seq, value, text, &inputs);
                 if expected != recorded.outcome {
                     return Err(difference(&expected, &recorded.outcome));
                 }
+                None
             }
-            Body::KeyRotated(_) | Body::KeyRevoked(_) => {}
+            Body::KeyRotated(_) | Body::KeyRevoked(_) => None,
+        };
+        if let Some(project) = project {
+            let records = records_from_entries([(seq, id, entry)]);
+            let kept = self.project_records.entry(project).or_default();
+            kept.contributions.extend(records.contributions);
+            kept.endorsements.extend(records.endorsements);
+            kept.measured.extend(records.measured);
         }
         Ok(())
     }
@@ -86,14 +85,32 @@ impl<'a> Reproducer<'a> {
     /// The policy's inputs for a value of `project` at `before_seq`, from the entries
     /// observed so far.
     pub fn project_inputs(&self, project: &Slug, before_seq: u64) -> policy::Inputs {
-        let entries = self
-            .project_entries
-            .get(project)
-            .into_iter()
-            .flatten()
-            .filter(|(seq, _, _)| *seq < before_seq)
-            .map(|&(seq, id, entry)| (seq, id, entry));
-        name_actors(records_from_entries(entries), &self.actors)
+        let Some(kept) = self.project_records.get(project) else {
+            return name_actors(policy::Inputs::default(), &self.actors);
+        };
+        let before = |seq: u64| seq < before_seq;
+        let records = policy::Inputs {
+            actors: Vec::new(),
+            contributions: kept
+                .contributions
+                .iter()
+                .filter(|c| before(c.seq))
+                .cloned()
+                .collect(),
+            endorsements: kept
+                .endorsements
+                .iter()
+                .filter(|e| before(e.seq))
+                .cloned()
+                .collect(),
+            measured: kept
+                .measured
+                .iter()
+                .filter(|m| before(m.seq))
+                .cloned()
+                .collect(),
+        };
+        name_actors(records, &self.actors)
     }
 }
 

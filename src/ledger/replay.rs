@@ -1,16 +1,17 @@
 //! Replaying an exported log offline, purely: every leaf is canonical and well formed, every
 //! entry obeys the rules and carries valid signatures under the keys the log itself had
 //! registered at that point, and the Merkle roots at the sizes asked for. The first bad leaf
-//! is named. Every allocation entry is recomputed from the log before it. Parsing, signature
-//! checks and leaf hashing use all cores; signatures are checked in chunks on the pool while
-//! the rules replay on this thread.
+//! is named. Every allocation entry is recomputed from the log before it. Parsing (a window at
+//! a time), signature checks and leaf hashing use all cores; signatures are checked in
+//! chunks on the pool while the rules replay on this thread, and each parsed entry is
+//! dropped once checked (what allocations need is kept as compact records).
 
 use super::batch::Snapshot;
 use super::merkle::{Frontier, Hash, leaf_hash};
 use crate::allocation::reproduce::Reproducer;
 use crate::crypto::PublicKey;
 use crate::entry::rules::{self, Checked, EntryRef, RegistrationPolicy, RuleSettings};
-use crate::entry::{EntryId, SignedEntry};
+use crate::entry::{ActorId, EntryId, SignedEntry};
 use rayon::prelude::*;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -19,6 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Entries whose signatures one pool task checks.
 const CHUNK: usize = 256;
+/// Leaves parsed at once (on all cores) before their rules run.
+const WINDOW: usize = 1 << 13;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplayReport {
@@ -46,25 +49,12 @@ pub fn replay(
     sizes: &[u64],
     progress: &(dyn Fn(&'static str, u64) + Sync),
 ) -> Result<ReplayReport, BadLeaf> {
-    let done = AtomicU64::new(0);
-    let tick = |phase: &'static str, n: u64| {
-        let before = done.fetch_add(n, Ordering::Relaxed);
-        if before / 4096 != (before + n) / 4096 {
-            progress(phase, before + n);
-        }
-    };
-    let parsed: Vec<Result<(SignedEntry, EntryId), String>> = leaves
-        .par_iter()
-        .map(|leaf| {
-            tick("parsing", 1);
-            parse_leaf(leaf).map(|entry| (entry, EntryId::of_leaf(leaf)))
-        })
-        .collect();
-    done.store(0, Ordering::Relaxed);
-
+    let verified = AtomicU64::new(0);
     // Rules in log order on this thread; a rule failure ends the pass (later state would be
-    // meaningless). Each full chunk of checked entries goes to the pool for its signatures,
-    // and the leaf hashes are computed there too, while the rules go on.
+    // meaningless). The log is parsed a window at a time on all cores; each full chunk of
+    // checked entries then goes to the pool, which owns it, for its signatures, while the
+    // rules go on; an entry is dropped once verified, so memory is reused. The leaf hashes
+    // are computed on the pool meanwhile.
     let settings = RuleSettings {
         registration: RegistrationPolicy::Open,
         server_key,
@@ -82,33 +72,33 @@ pub fn replay(
                 }
             });
         }
-        let verify = |chunk: Vec<(usize, Checked)>| {
-            let (parsed, bad_signature, tick) = (&parsed, &bad_signature, &tick);
+        let verify = |chunk: Vec<(usize, SignedEntry, Checked)>| {
+            let (bad_signature, verified) = (&bad_signature, &verified);
             scope.spawn(move |_| {
                 let count = chunk.len() as u64;
-                if let Some(bad) = verify_chunk(parsed, &chunk) {
+                if let Some(bad) = verify_chunk(&chunk) {
                     let mut slot = bad_signature.lock().unwrap_or_else(|e| e.into_inner());
                     if slot.as_ref().is_none_or(|b| bad.index < b.index) {
                         *slot = Some(bad);
                     }
                 }
-                tick("verifying signatures", count);
+                verified.fetch_add(count, Ordering::Relaxed);
             });
         };
-        let mut nonces: HashSet<(&str, &str)> = HashSet::with_capacity(leaves.len());
+        let mut nonces: HashSet<(ActorId, String)> = HashSet::with_capacity(leaves.len());
         let mut reproducer = Reproducer::default();
         let mut chunk = Vec::with_capacity(CHUNK);
-        for (i, entry) in parsed.iter().enumerate() {
-            let bad = |reason: String| BadLeaf {
-                index: i as u64,
-                reason,
-            };
-            let outcome = entry
-                .as_ref()
-                .map_err(|e| bad(e.clone()))
-                .and_then(|(entry, id)| {
+        'replay: for (window, first) in leaves.chunks(WINDOW).zip((0..).step_by(WINDOW)) {
+            let parsed: Vec<Result<SignedEntry, String>> =
+                window.par_iter().map(|leaf| parse_leaf(leaf)).collect();
+            for ((entry, leaf), i) in parsed.into_iter().zip(window).zip(first..) {
+                let bad = |reason: String| BadLeaf {
+                    index: i as u64,
+                    reason,
+                };
+                let checked = entry.map_err(bad).and_then(|entry| {
                     let env = &entry.envelope;
-                    if !nonces.insert((env.actor.as_str(), env.nonce.as_str())) {
+                    if !nonces.insert((env.actor.clone(), env.nonce.as_str().to_owned())) {
                         return Err(bad(format!(
                             "nonce {:?} of {} is used twice",
                             env.nonce.as_str(),
@@ -116,37 +106,38 @@ pub fn replay(
                         )));
                     }
                     let checked =
-                        rules::check(entry, &state, &settings).map_err(|e| bad(e.to_string()))?;
+                        rules::check(&entry, &state, &settings).map_err(|e| bad(e.to_string()))?;
                     for effect in &checked.effects {
                         state.apply(effect);
                     }
+                    let id = EntryId::of_leaf(leaf);
                     let reference = EntryRef {
                         entry_type: env.entry_type,
                         actor: env.actor.clone(),
                     };
-                    state.entries.insert(*id, reference);
-                    reproducer.observe(i as u64, *id, entry).map_err(bad)?;
-                    Ok(checked)
+                    state.entries.insert(id, reference);
+                    reproducer.observe(i as u64, id, &entry).map_err(bad)?;
+                    Ok((entry, checked))
                 });
-            match outcome {
-                Ok(checked) => {
-                    chunk.push((i, checked));
-                    if chunk.len() == CHUNK {
-                        verify(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+                match checked {
+                    Ok((entry, checked)) => {
+                        chunk.push((i, entry, checked));
+                        if chunk.len() == CHUNK {
+                            verify(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+                        }
+                    }
+                    Err(error) => {
+                        first_bad = Some(error);
+                        break 'replay;
                     }
                 }
-                Err(error) => {
-                    first_bad = Some(error);
-                    break;
-                }
             }
-            if i % 4096 == 4095 {
-                progress("replaying", i as u64 + 1);
-            }
+            progress("replaying", (first + window.len()) as u64);
         }
         if !chunk.is_empty() {
             verify(chunk);
         }
+        progress("verifying signatures", verified.load(Ordering::Relaxed));
     });
 
     let bad_signature = bad_signature
@@ -185,22 +176,15 @@ pub fn replay(
 
 /// The first bad signature in `chunk` (entries in log order with their checked signatures),
 /// verified as the server verifies them (`rules::verify_signatures`, in batches).
-fn verify_chunk(
-    parsed: &[Result<(SignedEntry, EntryId), String>],
-    chunk: &[(usize, Checked)],
-) -> Option<BadLeaf> {
-    let entries: Vec<(usize, (&SignedEntry, &[_]))> = chunk
+fn verify_chunk(chunk: &[(usize, SignedEntry, Checked)]) -> Option<BadLeaf> {
+    let pairs: Vec<_> = chunk
         .iter()
-        .filter_map(|(i, checked)| {
-            let (entry, _) = parsed[*i].as_ref().ok()?;
-            Some((*i, (entry, checked.signatures.as_slice())))
-        })
+        .map(|(_, entry, checked)| (entry, checked.signatures.as_slice()))
         .collect();
-    let pairs: Vec<_> = entries.iter().map(|(_, pair)| *pair).collect();
-    entries
+    chunk
         .iter()
         .zip(rules::verify_signatures(&pairs))
-        .find_map(|((i, _), result)| {
+        .find_map(|((i, _, _), result)| {
             result.err().map(|e| BadLeaf {
                 index: *i as u64,
                 reason: e.to_string(),
