@@ -255,6 +255,17 @@ impl TestApp {
         answer(response).await
     }
 
+    /// POSTs an empty body to `path` (an action such as a retry).
+    pub async fn post_empty(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        answer(response).await
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let response = self
             .client

@@ -2,24 +2,13 @@
 //! an allocation already in the log is final.
 
 use crate::allocations::{two_authors_and_a_value, wait_for_allocation};
-use serde_json::Value;
 
 #[tokio::test]
 async fn a_retry_never_duplicates_and_an_existing_allocation_is_final() {
     let (app, _, value_id) = two_authors_and_a_value().await;
     let retry = |id: String| {
         let app = &app;
-        async move {
-            let response = app
-                .client
-                .post(format!("{}/v1/allocations/{id}/retry", app.base))
-                .send()
-                .await
-                .expect("request");
-            let status = response.status().as_u16();
-            let body: Value = response.json().await.expect("JSON");
-            (status, body)
-        }
+        async move { app.post_empty(&format!("/v1/allocations/{id}/retry")).await }
     };
 
     // Right after the value entry: the allocator has answered already (409) or answers
