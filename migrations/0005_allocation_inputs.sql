@@ -17,7 +17,9 @@ CREATE TABLE contributions (
     kind      text    NOT NULL,
     unit      text    NOT NULL,
     quantity  text    NOT NULL,
-    builds_on bytea[] NOT NULL,
+    -- The ids it builds on, concatenated in order (32 bytes each): one value per row, so
+    -- the batch INSERT binds it as is.
+    builds_on bytea   NOT NULL CHECK (length(builds_on) % 32 = 0),
     PRIMARY KEY (log_id, seq)
 );
 CREATE INDEX contributions_by_project ON contributions (log_id, project, seq);
@@ -55,9 +57,9 @@ CREATE INDEX entries_values ON entries (log_id, seq) WHERE entry_type = 'value.r
 INSERT INTO contributions (log_id, seq, id, project, actor, kind, unit, quantity, builds_on)
 SELECT e.log_id, e.seq, e.id, e.project, e.actor, b->>'kind', b->'measure'->>'unit',
        b->'measure'->>'quantity',
-       ARRAY(SELECT decode(p.id, 'hex')
-               FROM jsonb_array_elements_text(COALESCE(b->'builds_on', '[]')) WITH ORDINALITY AS p(id, i)
-              ORDER BY p.i)
+       COALESCE((SELECT string_agg(decode(p.id, 'hex'), ''::bytea ORDER BY p.i)
+                   FROM jsonb_array_elements_text(COALESCE(b->'builds_on', '[]')) WITH ORDINALITY AS p(id, i)),
+                 ''::bytea)
   FROM entries e, LATERAL (SELECT convert_from(e.leaf, 'UTF8')::jsonb->'envelope'->'body') AS j(b)
  WHERE e.entry_type = 'contribution';
 

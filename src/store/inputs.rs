@@ -27,8 +27,7 @@ struct ContributionColumns {
     kind: Vec<String>,
     unit: Vec<String>,
     quantity: Vec<String>,
-    /// The ids each row builds on, concatenated (32 bytes each): PostgreSQL arrays of arrays
-    /// must be rectangular, so the INSERT splits them.
+    /// The ids each row builds on, concatenated (32 bytes each), as the column keeps them.
     builds_on: Vec<Vec<u8>>,
 }
 
@@ -93,11 +92,7 @@ impl AppendTx {
         if !c.seq.is_empty() {
             sqlx::query(
                 "INSERT INTO contributions (log_id, seq, id, project, actor, kind, unit, quantity, builds_on)
-                 SELECT $1, u.seq, u.id, u.project, u.actor, u.kind, u.unit, u.quantity,
-                        ARRAY(SELECT substring(u.links FROM 32 * i + 1 FOR 32)
-                                FROM generate_series(0, length(u.links) / 32 - 1) AS i ORDER BY i)
-                   FROM UNNEST($2::bigint[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[])
-                     AS u(seq, id, project, actor, kind, unit, quantity, links)",
+                 SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[])",
             )
             .bind(&self.log_id)
             .bind(&c.seq)
@@ -150,7 +145,7 @@ impl AppendTx {
 }
 
 /// seq, id, actor, kind, unit, quantity, builds_on.
-type ContributionRow = (i64, Vec<u8>, String, String, String, String, Vec<Vec<u8>>);
+type ContributionRow = (i64, Vec<u8>, String, String, String, String, Vec<u8>);
 
 impl Store {
     /// The project's contributions, endorsements and measured coalitions before
@@ -204,10 +199,7 @@ impl Store {
                         kind,
                         unit,
                         quantity: decimal(&quantity)?,
-                        builds_on: builds_on
-                            .iter()
-                            .map(|p| hex_id(p))
-                            .collect::<Result<_, _>>()?,
+                        builds_on: builds_on.chunks(32).map(hex_id).collect::<Result<_, _>>()?,
                     })
                 })
                 .collect::<Result<_, StoreError>>()?,
