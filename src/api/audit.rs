@@ -11,7 +11,7 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/audit/concentration", get(concentration_view))
@@ -64,6 +64,8 @@ async fn concentration_view(
         .iter()
         .filter_map(|f| f.allocation.as_ref())
         .flat_map(|a| a.recipients.iter().map(|r| r.actor.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
     let kinds = state
         .store
