@@ -182,7 +182,14 @@ async fn bench(db_url: &str) -> BenchResult<()> {
         }
         post(&client, &server, due).await?;
     }
-    let setup_secs = setup.elapsed().as_secs_f64();
+    // Printed before the timed part, so a profiler can attach to the server now.
+    println!(
+        "actors {}, contributions {}, endorsements {} (set up in {:.1} s)",
+        inputs.actors.len(),
+        inputs.contributions.len(),
+        inputs.endorsements.len(),
+        setup.elapsed().as_secs_f64()
+    );
 
     let value = sign(
         &platform_id,
@@ -232,12 +239,6 @@ async fn bench(db_url: &str) -> BenchResult<()> {
     let breakdown_bytes = response.bytes().await?.len();
     let read_seconds = read.elapsed().as_secs_f64();
 
-    println!(
-        "actors {}, contributions {}, endorsements {} (set up in {setup_secs:.1} s)",
-        inputs.actors.len(),
-        inputs.contributions.len(),
-        inputs.endorsements.len()
-    );
     println!(
         "value receipt -> allocation entry: {seconds:.3} s; status {}; method {}; players {}",
         body["status"],
