@@ -6,13 +6,20 @@
 //! `verify_strict` and `verify_batch` for reference.
 //! Figures go in docs/BENCHMARKS.md.
 //!
+//! The command itself, `fairshare verify`, is then timed on the same log written out as an
+//! export (file read and NDJSON decoding included).
+//!
 //! `CARGO_TARGET_DIR=... cargo bench --bench verify` (`VERIFY_ENTRIES` overrides the size).
 
 use fairshare::crypto::{PublicKey, SecretKey, Signature, SignatureCheck, verify_batch};
 use fairshare::entry::SignedEntry;
 use fairshare::entry::envelope::sign_envelope;
+use fairshare::ledger::checkpoint::{Checkpoint, NoteSigner, sign_checkpoint};
 use fairshare::ledger::replay::replay;
 use rayon::prelude::*;
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -84,6 +91,24 @@ fn main() {
         ));
     }
 
+    // The command itself on an exported file: reading and decoding the NDJSON included.
+    let dir = std::env::temp_dir().join(format!("fairshare-verify-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let log_key = export(&dir, &leaves, &server, report.root);
+    let start = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_fairshare"))
+        .args(["verify", "--log-key", &log_key, "--log"])
+        .arg(dir.join("log.ndjson"))
+        .output()
+        .expect("runs fairshare verify");
+    let command_secs = start.elapsed().as_secs_f64();
+    assert!(
+        output.status.success(),
+        "fairshare verify failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+
     // Raw ed25519, same signatures, all cores.
     let start = Instant::now();
     let single_ok = checks
@@ -142,6 +167,7 @@ fn main() {
     );
     let batch_rate = rate(ours_secs);
     for (name, secs) in [
+        ("`fairshare verify` on the exported file", command_secs),
         ("replay (fairshare verify minus file read)", replay_secs),
         ("crypto::verify_batch, chunks of 64, all cores", ours_secs),
         ("PublicKey::verify one by one, all cores", single_secs),
@@ -154,6 +180,28 @@ fn main() {
             rate(secs) / batch_rate
         );
     }
+}
+
+/// Writes the log as `fairshare export` does (`log.ndjson` and its `.checkpoint`, signed by
+/// `server` for `root`); returns the log's verifier key.
+fn export(dir: &Path, leaves: &[Vec<u8>], server: &SecretKey, root: [u8; 32]) -> String {
+    let mut file =
+        std::io::BufWriter::new(std::fs::File::create(dir.join("log.ndjson")).expect("log file"));
+    for (index, leaf) in leaves.iter().enumerate() {
+        let leaf = fairshare::crypto::b64_encode(leaf);
+        writeln!(file, r#"{{"index":{index},"leaf":"{leaf}"}}"#).expect("writes");
+    }
+    file.flush().expect("writes");
+    let signer = NoteSigner::ed25519(
+        "bench.fairshare.example/log",
+        ed25519_dalek::SigningKey::from_bytes(&server.seed()),
+    )
+    .expect("signer");
+    let checkpoint = Checkpoint::new("bench.fairshare.example/log", leaves.len() as u64, root)
+        .expect("checkpoint");
+    let note = sign_checkpoint(&checkpoint, &signer).expect("signs");
+    std::fs::write(dir.join("log.ndjson.checkpoint"), note).expect("checkpoint file");
+    signer.verifier().to_vkey()
 }
 
 /// Leaf `i`: actor `i` registers itself for the first `ACTORS` leaves, then contributions

@@ -89,14 +89,17 @@ pub fn replay(
         let mut reproducer = Reproducer::default();
         let mut chunk = Vec::with_capacity(CHUNK);
         'replay: for (window, first) in leaves.chunks(WINDOW).zip((0..).step_by(WINDOW)) {
-            let parsed: Vec<Result<SignedEntry, String>> =
-                window.par_iter().map(|leaf| parse_leaf(leaf)).collect();
-            for ((entry, leaf), i) in parsed.into_iter().zip(window).zip(first..) {
+            // Each entry's id (a hash of its leaf) is computed here too, off the rules' thread.
+            let parsed: Vec<Result<(SignedEntry, EntryId), String>> = window
+                .par_iter()
+                .map(|leaf| parse_leaf(leaf).map(|entry| (entry, EntryId::of_leaf(leaf))))
+                .collect();
+            for (entry, i) in parsed.into_iter().zip(first..) {
                 let bad = |reason: String| BadLeaf {
                     index: i as u64,
                     reason,
                 };
-                let checked = entry.map_err(bad).and_then(|entry| {
+                let checked = entry.map_err(bad).and_then(|(entry, id)| {
                     let env = &entry.envelope;
                     if !nonces.insert((env.actor.clone(), env.nonce.as_str().to_owned())) {
                         return Err(bad(format!(
@@ -110,7 +113,6 @@ pub fn replay(
                     for effect in &checked.effects {
                         state.apply(effect);
                     }
-                    let id = EntryId::of_leaf(leaf);
                     let reference = EntryRef {
                         entry_type: env.entry_type,
                         actor: env.actor.clone(),
