@@ -4,7 +4,8 @@
 use super::error::ApiError;
 use super::{AppState, number};
 use crate::crypto::{b64_encode, hash};
-use crate::ledger::merkle::{self, Hash};
+use crate::ledger::merkle::{self, Hash, NodeId};
+use crate::store::StoreError;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -65,15 +66,32 @@ async fn checkpoint(
     Ok(text(stored.note))
 }
 
-/// Tree sizes must not exceed the log.
-async fn check_size(state: &AppState, size: u64, name: &str) -> Result<(), ApiError> {
-    let log_size = state.store.size().await?;
-    if size > log_size {
+/// The stored nodes `ids` of the tree of the first `size` leaves, in one query. Nodes are
+/// stored with their entries, so the tree's last leaf (fetched along) is there exactly when
+/// the log holds `size` leaves; the log's size is read only to explain a refusal.
+async fn tree_nodes_within_log(
+    state: &AppState,
+    mut ids: Vec<NodeId>,
+    size: u64,
+    name: &str,
+) -> Result<HashMap<NodeId, Hash>, ApiError> {
+    let Some(last) = size.checked_sub(1).map(|i| NodeId::new(0, i)) else {
+        return Ok(HashMap::new());
+    };
+    ids.push(last);
+    let nodes = state.store.tree_nodes(&ids).await?;
+    if !nodes.contains_key(&last) {
+        let log_size = state.store.size().await?;
         return Err(ApiError::BadRequest(format!(
             "{name}={size} is beyond the log's {log_size} entries"
         )));
     }
-    Ok(())
+    Ok(nodes)
+}
+
+/// A proof from nodes of a tree the log holds can only fail if the stored tree lacks nodes.
+fn missing_nodes(error: merkle::MerkleError) -> ApiError {
+    ApiError::Store(StoreError::Corrupt(format!("stored tree: {error}")))
 }
 
 /// `?leaf_index=I&tree_size=N`, or `?leaf_hash=<hex>&tree_size=N` (the first leaf with that hash).
@@ -82,7 +100,6 @@ async fn inclusion_proof(
     Query(params): Params,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let tree_size = number(&params, "tree_size", None)?;
-    check_size(&state, tree_size, "tree_size").await?;
     let leaf_index = match params.get("leaf_hash") {
         Some(text) => {
             let leaf_hash = hash::parse_hex32(text).ok_or_else(|| {
@@ -105,9 +122,8 @@ async fn inclusion_proof(
     }
     let ids = merkle::inclusion_proof_nodes(leaf_index, tree_size)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let nodes = state.store.tree_nodes(&ids).await?;
-    let proof = merkle::inclusion_proof(leaf_index, tree_size, &nodes)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let nodes = tree_nodes_within_log(&state, ids, tree_size, "tree_size").await?;
+    let proof = merkle::inclusion_proof(leaf_index, tree_size, &nodes).map_err(missing_nodes)?;
     Ok(Json(
         json!({"leaf_index": leaf_index, "tree_size": tree_size, "proof": hex_list(&proof)}),
     ))
@@ -124,12 +140,10 @@ async fn consistency_proof(
             "first={first} is greater than second={second}"
         )));
     }
-    check_size(&state, second, "second").await?;
     let ids = merkle::consistency_proof_nodes(first, second)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let nodes = state.store.tree_nodes(&ids).await?;
-    let proof = merkle::consistency_proof(first, second, &nodes)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let nodes = tree_nodes_within_log(&state, ids, second, "second").await?;
+    let proof = merkle::consistency_proof(first, second, &nodes).map_err(missing_nodes)?;
     Ok(Json(
         json!({"first": first, "second": second, "proof": hex_list(&proof)}),
     ))

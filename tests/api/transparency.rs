@@ -139,6 +139,9 @@ async fn checkpoints_and_proofs_verify_against_the_log_key() {
     for bad in [
         "/v1/log/proof/inclusion?leaf_index=27&tree_size=27",
         "/v1/log/proof/inclusion?leaf_index=0&tree_size=28",
+        // Every node of this proof exists; only the tree's last leaf does not.
+        "/v1/log/proof/inclusion?leaf_index=27&tree_size=28",
+        "/v1/log/proof/consistency?first=27&second=28",
         "/v1/log/proof/inclusion?tree_size=5",
         "/v1/log/proof/inclusion?leaf_index=x&tree_size=5",
         "/v1/log/proof/consistency?first=9&second=3",
