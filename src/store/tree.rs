@@ -28,8 +28,11 @@ impl AppendTx {
             .map_err(|e| StoreError::Corrupt(format!("stored tree at size {size}: {e}")))
     }
 
-    /// Stores complete subtree hashes created by this batch's appends.
+    /// Stores complete subtree hashes created by this batch's appends. Those of level 0 are
+    /// the leaf hashes, already in `entries.leaf_hash`: only the levels above get rows
+    /// (half of the rows, and of the tree's cost per append).
     pub async fn insert_nodes(&mut self, nodes: &[(NodeId, Hash)]) -> Result<(), StoreError> {
+        let nodes: Vec<&(NodeId, Hash)> = nodes.iter().filter(|(n, _)| n.level > 0).collect();
         if nodes.is_empty() {
             return Ok(());
         }
@@ -57,10 +60,15 @@ async fn fetch_nodes<'e>(
 ) -> Result<HashMap<NodeId, Hash>, StoreError> {
     let levels: Vec<i16> = ids.iter().map(|n| i16::from(n.level)).collect();
     let indexes: Vec<i64> = ids.iter().map(|n| n.index as i64).collect();
+    // Level 0 is the leaf hashes, kept with the entries (see `insert_nodes`).
     let rows: Vec<(i16, i64, Vec<u8>)> = sqlx::query_as(
         "SELECT t.level, t.idx, t.hash FROM tree_nodes t
            JOIN UNNEST($2::smallint[], $3::bigint[]) AS w(level, idx) ON t.level = w.level AND t.idx = w.idx
-          WHERE t.log_id = $1",
+          WHERE t.log_id = $1 AND w.level > 0
+         UNION ALL
+         SELECT 0::smallint, e.seq, e.leaf_hash FROM entries e
+           JOIN UNNEST($2::smallint[], $3::bigint[]) AS w(level, idx) ON e.seq = w.idx
+          WHERE e.log_id = $1 AND w.level = 0",
     )
     .bind(log_id)
     .bind(&levels)
@@ -116,27 +124,6 @@ impl Store {
             .into_iter()
             .map(|(seq, id, lh, leaf)| (seq as u64, id, lh, leaf))
             .collect())
-    }
-
-    /// Every stored node of `level` with index in `start..end`.
-    pub async fn level_nodes(
-        &self,
-        level: u8,
-        start: u64,
-        end: u64,
-    ) -> Result<Vec<(u64, Hash)>, StoreError> {
-        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT idx, hash FROM tree_nodes WHERE log_id = $1 AND level = $2 AND idx >= $3 AND idx < $4 ORDER BY idx",
-        )
-        .bind(&self.log_id)
-        .bind(i16::from(level))
-        .bind(start as i64)
-        .bind(end as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(idx, hash)| Ok((idx as u64, hash32(&hash)?)))
-            .collect()
     }
 
     pub async fn insert_checkpoint(
