@@ -10,7 +10,6 @@ use crate::ledger::checkpoint::{NoteVerifier, open_checkpoint};
 use crate::ledger::replay::replay;
 use crate::server::{DatabaseConfig, RunningServer, ServerConfig};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The two policies the demo adopts, shipped in policies/.
@@ -283,23 +282,46 @@ async fn scenario(client: &Client, data_dir: &std::path::Path) -> Result<(), Cli
             .await?;
         values.push(receipt["id"].as_str().unwrap_or_default().to_owned());
     }
-    let mut by_kind: BTreeMap<String, f64> = BTreeMap::new();
-    let mut total = 0.0;
     for (value, name) in values.iter().zip(["default", "cocreation"]) {
         let allocation = wait_for_allocation(client, value).await?;
-        print_allocation(&allocation["body"], name, &mut by_kind, &mut total);
+        print_allocation(&allocation["body"], name);
     }
 
     println!(
-        "\n5. The regulator's view: payouts by actor kind over both allocations (the AI's share is"
+        "\n5. The regulator's view (GET /v1/audit/concentration): payouts by actor kind over both"
     );
-    println!("   recorded as the AI's, though paid to its operator).");
-    for (kind, amount) in &by_kind {
-        let share = if total > 0.0 { amount / total } else { 0.0 };
+    println!("   allocations, the AI's share counted as the AI's though paid to its operator.");
+    let (status, text) = client
+        .get("/v1/audit/concentration?project=novel&basis=earned")
+        .await?;
+    if status != 200 {
+        return Err(CliError::Failed(format!(
+            "the regulator's view: HTTP {status}: {text}"
+        )));
+    }
+    let view: Value = serde_json::from_str(&text).map_err(failed)?;
+    for currency in view["currencies"].as_array().into_iter().flatten() {
+        let code = currency["currency"].as_str().unwrap_or("?");
+        for kind in currency["by_kind"].as_array().into_iter().flatten() {
+            let share: f64 = kind["share"]["rounded"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0.0);
+            println!(
+                "   {:<10} {:>10} {code} {:>6.1}%  {}",
+                kind["kind"].as_str().unwrap_or("?"),
+                kind["amount"].as_str().unwrap_or("?"),
+                share * 100.0,
+                bar(share)
+            );
+        }
         println!(
-            "   {kind:<10} {amount:>10.2} EUR {:>6.1}%  {}",
-            share * 100.0,
-            bar(share)
+            "   HHI {}, Gini {}, largest actor's share {}",
+            currency["hhi"]["rounded"].as_str().unwrap_or("-"),
+            currency["gini"]["rounded"].as_str().unwrap_or("-"),
+            currency["top"][0]["share"]["rounded"]
+                .as_str()
+                .unwrap_or("-"),
         );
     }
 
@@ -355,12 +377,7 @@ fn bar(share: f64) -> String {
     "█".repeat((share * 40.0).round() as usize)
 }
 
-fn print_allocation(
-    body: &Value,
-    policy: &str,
-    by_kind: &mut BTreeMap<String, f64>,
-    total: &mut f64,
-) {
+fn print_allocation(body: &Value, policy: &str) {
     let allocation = &body["allocation"];
     println!(
         "\n   {} {} under policy {policy} ({}, method {}):",
@@ -387,8 +404,6 @@ fn print_allocation(
             .and_then(|a| a.parse().ok())
             .unwrap_or(1.0);
         let kind = player["kind"].as_str().unwrap_or("?");
-        *by_kind.entry(kind.to_owned()).or_default() += payout;
-        *total += payout;
         println!(
             "   {:<10} {:<9} {:>24} {:>10.2}  {:<10} {}",
             player["actor"].as_str().unwrap_or("?"),

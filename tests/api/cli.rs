@@ -187,5 +187,8 @@ async fn the_demo_runs_end_to_end() {
     assert!(printed.contains("under policy default (ok"), "{printed}");
     assert!(printed.contains("under policy cocreation (ok"), "{printed}");
     assert!(printed.contains("The regulator's view"), "{printed}");
+    // The view comes from the audit endpoint: kinds with their amounts, and the indices.
+    assert!(printed.contains("   ai "), "{printed}");
+    assert!(printed.contains("HHI 0."), "{printed}");
     assert!(printed.contains("ok: 23 entries"), "{printed}");
 }
