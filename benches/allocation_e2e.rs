@@ -245,6 +245,18 @@ async fn bench(db_url: &str) -> BenchResult<()> {
         body["allocation"]["method"],
         body["allocation"]["players"].as_array().map_or(0, Vec::len)
     );
+    // Apart from the value entry's id (its timestamp differs from run to run), the body is
+    // a pure function of the inputs: its hash shows whether a change kept every figure.
+    let mut figures = body.clone();
+    if let Some(object) = figures.as_object_mut() {
+        object.remove("value_entry");
+    }
+    println!(
+        "allocation body blake3 (without value_entry): {}",
+        hash::to_hex(&hash::blake3(&fairshare::crypto::canonical::to_vec(
+            &figures
+        )?))
+    );
     println!(
         "GET /v1/allocations/{{id}} with the breakdown: {read_seconds:.3} s, HTTP {status}, {:.1} MiB",
         breakdown_bytes as f64 / (1024.0 * 1024.0)
