@@ -249,13 +249,13 @@ impl Draft {
         self.players.clear();
     }
 
-    /// The parts' worths summed by set of players, sets in actor indices (each part's
-    /// players sorted in place so that equal sets meet).
-    fn sum_by_set(&mut self) -> SetSums {
+    /// The parts' worths summed by set of players, sets in actor indices below `actors`
+    /// (each part's players sorted in place so that equal sets meet).
+    fn sum_by_set(&mut self, actors: usize) -> SetSums {
         for part in &self.parts {
             self.players[part.first..part.first + part.count].sort_unstable();
         }
-        let (sets, sums) = sum_by_set(self.items(), self.parts.len());
+        let (sets, sums) = sum_by_set(self.items(), self.parts.len(), actors);
         let values = match sums {
             Sums::Scaled(sums, common) => sums
                 .into_iter()
@@ -512,7 +512,7 @@ pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Resu
 
     // Which contributions count, their worth and owners.
     let mut excluded = Vec::new();
-    let mut counted: Vec<Counted> = Vec::new();
+    let mut counted: Vec<Counted> = Vec::with_capacity(order.len());
     let mut counted_at: Vec<Option<usize>> = vec![None; order.len()];
     for (pos, &i) in order.iter().enumerate() {
         let c = &inputs.contributions[i];
@@ -632,7 +632,7 @@ pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Resu
                     |(draft, stack, team), chunk| {
                         draft.clear();
                         draft_chunk(chunk, draft, stack, team);
-                        draft.sum_by_set()
+                        draft.sum_by_set(inputs.actors.len())
                     },
                 )
                 .collect(),
@@ -818,7 +818,7 @@ fn engine_rules<'a>(
     items: impl Iterator<Item = (&'a [u32], &'a Exact)> + Clone,
     count: usize,
 ) -> Result<(Option<McNets>, BigInt)> {
-    let (sets, sums) = sum_by_set(items, count);
+    let (sets, sums) = sum_by_set(items, count, n);
     let (values, scale): (Vec<BigRational>, BigInt) = match sums {
         Sums::Scaled(sums, common) => match sums
             .iter()
@@ -840,16 +840,17 @@ fn engine_rules<'a>(
         },
         Sums::Exact(values) => (values.iter().map(Exact::to_ratio).collect(), BigInt::one()),
     };
-    let rules: Vec<Rule> = sets
-        .iter()
-        .zip(values)
-        .filter(|(_, v)| !v.is_zero())
-        .map(|(players, value)| Rule {
-            all: players.iter().map(|&p| p as usize).collect(),
-            none: Vec::new(),
-            value,
-        })
-        .collect();
+    let mut rules: Vec<Rule> = Vec::with_capacity(sets.len());
+    rules.extend(
+        sets.iter()
+            .zip(values)
+            .filter(|(_, v)| !v.is_zero())
+            .map(|(players, value)| Rule {
+                all: players.iter().map(|&p| p as usize).collect(),
+                none: Vec::new(),
+                value,
+            }),
+    );
     if rules.is_empty() {
         return Ok((None, BigInt::one()));
     }
@@ -865,17 +866,32 @@ enum Sums {
 }
 
 /// The distinct sets of players of `items` (players, worth), in order of first appearance,
-/// and the sum of the worths of each. `count` is the number of items.
+/// and the sum of the worths of each. `count` is the number of items; every player is
+/// below `players`.
 fn sum_by_set<'a>(
     items: impl Iterator<Item = (&'a [u32], &'a Exact)> + Clone,
     count: usize,
+    players: usize,
 ) -> (Vec<&'a [u32]>, Sums) {
+    // Most sets are one player: a table by player finds them without hashing, and keeps
+    // the map (and its rehashing as it grows) to the sets of several.
+    const NONE: u32 = u32::MAX;
+    let mut single = vec![NONE; players];
     let mut index: HashMap<&[u32], u32, FxBuild> = HashMap::default();
     let mut sets: Vec<&[u32]> = Vec::new();
     let mut slot: Vec<u32> = Vec::with_capacity(count);
     for (players, _) in items.clone() {
         let next = sets.len() as u32;
-        let k = *index.entry(players).or_insert(next);
+        let k = match players {
+            [p] => {
+                let k = &mut single[*p as usize];
+                if *k == NONE {
+                    *k = next;
+                }
+                *k
+            }
+            _ => *index.entry(players).or_insert(next),
+        };
         if k == next {
             sets.push(players);
         }
