@@ -208,6 +208,7 @@ async fn bench(db_url: &str) -> BenchResult<()> {
         .await?
         .json()
         .await?;
+    let received = started.elapsed().as_secs_f64();
     let receipt = &receipt["results"][0];
     let (value_id, value_seq) = (
         receipt["id"].as_str().ok_or("value refused")?.to_owned(),
@@ -240,7 +241,7 @@ async fn bench(db_url: &str) -> BenchResult<()> {
     let read_seconds = read.elapsed().as_secs_f64();
 
     println!(
-        "value receipt -> allocation entry: {seconds:.3} s; status {}; method {}; players {}",
+        "value receipt -> allocation entry: {seconds:.3} s (receipt after {received:.3} s); status {}; method {}; players {}",
         body["status"],
         body["allocation"]["method"],
         body["allocation"]["players"].as_array().map_or(0, Vec::len)

@@ -625,8 +625,11 @@ pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Resu
         ),
         // Each chunk's parts are summed by set of players at once, in scratch space that each
         // thread reuses: the half million parts of a big project never exist all at once.
+        // One run of chunks per thread: rayon makes new scratch space for every piece it
+        // splits the work into, and each is fresh memory, zeroed by the kernel when touched.
         Detail::Figures => Chunks::Sums(
             chunks
+                .with_min_len(counted.len().div_ceil(CHUNK * rayon::current_num_threads()))
                 .map_init(
                     || (Draft::default(), Vec::new(), Vec::new()),
                     |(draft, stack, team), chunk| {
