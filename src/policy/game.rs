@@ -877,10 +877,15 @@ fn sum_by_set<'a>(
     players: usize,
 ) -> (Vec<&'a [u32]>, Sums) {
     // Most sets are one player: a table by player finds them without hashing, and keeps
-    // the map (and its rehashing as it grows) to the sets of several.
+    // the map to the sets of several, sized once for all of them (no rehashing as it grows).
     const NONE: u32 = u32::MAX;
     let mut single = vec![NONE; players];
-    let mut index: HashMap<&[u32], u32, FxBuild> = HashMap::default();
+    let several = items
+        .clone()
+        .filter(|(players, _)| players.len() != 1)
+        .count();
+    let mut index: HashMap<&[u32], u32, FxBuild> =
+        HashMap::with_capacity_and_hasher(several, FxBuild::default());
     let mut sets: Vec<&[u32]> = Vec::new();
     let mut slot: Vec<u32> = Vec::with_capacity(count);
     for (players, _) in items.clone() {
