@@ -208,6 +208,7 @@ async fn bench(db_url: &str) -> BenchResult<()> {
         .await?
         .json()
         .await?;
+    let received = started.elapsed().as_secs_f64();
     let receipt = &receipt["results"][0];
     let (value_id, value_seq) = (
         receipt["id"].as_str().ok_or("value refused")?.to_owned(),
@@ -240,10 +241,22 @@ async fn bench(db_url: &str) -> BenchResult<()> {
     let read_seconds = read.elapsed().as_secs_f64();
 
     println!(
-        "value receipt -> allocation entry: {seconds:.3} s; status {}; method {}; players {}",
+        "value receipt -> allocation entry: {seconds:.3} s (receipt after {received:.3} s); status {}; method {}; players {}",
         body["status"],
         body["allocation"]["method"],
         body["allocation"]["players"].as_array().map_or(0, Vec::len)
+    );
+    // Apart from the value entry's id (its timestamp differs from run to run), the body is
+    // a pure function of the inputs: its hash shows whether a change kept every figure.
+    let mut figures = body.clone();
+    if let Some(object) = figures.as_object_mut() {
+        object.remove("value_entry");
+    }
+    println!(
+        "allocation body blake3 (without value_entry): {}",
+        hash::to_hex(&hash::blake3(&fairshare::crypto::canonical::to_vec(
+            &figures
+        )?))
     );
     println!(
         "GET /v1/allocations/{{id}} with the breakdown: {read_seconds:.3} s, HTTP {status}, {:.1} MiB",

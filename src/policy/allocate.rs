@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::error::{PolicyError, Result};
 use super::exact::Exact;
 use super::file::Policy;
-use super::game::{PolicyGame, build_game};
+use super::game::{PolicyGame, build_game_with};
 use super::input::{ActorKind, Inputs, Realized};
 use super::money_fmt;
 use super::payout::apply_kind_limits;
@@ -199,11 +199,12 @@ pub fn allocate_with(
             realized.amount, realized.minor_unit_scale
         )));
     }
-    let game = build_game(policy, inputs)?;
+    let game = build_game_with(policy, inputs, detail)?;
     allocate_game(policy, &game, realized, seed, detail)
 }
 
-/// The solving and paying half of [`allocate_with`], for a game already built.
+/// The solving and paying half of [`allocate_with`], for a game already built (with the
+/// breakdown's provenance when `detail` asks for it: [`super::game::build_game_with`]).
 pub fn allocate_game(
     policy: &Policy,
     game: &PolicyGame,

@@ -38,6 +38,15 @@ impl Exact {
         Exact::Small(n, 1)
     }
 
+    /// `n / d` reduced, for d > 0.
+    pub fn reduced(n: i128, d: i128) -> Exact {
+        if n == i128::MIN {
+            // Its gcd overflows i128.
+            return Exact::from_ratio(BigRational::new(n.into(), d.into()));
+        }
+        Exact::small(n, d)
+    }
+
     fn small(n: i128, d: i128) -> Exact {
         // Most values of a game fit in 64 bits, where gcd and division cost a fraction of
         // their 128-bit forms; the result is the same reduced pair.

@@ -9,10 +9,11 @@ use std::hash::{BuildHasherDefault, Hasher};
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_rational::BigRational;
-use num_traits::{One, ToPrimitive, Zero};
+use num_traits::{One, Zero};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
+use super::allocate::Detail;
 use super::error::{PolicyError, Result};
 use super::exact::Exact;
 use super::file::{Policy, SynergyTrigger, Unlisted};
@@ -170,6 +171,35 @@ struct Counted {
     parents: Vec<usize>,
 }
 
+/// Worths summed by set of players: set `k` is `players[sets[k].0..][..sets[k].1]` and is
+/// worth `values[k]`. What a chunk of parts leaves when only the figures are asked for.
+struct SetSums {
+    players: Vec<u32>,
+    sets: Vec<(u32, u32)>,
+    values: Vec<Exact>,
+}
+
+impl SetSums {
+    /// Actor indices to player indices (`player_of`), each set's players then sorted.
+    fn number(&mut self, player_of: &[usize]) {
+        for a in &mut self.players {
+            *a = player_of[*a as usize] as u32;
+        }
+        for &(first, count) in &self.sets {
+            self.players[first as usize..(first + count) as usize].sort_unstable();
+        }
+    }
+
+    fn items(&self) -> impl Iterator<Item = (&[u32], &Exact)> + Clone {
+        self.sets
+            .iter()
+            .zip(&self.values)
+            .map(|(&(first, count), v)| {
+                (&self.players[first as usize..(first + count) as usize], v)
+            })
+    }
+}
+
 /// Rules over actor indices, before players are numbered.
 #[derive(Default)]
 struct Draft {
@@ -179,13 +209,70 @@ struct Draft {
 }
 
 impl Draft {
-    fn append(&mut self, other: Draft) {
-        let offset = self.players.len();
-        self.players.extend(other.players);
-        self.parts.extend(other.parts.into_iter().map(|p| Part {
-            first: p.first + offset,
-            ..p
-        }));
+    /// The drafts one after the other, in vectors of their exact size: growing them by
+    /// doubling touched (and zeroed) twice the memory, a large part of a big allocation's
+    /// time. Each draft is freed once copied.
+    fn concat(drafts: Vec<Draft>) -> Draft {
+        let mut all = Draft {
+            parts: Vec::with_capacity(drafts.iter().map(|d| d.parts.len()).sum()),
+            players: Vec::with_capacity(drafts.iter().map(|d| d.players.len()).sum()),
+        };
+        for draft in drafts {
+            let offset = all.players.len();
+            all.players.extend(draft.players);
+            all.parts.extend(draft.parts.into_iter().map(|p| Part {
+                first: p.first + offset,
+                ..p
+            }));
+        }
+        all
+    }
+
+    /// Actor indices to player indices (`player_of`), each part's players then sorted.
+    fn number(&mut self, player_of: &[usize]) {
+        for a in &mut self.players {
+            *a = player_of[*a as usize] as u32;
+        }
+        for part in &self.parts {
+            self.players[part.first..part.first + part.count].sort_unstable();
+        }
+    }
+
+    fn items(&self) -> impl Iterator<Item = (&[u32], &Exact)> + Clone {
+        self.parts
+            .iter()
+            .map(|p| (&self.players[p.first..p.first + p.count], &p.value))
+    }
+
+    fn clear(&mut self) {
+        self.parts.clear();
+        self.players.clear();
+    }
+
+    /// The parts' worths summed by set of players, sets in actor indices below `actors`
+    /// (each part's players sorted in place so that equal sets meet).
+    fn sum_by_set(&mut self, actors: usize) -> SetSums {
+        for part in &self.parts {
+            self.players[part.first..part.first + part.count].sort_unstable();
+        }
+        let (sets, sums) = sum_by_set(self.items(), self.parts.len(), actors);
+        let values = match sums {
+            Sums::Scaled(sums, common) => sums
+                .into_iter()
+                .map(|s| Exact::reduced(s, common))
+                .collect(),
+            Sums::Exact(values) => values,
+        };
+        let mut out = SetSums {
+            players: Vec::with_capacity(sets.iter().map(|s| s.len()).sum()),
+            sets: Vec::with_capacity(sets.len()),
+            values,
+        };
+        for set in sets {
+            out.sets.push((out.players.len() as u32, set.len() as u32));
+            out.players.extend_from_slice(set);
+        }
+        out
     }
 
     /// The worth of counted contribution `k`, kept by its owners or passed along
@@ -326,8 +413,26 @@ impl Draft {
     }
 }
 
-/// Build the game of `policy` over `inputs`.
+/// The drafted chunks: every part (for the breakdown), or only their sums by set of players.
+enum Chunks {
+    Parts(Vec<Draft>),
+    Sums(Vec<SetSums>),
+}
+
+/// All the rules drafted, with the synergies between named actors (last).
+enum Drafted {
+    Parts(Draft),
+    Sums(Vec<SetSums>, Draft),
+}
+
+/// Build the game of `policy` over `inputs`, with every part's provenance.
 pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
+    build_game_with(policy, inputs, Detail::Breakdown)
+}
+
+/// Build the game of `policy` over `inputs`. With [`Detail::Figures`] only what solving
+/// needs: `parts`, `part_players` and `contributions` stay empty (the rules are the same).
+pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Result<PolicyGame> {
     let input = |m: String| PolicyError::Input(m);
 
     let mut actor_at: HashMap<&str, usize, FxBuild> =
@@ -407,7 +512,7 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
 
     // Which contributions count, their worth and owners.
     let mut excluded = Vec::new();
-    let mut counted: Vec<Counted> = Vec::new();
+    let mut counted: Vec<Counted> = Vec::with_capacity(order.len());
     let mut counted_at: Vec<Option<usize>> = vec![None; order.len()];
     for (pos, &i) in order.iter().enumerate() {
         let c = &inputs.contributions[i];
@@ -496,29 +601,49 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
         })
         .collect();
     const CHUNK: usize = 4096;
-    let chunks: Vec<Draft> = (0..counted.len().div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|chunk| {
-            let range = chunk * CHUNK..((chunk + 1) * CHUNK).min(counted.len());
-            let mut draft = Draft::default();
-            let (mut stack, mut team) = (Vec::new(), Vec::new());
-            for k in range.clone() {
-                draft.flows(k, &counted, lineage.as_ref(), &curator_share, &mut stack);
+    let draft_chunk = |chunk: usize, draft: &mut Draft, stack: &mut Vec<_>, team: &mut Vec<_>| {
+        let range = chunk * CHUNK..((chunk + 1) * CHUNK).min(counted.len());
+        for k in range.clone() {
+            draft.flows(k, &counted, lineage.as_ref(), &curator_share, stack);
+        }
+        for (s_idx, kinds, bonus) in &kind_synergies {
+            for c in &counted[range.clone()] {
+                draft.synergy(c, &counted, kinds, bonus, *s_idx, &kind_of, team);
             }
-            for (s_idx, kinds, bonus) in &kind_synergies {
-                for c in &counted[range.clone()] {
-                    draft.synergy(c, &counted, kinds, bonus, *s_idx, &kind_of, &mut team);
-                }
-            }
-            draft
-        })
-        .collect();
-    let mut draft = Draft::default();
-    for chunk in chunks {
-        draft.append(chunk);
-    }
+        }
+    };
+    let chunks = (0..counted.len().div_ceil(CHUNK)).into_par_iter();
+    let chunks: Chunks = match detail {
+        Detail::Breakdown => Chunks::Parts(
+            chunks
+                .map(|chunk| {
+                    let mut draft = Draft::default();
+                    draft_chunk(chunk, &mut draft, &mut Vec::new(), &mut Vec::new());
+                    draft
+                })
+                .collect(),
+        ),
+        // Each chunk's parts are summed by set of players at once, in scratch space that each
+        // thread reuses: the half million parts of a big project never exist all at once.
+        // One run of chunks per thread: rayon makes new scratch space for every piece it
+        // splits the work into, and each is fresh memory, zeroed by the kernel when touched.
+        Detail::Figures => Chunks::Sums(
+            chunks
+                .with_min_len(counted.len().div_ceil(CHUNK * rayon::current_num_threads()))
+                .map_init(
+                    || (Draft::default(), Vec::new(), Vec::new()),
+                    |(draft, stack, team), chunk| {
+                        draft.clear();
+                        draft_chunk(chunk, draft, stack, team);
+                        draft.sum_by_set(inputs.actors.len())
+                    },
+                )
+                .collect(),
+        ),
+    };
 
     // Synergy between named actors.
+    let mut named = Draft::default();
     let participants: BTreeSet<usize> = counted.iter().flat_map(|c| c.owners.actors()).collect();
     for (s_idx, syn) in policy.synergies.iter().enumerate() {
         let s_source = |contribution: Option<u32>| Source {
@@ -543,11 +668,18 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
                 if let Some(members) = members {
                     let mut members = members;
                     members.sort_unstable();
-                    draft.push(members, Exact::from_decimal(*worth), s_source(None));
+                    named.push(members, Exact::from_decimal(*worth), s_source(None));
                 }
             }
         }
     }
+    let mut drafted = match chunks {
+        Chunks::Parts(mut drafts) => {
+            drafts.push(named);
+            Drafted::Parts(Draft::concat(drafts))
+        }
+        Chunks::Sums(sums) => Drafted::Sums(sums, named),
+    };
 
     // Measured coalitions: the latest measurement of each set of actors.
     let mut measured_sets: BTreeMap<Vec<usize>, (u64, Decimal)> = BTreeMap::new();
@@ -582,8 +714,13 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
 
     // Players: every actor named by a rule or a measurement, sorted by id.
     let mut in_game = vec![false; inputs.actors.len()];
-    for &a in &draft.players {
-        in_game[a as usize] = true;
+    let mut mark = |actors: &[u32]| actors.iter().for_each(|&a| in_game[a as usize] = true);
+    match &drafted {
+        Drafted::Parts(draft) => mark(&draft.players),
+        Drafted::Sums(sums, named) => {
+            sums.iter().for_each(|s| mark(&s.players));
+            mark(&named.players);
+        }
     }
     for set in measured_sets.keys() {
         for &a in set {
@@ -611,17 +748,23 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
         .collect();
     let n = players.len();
 
-    let Draft {
-        parts,
-        players: mut part_players,
-    } = draft;
-    for a in &mut part_players {
-        *a = player_of[*a as usize] as u32;
-    }
-    for part in &parts {
-        part_players[part.first..part.first + part.count].sort_unstable();
-    }
-    let (rules, rules_scale) = engine_rules(n, &parts, &part_players)?;
+    let (rules, rules_scale) = match &mut drafted {
+        Drafted::Parts(draft) => {
+            draft.number(&player_of);
+            engine_rules(n, draft.items(), draft.parts.len())?
+        }
+        Drafted::Sums(sums, named) => {
+            sums.par_iter_mut().for_each(|s| s.number(&player_of));
+            named.number(&player_of);
+            let count = sums.iter().map(|s| s.values.len()).sum::<usize>() + named.parts.len();
+            let items = sums.iter().flat_map(SetSums::items).chain(named.items());
+            engine_rules(n, items, count)?
+        }
+    };
+    let (parts, part_players) = match drafted {
+        Drafted::Parts(draft) => (draft.parts, draft.players),
+        Drafted::Sums(..) => (Vec::new(), Vec::new()),
+    };
 
     let measured = match &policy.measured {
         Some(m) if !measured_sets.is_empty() => {
@@ -654,10 +797,13 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
 
     Ok(PolicyGame {
         players,
-        contributions: order
-            .iter()
-            .map(|&i| inputs.contributions[i].id.clone())
-            .collect(),
+        contributions: match detail {
+            Detail::Breakdown => order
+                .iter()
+                .map(|&i| inputs.contributions[i].id.clone())
+                .collect(),
+            Detail::Figures => Vec::new(),
+        },
         parts,
         part_players,
         rules,
@@ -667,27 +813,38 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
     })
 }
 
-/// The parts merged by set of players, as the engine's MC-nets game: integer worths (times
-/// the common denominator of every part) when they fit in i64, the engine's fastest path;
-/// else exact fractions.
-fn engine_rules(
+/// Worths merged by set of players, as the engine's MC-nets game: integer worths (times
+/// the common denominator of every worth) when they fit in i64, the engine's fastest path;
+/// else exact fractions. `items` are (players, worth), `count` of them.
+fn engine_rules<'a>(
     n: usize,
-    parts: &[Part],
-    part_players: &[u32],
+    items: impl Iterator<Item = (&'a [u32], &'a Exact)> + Clone,
+    count: usize,
 ) -> Result<(Option<McNets>, BigInt)> {
-    let mut index: HashMap<&[u32], usize, FxBuild> = HashMap::default();
-    let mut sets: Vec<&[u32]> = Vec::new();
-    let mut slot: Vec<usize> = Vec::with_capacity(parts.len());
-    for part in parts {
-        let players = &part_players[part.first..part.first + part.count];
-        let next = sets.len();
-        let k = *index.entry(players).or_insert(next);
-        if k == next {
-            sets.push(players);
-        }
-        slot.push(k);
-    }
-    let rules_from = |values: Vec<BigRational>| -> Vec<Rule> {
+    let (sets, sums) = sum_by_set(items, count, n);
+    let (values, scale): (Vec<BigRational>, BigInt) = match sums {
+        Sums::Scaled(sums, common) => match sums
+            .iter()
+            .map(|&s| i64::try_from(s).ok())
+            .collect::<Option<Vec<i64>>>()
+        {
+            Some(ints) => (
+                ints.into_iter()
+                    .map(|i| BigRational::from_integer(i.into()))
+                    .collect(),
+                BigInt::from(common),
+            ),
+            None => (
+                sums.into_iter()
+                    .map(|s| BigRational::new(s.into(), common.into()))
+                    .collect(),
+                BigInt::one(),
+            ),
+        },
+        Sums::Exact(values) => (values.iter().map(Exact::to_ratio).collect(), BigInt::one()),
+    };
+    let mut rules: Vec<Rule> = Vec::with_capacity(sets.len());
+    rules.extend(
         sets.iter()
             .zip(values)
             .filter(|(_, v)| !v.is_zero())
@@ -695,63 +852,101 @@ fn engine_rules(
                 all: players.iter().map(|&p| p as usize).collect(),
                 none: Vec::new(),
                 value,
-            })
-            .collect()
-    };
-    let (rules, scale) = match integer_sums(parts, &slot, sets.len()) {
-        Some((sums, common)) => (
-            rules_from(
-                sums.into_iter()
-                    .map(|i| BigRational::from_integer(i.into()))
-                    .collect(),
-            ),
-            BigInt::from(common),
-        ),
-        None => {
-            let mut values = vec![Exact::ZERO; sets.len()];
-            for (part, &k) in parts.iter().zip(&slot) {
-                values[k] = values[k].add(&part.value);
-            }
-            (
-                rules_from(values.iter().map(Exact::to_ratio).collect()),
-                BigInt::one(),
-            )
-        }
-    };
+            }),
+    );
     if rules.is_empty() {
         return Ok((None, BigInt::one()));
     }
     Ok((Some(McNets::new(n, rules)?), scale))
 }
 
-/// Sums of the parts per merged rule as integers over the common denominator of all parts,
-/// when everything fits (i128 while summing, i64 in the end); `None` otherwise.
-fn integer_sums(parts: &[Part], slot: &[usize], rules: usize) -> Option<(Vec<i64>, i128)> {
-    // Neighbouring parts mostly share a denominator: 128-bit divisions are skipped for a
+/// Worths summed by set of players.
+enum Sums {
+    /// Integers over one common denominator (the second field), when everything fits.
+    Scaled(Vec<i128>, i128),
+    /// Exact fractions otherwise.
+    Exact(Vec<Exact>),
+}
+
+/// The distinct sets of players of `items` (players, worth), in order of first appearance,
+/// and the sum of the worths of each. `count` is the number of items; every player is
+/// below `players`.
+fn sum_by_set<'a>(
+    items: impl Iterator<Item = (&'a [u32], &'a Exact)> + Clone,
+    count: usize,
+    players: usize,
+) -> (Vec<&'a [u32]>, Sums) {
+    // Most sets are one player: a table by player finds them without hashing, and keeps
+    // the map to the sets of several, sized once for all of them (no rehashing as it grows).
+    const NONE: u32 = u32::MAX;
+    let mut single = vec![NONE; players];
+    let several = items
+        .clone()
+        .filter(|(players, _)| players.len() != 1)
+        .count();
+    let mut index: HashMap<&[u32], u32, FxBuild> =
+        HashMap::with_capacity_and_hasher(several, FxBuild::default());
+    let mut sets: Vec<&[u32]> = Vec::new();
+    let mut slot: Vec<u32> = Vec::with_capacity(count);
+    for (players, _) in items.clone() {
+        let next = sets.len() as u32;
+        let k = match players {
+            [p] => {
+                let k = &mut single[*p as usize];
+                if *k == NONE {
+                    *k = next;
+                }
+                *k
+            }
+            _ => *index.entry(players).or_insert(next),
+        };
+        if k == next {
+            sets.push(players);
+        }
+        slot.push(k);
+    }
+    let sums = match integer_sums(items.clone().map(|(_, v)| v), &slot, sets.len()) {
+        Some((sums, common)) => Sums::Scaled(sums, common),
+        None => {
+            let mut values = vec![Exact::ZERO; sets.len()];
+            for ((_, value), &k) in items.zip(&slot) {
+                values[k as usize] = values[k as usize].add(value);
+            }
+            Sums::Exact(values)
+        }
+    };
+    (sets, sums)
+}
+
+/// Sums of `values` per slot as integers over the common denominator of all values, when
+/// everything fits in i128; `None` otherwise.
+fn integer_sums<'a>(
+    values: impl Iterator<Item = &'a Exact> + Clone,
+    slot: &[u32],
+    slots: usize,
+) -> Option<(Vec<i128>, i128)> {
+    // Neighbouring values mostly share a denominator: 128-bit divisions are skipped for a
     // denominator seen just before.
     let mut common: i128 = 1;
     let mut last_denominator = 1;
-    for part in parts {
-        let (_, d) = part.value.small_parts()?;
+    for value in values.clone() {
+        let (_, d) = value.small_parts()?;
         if d != last_denominator && common % d != 0 {
             common = (common / common.gcd(&d)).checked_mul(d)?;
         }
         last_denominator = d;
     }
-    let mut sums = vec![0i128; rules];
+    let mut sums = vec![0i128; slots];
     let (mut last_denominator, mut factor) = (1, common);
-    for (part, &k) in parts.iter().zip(slot) {
-        let (num, d) = part.value.small_parts()?;
+    for (value, &k) in values.zip(slot) {
+        let (num, d) = value.small_parts()?;
         if d != last_denominator {
             (last_denominator, factor) = (d, common / d);
         }
-        sums[k] = sums[k].checked_add(num.checked_mul(factor)?)?;
+        let sum = &mut sums[k as usize];
+        *sum = sum.checked_add(num.checked_mul(factor)?)?;
     }
-    let ints = sums
-        .into_iter()
-        .map(|s| s.to_i64())
-        .collect::<Option<Vec<i64>>>()?;
-    Some((ints, common))
+    Some((sums, common))
 }
 
 /// FxHash (rustc's hasher) for the maps of the hot path: half a million lookups of entry

@@ -26,7 +26,7 @@ pub use allocate::{
 };
 pub use error::{PolicyError, Result};
 pub use file::{Policy, policy_hash};
-pub use game::{PolicyGame, build_game};
+pub use game::{PolicyGame, build_game, build_game_with};
 pub use input::{Actor, ActorKind, Contribution, Endorsement, Inputs, MeasuredCoalition, Realized};
 
 /// Exact numbers in results: reduced `p/q`, or `p` for integers.

@@ -9,6 +9,8 @@ use crate::entry::decimal::parse_non_negative;
 use crate::entry::envelope::Envelope;
 use crate::entry::{EntryId, Slug};
 use crate::policy::{Contribution, Endorsement, Inputs, MeasuredCoalition};
+use futures::{TryFutureExt, TryStreamExt};
+use sqlx::Row;
 
 /// Columns of the batch's rows in the three tables, bound as arrays (one INSERT per table).
 #[derive(Default)]
@@ -144,9 +146,6 @@ impl AppendTx {
     }
 }
 
-/// seq, id, actor, kind, unit, quantity, builds_on.
-type ContributionRow = (i64, Vec<u8>, String, String, String, String, Vec<u8>);
-
 impl Store {
     /// The project's contributions, endorsements and measured coalitions before
     /// `before_seq`, each in log order, as the policy's input records. `actors` is left
@@ -158,15 +157,36 @@ impl Store {
     ) -> Result<Inputs, StoreError> {
         let before_seq = before_seq as i64;
         // Three tables, three pooled connections: read at once.
-        let (contributions, endorsements, measured) = tokio::try_join!(
-            sqlx::query_as::<_, ContributionRow>(
+        let hex_id = |bytes: &[u8]| entry_id(bytes).map(|id| hex(&id.0));
+        let decimal = |text: &str| parse_non_negative(text).map_err(StoreError::Corrupt);
+        let contributions = async {
+            let mut rows = sqlx::query(
                 "SELECT seq, id, actor, kind, unit, quantity, builds_on FROM contributions
                   WHERE log_id = $1 AND project = $2 AND seq < $3 ORDER BY seq",
             )
             .bind(&self.log_id)
             .bind(project)
             .bind(before_seq)
-            .fetch_all(&self.pool),
+            .fetch(&self.pool);
+            // Each row becomes a record as it arrives, its bytes read in place: a large
+            // project's rows are never all held twice, once as columns and once as records.
+            let mut records = Vec::new();
+            while let Some(row) = rows.try_next().await? {
+                let builds_on: &[u8] = row.try_get(6)?;
+                records.push(Contribution {
+                    id: hex_id(row.try_get(1)?)?,
+                    seq: row.try_get::<i64, _>(0)? as u64,
+                    actor: row.try_get(2)?,
+                    kind: row.try_get(3)?,
+                    unit: row.try_get(4)?,
+                    quantity: decimal(row.try_get(5)?)?,
+                    builds_on: builds_on.chunks(32).map(hex_id).collect::<Result<_, _>>()?,
+                });
+            }
+            Ok::<_, StoreError>(records)
+        };
+        let (contributions, endorsements, measured) = tokio::try_join!(
+            contributions,
             sqlx::query_as::<_, (i64, Vec<u8>, String, bool)>(
                 "SELECT seq, contribution, endorser, accept FROM endorsements
                   WHERE log_id = $1 AND project = $2 AND seq < $3 ORDER BY seq",
@@ -174,7 +194,8 @@ impl Store {
             .bind(&self.log_id)
             .bind(project)
             .bind(before_seq)
-            .fetch_all(&self.pool),
+            .fetch_all(&self.pool)
+            .map_err(StoreError::from),
             sqlx::query_as::<_, (i64, Vec<String>, String)>(
                 "SELECT seq, members, worth FROM measured_coalitions
                   WHERE log_id = $1 AND project = $2 AND seq < $3 ORDER BY seq",
@@ -182,27 +203,13 @@ impl Store {
             .bind(&self.log_id)
             .bind(project)
             .bind(before_seq)
-            .fetch_all(&self.pool),
+            .fetch_all(&self.pool)
+            .map_err(StoreError::from),
         )?;
 
-        let hex_id = |bytes: &[u8]| entry_id(bytes).map(|id| id.to_string());
-        let decimal = |text: &str| parse_non_negative(text).map_err(StoreError::Corrupt);
         Ok(Inputs {
             actors: Vec::new(),
-            contributions: contributions
-                .into_iter()
-                .map(|(seq, id, actor, kind, unit, quantity, builds_on)| {
-                    Ok(Contribution {
-                        id: hex_id(&id)?,
-                        seq: seq as u64,
-                        actor,
-                        kind,
-                        unit,
-                        quantity: decimal(&quantity)?,
-                        builds_on: builds_on.chunks(32).map(hex_id).collect::<Result<_, _>>()?,
-                    })
-                })
-                .collect::<Result<_, StoreError>>()?,
+            contributions,
             endorsements: endorsements
                 .into_iter()
                 .map(|(seq, contribution, endorser, accept)| {
@@ -225,5 +232,27 @@ impl Store {
                 })
                 .collect::<Result<_, StoreError>>()?,
         })
+    }
+}
+
+/// Lowercase hex, as `EntryId`'s text form, with a table lookup per byte: an allocation's
+/// inputs turn a quarter of a million ids into text, and the hex crate's encoding (twice
+/// through `Display`) was a visible part of reading them.
+fn hex(bytes: &[u8; 32]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(64);
+    for &b in bytes {
+        text.push(char::from(DIGITS[usize::from(b >> 4)]));
+        text.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_is_the_entry_id_text() {
+        let id = crate::entry::EntryId(std::array::from_fn(|i| (i * 37 + 5) as u8));
+        assert_eq!(super::hex(&id.0), id.to_string());
     }
 }

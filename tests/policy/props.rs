@@ -3,8 +3,8 @@
 // and results do not depend on the thread count.
 
 use fairshare::policy::{
-    Actor, ActorKind, Contribution, Endorsement, Inputs, MeasuredCoalition, Policy, PolicyError,
-    Realized, allocate, build_game,
+    Actor, ActorKind, Contribution, Detail, Endorsement, Inputs, MeasuredCoalition, Policy,
+    PolicyError, Realized, allocate, allocate_with, build_game,
 };
 use fairshare::shapley::exact::shapley_exact;
 use fairshare::shapley::rational::parse_exact;
@@ -164,6 +164,11 @@ proptest! {
             let diff = fairshare::shapley::money::decimal_to_ratio(x.payout) - ratio(&x.adjusted_share);
             prop_assert!(diff.abs() < ratio("1/100"));
         }
+        // The figures alone (rules summed chunk by chunk) are the same figures.
+        let mut figures = a.clone();
+        figures.players.iter_mut().for_each(|x| x.breakdown.clear());
+        figures.excluded.clear();
+        prop_assert_eq!(allocate_with(&policy, &inputs, &realized, 1, Detail::Figures), Ok(figures));
     }
 
     #[test]

@@ -1,12 +1,13 @@
 // A project larger than one drafting chunk (4096 contributions) gives the same allocation,
-// byte for byte once serialized, on 1, 2 and 3 threads.
+// byte for byte once serialized, on 1, 2 and 3 threads, and the same figures whether the
+// breakdown is asked for or not (the two build the game's rules differently).
 
 #[path = "../../benches/support/project.rs"]
 mod project;
 
 use std::str::FromStr;
 
-use fairshare::policy::{Policy, Realized, allocate};
+use fairshare::policy::{Detail, Policy, Realized, allocate, allocate_with};
 use rust_decimal::Decimal;
 
 #[test]
@@ -32,6 +33,19 @@ fn identical_on_any_thread_count() {
     let one = run(1);
     assert_eq!(one, run(2));
     assert_eq!(one, run(3));
+    let figures = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        pool.install(|| allocate_with(&policy, &inputs, &realized, 3, Detail::Figures))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let mut full = allocate(&policy, &inputs, &realized, 3).unwrap_or_else(|e| panic!("{e}"));
+    full.players.iter_mut().for_each(|p| p.breakdown.clear());
+    full.excluded.clear();
+    assert_eq!(figures(1), full);
+    assert_eq!(figures(2), full);
     let total: Decimal = allocate(&policy, &inputs, &realized, 3)
         .unwrap_or_else(|e| panic!("{e}"))
         .players
