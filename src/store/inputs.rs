@@ -4,6 +4,7 @@
 
 use super::append::{AppendTx, entry_id};
 use super::{Store, StoreError};
+use crate::crypto::hash;
 use crate::entry::body::{Body, Decision};
 use crate::entry::decimal::parse_non_negative;
 use crate::entry::envelope::Envelope;
@@ -157,7 +158,7 @@ impl Store {
     ) -> Result<Inputs, StoreError> {
         let before_seq = before_seq as i64;
         // Three tables, three pooled connections: read at once.
-        let hex_id = |bytes: &[u8]| entry_id(bytes).map(|id| hex(&id.0));
+        let hex_id = |bytes: &[u8]| entry_id(bytes).map(|id| hash::to_hex(&id.0));
         let decimal = |text: &str| parse_non_negative(text).map_err(StoreError::Corrupt);
         let contributions = async {
             let mut rows = sqlx::query(
@@ -232,27 +233,5 @@ impl Store {
                 })
                 .collect::<Result<_, StoreError>>()?,
         })
-    }
-}
-
-/// Lowercase hex, as `EntryId`'s text form, with a table lookup per byte: an allocation's
-/// inputs turn a quarter of a million ids into text, and the hex crate's encoding (twice
-/// through `Display`) was a visible part of reading them.
-fn hex(bytes: &[u8; 32]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(64);
-    for &b in bytes {
-        text.push(char::from(DIGITS[usize::from(b >> 4)]));
-        text.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn hex_is_the_entry_id_text() {
-        let id = crate::entry::EntryId(std::array::from_fn(|i| (i * 37 + 5) as u8));
-        assert_eq!(super::hex(&id.0), id.to_string());
     }
 }
