@@ -11,6 +11,7 @@
 //! amount. Clamping or netting them is the policy's business, not the engine's.
 
 use num_bigint::BigInt;
+use num_integer::Integer;
 use num_rational::BigRational;
 use num_traits::{ToPrimitive, Zero};
 use rust_decimal::Decimal;
@@ -62,31 +63,34 @@ pub fn payouts(
             sum.denom()
         )));
     }
-    let unit = BigRational::from_integer(num_traits::pow(
-        BigInt::from(10u32),
-        minor_unit_scale as usize,
-    ));
-    let total_units = &t * &unit;
+    let unit = num_traits::pow(BigInt::from(10u32), minor_unit_scale as usize);
+    let total_units = &t * BigRational::from_integer(unit.clone());
     if !total_units.is_integer() {
         return Err(ShapleyError::Money(format!(
             "total {total} has more than {minor_unit_scale} decimals"
         )));
     }
-    let mut floors: Vec<BigInt> = Vec::with_capacity(amounts.len());
-    let mut rems: Vec<BigRational> = Vec::with_capacity(amounts.len());
-    for a in amounts {
-        let u = a * &unit;
-        let f = u.floor();
-        rems.push(&u - &f);
-        floors.push(f.to_integer());
-    }
+    // In minor units an amount n/d is n·10^scale / d = floor + r/d with 0 <= r < d: one
+    // integer division each, no rational arithmetic.
+    let (mut floors, rems): (Vec<BigInt>, Vec<BigInt>) = amounts
+        .iter()
+        .map(|a| (a.numer() * &unit).div_mod_floor(a.denom()))
+        .unzip();
     let floor_sum: BigInt = floors.iter().sum();
     let left = (total_units.to_integer() - floor_sum)
         .to_usize()
         .ok_or_else(|| ShapleyError::Money("internal: negative remainder count".into()))?;
+    // The `left` largest remainders r/d (r_i·d_j against r_j·d_i), equal ones to the player
+    // that comes first: which they are needs a selection, not a sort.
+    let largest_first = |&i: &usize, &j: &usize| {
+        (&rems[j] * amounts[i].denom())
+            .cmp(&(&rems[i] * amounts[j].denom()))
+            .then(i.cmp(&j))
+    };
     let mut order: Vec<usize> = (0..amounts.len()).collect();
-    // Largest remainder first; ties by input order (stable sort keeps it).
-    order.sort_by(|&i, &j| rems[j].cmp(&rems[i]));
+    if left > 0 && left < order.len() {
+        order.select_nth_unstable_by(left - 1, largest_first);
+    }
     for &i in order.iter().take(left) {
         floors[i] += 1;
     }
