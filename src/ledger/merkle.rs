@@ -50,6 +50,22 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
     hasher.finalize().into()
 }
 
+/// The hash of a complete subtree from its leaf hashes in order; their count must be a
+/// power of two (`None` otherwise, and for none).
+pub fn complete_subtree_hash(leaf_hashes: &[Hash]) -> Option<Hash> {
+    if !leaf_hashes.len().is_power_of_two() {
+        return None;
+    }
+    let mut level = leaf_hashes.to_vec();
+    while level.len() > 1 {
+        level = level
+            .chunks_exact(2)
+            .map(|pair| node_hash(&pair[0], &pair[1]))
+            .collect();
+    }
+    level.first().copied()
+}
+
 /// Everything that can go wrong computing or verifying a root or proof.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MerkleError {
@@ -716,6 +732,28 @@ pub fn verify_consistency(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn complete_subtree_hash_is_the_stored_node() {
+        let mut tree = MemoryTree::new();
+        for i in 0..16u8 {
+            tree.push_leaf(&[i]);
+        }
+        let leaves: Vec<Hash> = (0..16u8).map(|i| leaf_hash(&[i])).collect();
+        for level in 0..=4u8 {
+            for index in 0..(16u64 >> level) {
+                let node = NodeId::new(level, index);
+                let range = node.begin() as usize..node.end() as usize;
+                assert_eq!(
+                    complete_subtree_hash(&leaves[range]),
+                    tree.store().get(level, index),
+                    "({level}, {index})"
+                );
+            }
+        }
+        assert_eq!(complete_subtree_hash(&leaves[..3]), None);
+        assert_eq!(complete_subtree_hash(&[]), None);
+    }
 
     /// Definition-level MTH (RFC 9162 §2.1.1), recursive over the leaves.
     fn reference_root(leaves: &[Hash]) -> Hash {

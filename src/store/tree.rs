@@ -3,7 +3,7 @@
 use super::append::{AppendTx, hash32};
 use super::reads::StoredEntryColumns;
 use super::{Store, StoreError};
-use crate::ledger::merkle::{Frontier, Hash, NodeId};
+use crate::ledger::merkle::{Frontier, Hash, NodeId, complete_subtree_hash};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
@@ -28,11 +28,14 @@ impl AppendTx {
             .map_err(|e| StoreError::Corrupt(format!("stored tree at size {size}: {e}")))
     }
 
-    /// Stores complete subtree hashes created by this batch's appends. Those of level 0 are
-    /// the leaf hashes, already in `entries.leaf_hash`: only the levels above get rows
-    /// (half of the rows, and of the tree's cost per append).
+    /// Stores the complete subtree hashes created by this batch's appends, from
+    /// [`FIRST_STORED_LEVEL`] up: those below are hashed from the entries' leaf hashes when
+    /// read.
     pub async fn insert_nodes(&mut self, nodes: &[(NodeId, Hash)]) -> Result<(), StoreError> {
-        let nodes: Vec<&(NodeId, Hash)> = nodes.iter().filter(|(n, _)| n.level > 0).collect();
+        let nodes: Vec<&(NodeId, Hash)> = nodes
+            .iter()
+            .filter(|(n, _)| n.level >= FIRST_STORED_LEVEL)
+            .collect();
         if nodes.is_empty() {
             return Ok(());
         }
@@ -53,31 +56,56 @@ impl AppendTx {
     }
 }
 
+/// Complete subtrees below this level get no row: each is hashed, when read, from at most
+/// 2^(FIRST_STORED_LEVEL - 1) leaf hashes, which every entry row keeps (`entries.leaf_hash`).
+/// An append then writes about one node row per 2^FIRST_STORED_LEVEL leaves instead of two
+/// per leaf, and a proof reads a few dozen leaf hashes more (at most one node per level).
+const FIRST_STORED_LEVEL: u8 = 4;
+
+/// The nodes among `ids` that the log holds (complete subtrees of its leaves), in one query.
 async fn fetch_nodes<'e>(
     executor: impl sqlx::PgExecutor<'e>,
     log_id: &str,
     ids: &[NodeId],
 ) -> Result<HashMap<NodeId, Hash>, StoreError> {
-    let levels: Vec<i16> = ids.iter().map(|n| i16::from(n.level)).collect();
-    let indexes: Vec<i64> = ids.iter().map(|n| n.index as i64).collect();
-    // Level 0 is the leaf hashes, kept with the entries (see `insert_nodes`).
+    let (stored, hashed): (Vec<NodeId>, Vec<NodeId>) =
+        ids.iter().partition(|n| n.level >= FIRST_STORED_LEVEL);
+    let levels: Vec<i16> = stored.iter().map(|n| i16::from(n.level)).collect();
+    let indexes: Vec<i64> = stored.iter().map(|n| n.index as i64).collect();
+    let mut leaves: Vec<i64> = hashed
+        .iter()
+        .flat_map(|n| n.begin()..n.end())
+        .map(|seq| seq as i64)
+        .collect();
+    leaves.sort_unstable();
+    leaves.dedup();
     let rows: Vec<(i16, i64, Vec<u8>)> = sqlx::query_as(
         "SELECT t.level, t.idx, t.hash FROM tree_nodes t
            JOIN UNNEST($2::smallint[], $3::bigint[]) AS w(level, idx) ON t.level = w.level AND t.idx = w.idx
-          WHERE t.log_id = $1 AND w.level > 0
+          WHERE t.log_id = $1
          UNION ALL
-         SELECT 0::smallint, e.seq, e.leaf_hash FROM entries e
-           JOIN UNNEST($2::smallint[], $3::bigint[]) AS w(level, idx) ON e.seq = w.idx
-          WHERE e.log_id = $1 AND w.level = 0",
+         SELECT 0::smallint, seq, leaf_hash FROM entries WHERE log_id = $1 AND seq = ANY($4)",
     )
     .bind(log_id)
     .bind(&levels)
     .bind(&indexes)
+    .bind(&leaves)
     .fetch_all(executor)
     .await?;
-    rows.into_iter()
+    let mut found = rows
+        .into_iter()
         .map(|(level, idx, hash)| Ok((NodeId::new(level as u8, idx as u64), hash32(&hash)?)))
-        .collect()
+        .collect::<Result<HashMap<_, _>, StoreError>>()?;
+    // A node below the stored levels exists when all its leaves do.
+    for node in hashed {
+        let leaf_hashes: Option<Vec<Hash>> = (node.begin()..node.end())
+            .map(|seq| found.get(&NodeId::new(0, seq)).copied())
+            .collect();
+        if let Some(hash) = leaf_hashes.and_then(|h| complete_subtree_hash(&h)) {
+            found.insert(node, hash);
+        }
+    }
+    Ok(found)
 }
 
 impl Store {
