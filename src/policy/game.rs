@@ -171,6 +171,21 @@ struct Counted {
     parents: Vec<usize>,
 }
 
+/// Renumbers `players` from actor to player indices (`player_of`) and sorts each of
+/// `sets` (ranges of `players`) so that equal sets meet.
+fn number_sets(
+    players: &mut [u32],
+    sets: impl Iterator<Item = std::ops::Range<usize>>,
+    player_of: &[usize],
+) {
+    for a in players.iter_mut() {
+        *a = player_of[*a as usize] as u32;
+    }
+    for set in sets {
+        players[set].sort_unstable();
+    }
+}
+
 /// Worths summed by set of players: set `k` is `players[sets[k].0..][..sets[k].1]` and is
 /// worth `values[k]`. What a chunk of parts leaves when only the figures are asked for.
 struct SetSums {
@@ -182,12 +197,11 @@ struct SetSums {
 impl SetSums {
     /// Actor indices to player indices (`player_of`), each set's players then sorted.
     fn number(&mut self, player_of: &[usize]) {
-        for a in &mut self.players {
-            *a = player_of[*a as usize] as u32;
-        }
-        for &(first, count) in &self.sets {
-            self.players[first as usize..(first + count) as usize].sort_unstable();
-        }
+        let sets = self
+            .sets
+            .iter()
+            .map(|&(first, count)| first as usize..(first + count) as usize);
+        number_sets(&mut self.players, sets, player_of);
     }
 
     fn items(&self) -> impl Iterator<Item = (&[u32], &Exact)> + Clone {
@@ -230,12 +244,8 @@ impl Draft {
 
     /// Actor indices to player indices (`player_of`), each part's players then sorted.
     fn number(&mut self, player_of: &[usize]) {
-        for a in &mut self.players {
-            *a = player_of[*a as usize] as u32;
-        }
-        for part in &self.parts {
-            self.players[part.first..part.first + part.count].sort_unstable();
-        }
+        let sets = self.parts.iter().map(|p| p.first..p.first + p.count);
+        number_sets(&mut self.players, sets, player_of);
     }
 
     fn items(&self) -> impl Iterator<Item = (&[u32], &Exact)> + Clone {
