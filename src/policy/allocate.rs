@@ -22,6 +22,7 @@ use super::input::{ActorKind, Inputs, Realized};
 use super::money_fmt;
 use super::payout::apply_kind_limits;
 use crate::shapley::money::{decimal_to_ratio, payouts};
+use crate::shapley::rational::{self, ratio, times};
 use crate::shapley::sampling::SamplingConfig;
 use crate::shapley::select::{Method, Request, Values, solve};
 
@@ -221,8 +222,13 @@ pub fn allocate_game(
         match solution.values {
             Values::Exact(v) => {
                 // The engine solved the game scaled by `rules_scale` (integer worths).
-                let scale = BigRational::from_integer(game.rules_scale.clone());
-                phi = v.into_iter().map(|x| x / &scale).collect();
+                phi = v
+                    .into_iter()
+                    .map(|x| {
+                        let (numer, denom) = x.into_raw();
+                        ratio(numer, denom * &game.rules_scale)
+                    })
+                    .collect();
             }
             Values::Sampled(_) => {
                 return Err(PolicyError::Input(
@@ -232,7 +238,7 @@ pub fn allocate_game(
         }
     }
     // v(N) of the rules part = the sum of its exact Shapley values (efficiency).
-    let mut total: BigRational = phi.iter().sum();
+    let mut total = rational::sum(&phi);
     let mut sampling = None;
     let mut measured_phi: Vec<BigRational> = Vec::new();
     if let Some((mg, members)) = &game.measured {
@@ -296,7 +302,7 @@ pub fn allocate_game(
     let amount = decimal_to_ratio(realized.amount);
     // One reduction per player, not two: amount × φ / v(N) = φ × (amount / v(N)).
     let per_worth = &amount / &total;
-    let shares: Vec<BigRational> = phi.iter().map(|v| v * &per_worth).collect();
+    let shares: Vec<BigRational> = phi.iter().map(|v| times(v, &per_worth)).collect();
     let kinds: Vec<ActorKind> = game.players.iter().map(|p| p.kind).collect();
     let adjusted = apply_kind_limits(&shares, &kinds, &amount, &policy.payout.kind_limits)?;
     let paid = payouts(&adjusted, realized.amount, realized.minor_unit_scale)?;

@@ -26,6 +26,7 @@ use super::file::KindLimit;
 use super::input::ActorKind;
 use super::money_fmt;
 use crate::shapley::money::decimal_to_ratio;
+use crate::shapley::rational;
 
 /// Apply the kind limits to `shares` (exact, summing to `amount`). Returns the new shares,
 /// which also sum to `amount`.
@@ -45,12 +46,14 @@ pub fn apply_kind_limits(
         )));
     }
     // Per kind: (Shapley total, player count).
-    let mut present: BTreeMap<ActorKind, (BigRational, usize)> = BTreeMap::new();
+    let mut by_kind: BTreeMap<ActorKind, Vec<&BigRational>> = BTreeMap::new();
     for (s, k) in shares.iter().zip(kinds) {
-        let e = present.entry(*k).or_insert((BigRational::zero(), 0));
-        e.0 += s;
-        e.1 += 1;
+        by_kind.entry(*k).or_default().push(s);
     }
+    let present: BTreeMap<ActorKind, (BigRational, usize)> = by_kind
+        .into_iter()
+        .map(|(k, list)| (k, (rational::sum(list.iter().copied()), list.len())))
+        .collect();
     let bound = |k: ActorKind| -> (BigRational, BigRational) {
         let l = limits.iter().find(|l| l.kind == k);
         let lo = l
@@ -144,7 +147,7 @@ pub fn apply_kind_limits(
             None => s.clone(),
             // A kind whose Shapley total is 0 shares its target equally.
             Some(f) if present[k].0.is_zero() => f.clone(),
-            Some(f) => s * f,
+            Some(f) => rational::times(s, f),
         })
         .collect())
 }

@@ -13,7 +13,7 @@ use num_traits::{One, ToPrimitive, Zero};
 
 use super::error::{Result, ShapleyError};
 use super::game::{Game, Walker, contains};
-use super::rational::{binomial, lcm_all};
+use super::rational::{binomial, lcm_all, ratio};
 
 /// One rule: worth `value` when every `all` player is present and every `none` player absent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,7 +221,7 @@ impl McNets {
         let total_den = l * &self.den;
         Some(
             acc.into_iter()
-                .map(|a| BigRational::new(BigInt::from(a), total_den.clone()))
+                .map(|a| ratio(BigInt::from(a), total_den.clone()))
                 .collect(),
         )
     }

@@ -17,6 +17,7 @@ use num_traits::{ToPrimitive, Zero};
 use rust_decimal::Decimal;
 
 use super::error::{Result, ShapleyError};
+use super::rational;
 
 /// The exact value of a decimal.
 pub fn decimal_to_ratio(d: Decimal) -> BigRational {
@@ -55,7 +56,7 @@ pub fn payouts(
         )));
     }
     let t = decimal_to_ratio(total);
-    let sum: BigRational = amounts.iter().sum();
+    let sum = rational::sum(amounts);
     if sum != t {
         return Err(ShapleyError::Money(format!(
             "amounts sum to {} / {}, not the total {total}",

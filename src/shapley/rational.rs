@@ -108,12 +108,66 @@ pub fn lcm_all<'a>(it: impl IntoIterator<Item = &'a BigInt>) -> BigInt {
         .fold(BigInt::one(), |acc, d| acc.lcm(&d.abs()))
 }
 
+/// `n / d` reduced, for d != 0. An allocation builds tens of thousands of these, mostly of
+/// 128-bit size, where a machine gcd costs a small part of a big-integer one.
+pub fn ratio(n: BigInt, d: BigInt) -> BigRational {
+    if let (Some(a), Some(b)) = (n.to_i128(), d.to_i128())
+        && a != i128::MIN
+        && b != i128::MIN
+        && b != 0
+    {
+        let g = a.gcd(&b);
+        let (a, b) = if b < 0 {
+            (-a / g, -b / g)
+        } else {
+            (a / g, b / g)
+        };
+        return BigRational::new_raw(a.into(), b.into());
+    }
+    BigRational::new(n, d)
+}
+
+/// `a × b` reduced (see [`ratio`]).
+pub fn times(a: &BigRational, b: &BigRational) -> BigRational {
+    ratio(a.numer() * b.numer(), a.denom() * b.denom())
+}
+
+/// The exact sum of `values`: over their common denominator in 128-bit integers when it
+/// fits (one reduction in all), else term by term.
+pub fn sum<'a, I>(values: I) -> BigRational
+where
+    I: IntoIterator<Item = &'a BigRational>,
+    I::IntoIter: Clone,
+{
+    let values = values.into_iter();
+    let common = values.clone().try_fold(1i128, |l, v| {
+        let d = v.denom().to_i128()?;
+        if l % d == 0 {
+            Some(l)
+        } else {
+            (l / l.gcd(&d)).checked_mul(d)
+        }
+    });
+    let total = common.and_then(|l| {
+        values.clone().try_fold(0i128, |acc, v| {
+            let scaled = v.numer().to_i128()?.checked_mul(l / v.denom().to_i128()?)?;
+            acc.checked_add(scaled)
+        })
+    });
+    match (total, common) {
+        (Some(total), Some(l)) => ratio(total.into(), l.into()),
+        _ => values.sum(),
+    }
+}
+
 /// Format a rational as `p/q` reduced, or `p` when it is an integer.
 pub fn fmt_ratio(r: &BigRational) -> String {
-    if r.is_integer() {
-        r.numer().to_string()
-    } else {
-        format!("{}/{}", r.numer(), r.denom())
+    // Machine integers print without the big-integer radix conversion.
+    match (r.numer().to_i128(), r.denom().to_i128()) {
+        (Some(n), Some(1)) => n.to_string(),
+        (Some(n), Some(d)) => format!("{n}/{d}"),
+        _ if r.is_integer() => r.numer().to_string(),
+        _ => format!("{}/{}", r.numer(), r.denom()),
     }
 }
 
@@ -125,9 +179,40 @@ pub fn to_f64(r: &BigRational) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn r(p: i64, q: i64) -> BigRational {
         BigRational::new(p.into(), q.into())
+    }
+
+    /// A numerator or denominator: mostly machine-sized, sometimes past 128 bits, so both
+    /// paths of `ratio`, `times` and `sum` run.
+    fn part() -> impl Strategy<Value = BigInt> {
+        prop_oneof![
+            4 => (-1_000_000i64..1_000_000).prop_map(BigInt::from),
+            2 => any::<i64>().prop_map(BigInt::from),
+            1 => any::<i128>().prop_map(|n| BigInt::from(n) * BigInt::from(u64::MAX)),
+        ]
+    }
+
+    fn fraction() -> impl Strategy<Value = (BigInt, BigInt)> {
+        (part(), part().prop_filter("non-zero", |d| !d.is_zero()))
+    }
+
+    proptest! {
+        #[test]
+        fn fast_paths_agree_with_big_rationals(
+            a in fraction(),
+            b in fraction(),
+            list in proptest::collection::vec(fraction(), 0..40),
+        ) {
+            prop_assert_eq!(ratio(a.0.clone(), a.1.clone()), BigRational::new(a.0.clone(), a.1.clone()));
+            let (x, y) = (BigRational::new(a.0, a.1), BigRational::new(b.0, b.1));
+            prop_assert_eq!(times(&x, &y), &x * &y);
+            let list: Vec<BigRational> = list.into_iter().map(|(n, d)| BigRational::new(n, d)).collect();
+            prop_assert_eq!(sum(&list), list.iter().sum::<BigRational>());
+            prop_assert_eq!(fmt_ratio(&x), if x.is_integer() { x.numer().to_string() } else { format!("{}/{}", x.numer(), x.denom()) });
+        }
     }
 
     #[test]
