@@ -65,8 +65,8 @@ impl Reproducer {
                     .ok_or("names a policy that was not adopted")?;
                 let inputs = self.project_inputs(&realized.project, *value_seq);
                 let expected = compute(&recorded.value_entry, *value_seq, value, text, &inputs);
-                if expected != recorded.outcome {
-                    return Err(difference(&expected, &recorded.outcome));
+                if &expected != entry.body_json() {
+                    return Err(difference(&expected, entry.body_json()));
                 }
                 None
             }

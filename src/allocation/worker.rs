@@ -7,7 +7,7 @@ use super::{allocate, compute, name_actors};
 use crate::crypto::SecretKey;
 use crate::entry::EntryId;
 use crate::entry::body::Body;
-use crate::entry::envelope::{format_timestamp, sign_envelope};
+use crate::entry::envelope::format_timestamp;
 use crate::entry::rules::SERVER_ACTOR;
 use crate::entry::{Rejection, SignedEntry};
 use crate::ledger::{LedgerError, Sequencer};
@@ -116,9 +116,7 @@ pub async fn allocate_pending(
             "ts": format_timestamp(chrono::Utc::now()),
             "body": body,
         });
-        let signed = sign_envelope(&envelope, server_key, &[])
-            .map_err(|e| LedgerError::Planning(e.to_string()))?;
-        let entry = SignedEntry::parse(&signed)
+        let entry = SignedEntry::sign(envelope, server_key)
             .map_err(|e| LedgerError::Planning(format!("allocation entry: {e}")))?;
         let mut results = sequencer
             .submit(vec![entry])

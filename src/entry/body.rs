@@ -200,14 +200,14 @@ pub struct CoalitionMeasured {
     pub note: Option<String>,
 }
 
-/// The server's allocation of a realized value, appended by the server itself. `outcome`
-/// is the allocation (`status` "ok") or the reason it cannot be made ("failed"); both are
-/// reproducible from the log, and `fairshare verify` recomputes them.
+/// The server's allocation of a realized value, appended by the server itself. The body
+/// holds the allocation (`status` "ok") or the reason it cannot be made ("failed"); both are
+/// reproducible from the log, and `fairshare verify` recomputes them from the body as
+/// signed (`SignedEntry::body_json`: megabytes for a large project, not copied here).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllocationRecord {
     pub value_entry: EntryId,
     pub project: Slug,
-    pub outcome: Value,
 }
 
 /// Longest policy text, in bytes.
@@ -405,7 +405,6 @@ impl Body {
                 Body::Allocation(AllocationRecord {
                     value_entry: f.parse("value_entry", EntryId::parse)?,
                     project: f.parse("project", Slug::parse)?,
-                    outcome: value.clone(),
                 })
             }
             EntryType::ValueRealized => {
