@@ -46,6 +46,12 @@ where
     let mut db_url = url::Url::parse(&admin_url)?;
     db_url.set_path(&name);
     let outcome = bench(db_url.to_string(), admin_options.database(&name)).await;
+    // For profiling one phase again without repeating the set-up.
+    if std::env::var_os("BENCH_KEEP_DATABASE").is_some() {
+        eprintln!("database kept: {db_url}");
+        outcome?;
+        return Ok(());
+    }
     let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
     )))
