@@ -4,7 +4,7 @@
 //! from the value entry's receipt to its allocation entry (reading the inputs from
 //! PostgreSQL, building and solving the game, paying out, appending), and the server's peak
 //! memory; then, apart, the time of `GET /v1/allocations/{id}`, which recomputes every
-//! player's breakdown for the reader. `E2E_CONTRIBUTIONS` / `E2E_ACTORS` change the size.
+//! player's breakdown for the reader, and of the same for one actor (`?actor=`). `E2E_CONTRIBUTIONS` / `E2E_ACTORS` change the size.
 
 #[path = "support/project.rs"]
 mod project;
@@ -243,6 +243,24 @@ async fn bench(db_url: &str) -> BenchResult<()> {
     let status = response.status();
     let breakdown_bytes = response.bytes().await?.len();
     let read_seconds = read.elapsed().as_secs_f64();
+    // What one actor asks ("where does my share come from?"): the game is rebuilt all the
+    // same, but only one player's attributions are written.
+    let one_actor = body["allocation"]["players"][0]["actor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let read_one = Instant::now();
+    let one_bytes = client
+        .get(format!(
+            "{}/v1/allocations/{value_id}?actor={one_actor}",
+            server.base
+        ))
+        .send()
+        .await?
+        .bytes()
+        .await?
+        .len();
+    let read_one_seconds = read_one.elapsed().as_secs_f64();
 
     println!(
         "value receipt -> allocation entry: {seconds:.3} s (receipt after {received:.3} s; {with_body:.3} s with the entry read by this client); status {}; method {}; players {}",
@@ -263,8 +281,9 @@ async fn bench(db_url: &str) -> BenchResult<()> {
         )?))
     );
     println!(
-        "GET /v1/allocations/{{id}} with the breakdown: {read_seconds:.3} s, HTTP {status}, {:.1} MiB",
-        breakdown_bytes as f64 / (1024.0 * 1024.0)
+        "GET /v1/allocations/{{id}} with the breakdown: {read_seconds:.3} s, HTTP {status}, {:.1} MiB; ?actor= (one player): {read_one_seconds:.3} s, {:.1} MiB",
+        breakdown_bytes as f64 / (1024.0 * 1024.0),
+        one_bytes as f64 / (1024.0 * 1024.0)
     );
     println!(
         "server VmHWM: {:.1} MiB before the value entry, {:.1} MiB after the allocation, {:.1} MiB after the breakdown read",

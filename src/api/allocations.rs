@@ -1,19 +1,23 @@
 //! Allocations, projects and policies: `GET /v1/allocations?project=&actor=&since=`,
-//! `GET /v1/allocations/{id}` (with the per-player breakdown), `POST
+//! `GET /v1/allocations/{id}?actor=&offset=&limit=` (with the per-player breakdown), `POST
 //! /v1/allocations/{value_id}/retry`, `GET /v1/projects/{id}/contributions`, `GET
 //! /v1/policies/{hash}` (the adopted text).
 
 use super::error::ApiError;
-use super::{AppState, slug};
+use super::{AppState, number, slug};
 use crate::allocation::worker;
 use crate::entry::body::Body;
 use crate::entry::{ContentDigest, EntryId, SignedEntry, Slug};
+use crate::ledger::LedgerError;
+use crate::policy::allocate::ExcludedContribution;
+use crate::policy::{Allocation, Attribution, PlayerAllocation};
 use crate::store::LeafEntry;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -98,12 +102,19 @@ async fn list(
 /// An allocation by its entry id, or by the id of the value entry it allocates, with each
 /// player's breakdown (which rules and contributions produced the share) and the
 /// contributions that did not count, recomputed from the log: the entry records only the
-/// figures, and the computation is deterministic.
+/// figures, and the computation is deterministic. `actor=` keeps one player's breakdown,
+/// `offset=` and `limit=` a page of players in actor order (all of them by default).
 async fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let entry_id = EntryId::parse(&id).map_err(ApiError::BadRequest)?;
+    let page = PlayerPage {
+        actor: slug(&params, "actor")?,
+        offset: usize::try_from(number(&params, "offset", Some(0))?).unwrap_or(usize::MAX),
+        limit: usize::try_from(number(&params, "limit", Some(u64::MAX))?).unwrap_or(usize::MAX),
+    };
     let row = match state.store.entry_by_id(&entry_id, "allocation").await? {
         Some(row) => row,
         None => state
@@ -112,33 +123,91 @@ async fn one(
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("no allocation {id}")))?,
     };
-    let (mut shown, entry) = view(&row)?;
-    if let Body::Allocation(recorded) = &entry.envelope.body
-        && let Some((value_seq, value_id, value_leaf)) = state
-            .store
-            .entry_by_id(&recorded.value_entry, "value.realized")
-            .await?
-    {
-        let inputs = worker::load(&state.store, value_seq, value_id, &value_leaf)
-            .await
-            .map_err(|e| ApiError::Ledger(Arc::new(e)))?;
-        let allocation = tokio::task::spawn_blocking(move || inputs.allocate())
-            .await
-            .map_err(|e| {
-                ApiError::Ledger(Arc::new(crate::ledger::LedgerError::Planning(
-                    e.to_string(),
-                )))
-            })?;
-        if let Ok(allocation) = allocation {
-            let players: Vec<Value> = allocation
-                .players
-                .iter()
-                .map(|p| json!({"actor": p.actor, "breakdown": p.breakdown}))
-                .collect();
-            shown["breakdown"] = json!({"players": players, "excluded": allocation.excluded});
+    let (shown, entry) = view(&row)?;
+    let value = match &entry.envelope.body {
+        Body::Allocation(recorded) => {
+            state
+                .store
+                .entry_by_id(&recorded.value_entry, "value.realized")
+                .await?
+        }
+        _ => None,
+    };
+    let inputs = match value {
+        Some((value_seq, value_id, value_leaf)) => Some(
+            worker::load(&state.store, value_seq, value_id, &value_leaf)
+                .await
+                .map_err(|e| ApiError::Ledger(Arc::new(e)))?,
+        ),
+        None => None,
+    };
+    // Written straight from the allocation's own types: a large project's breakdown is
+    // hundreds of thousands of attributions, and a JSON tree of them took gigabytes.
+    let json = tokio::task::spawn_blocking(move || match inputs.map(|inputs| inputs.allocate()) {
+        Some(Ok(allocation)) => serde_json::to_vec(&WithBreakdown {
+            entry: &shown,
+            breakdown: Breakdown::of(&allocation, &page),
+        }),
+        _ => serde_json::to_vec(&shown),
+    })
+    .await
+    .map_err(|e| ApiError::Ledger(Arc::new(LedgerError::Planning(e.to_string()))))?
+    .map_err(|e| ApiError::Ledger(Arc::new(LedgerError::Planning(e.to_string()))))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// Which players' breakdowns a reader asked for.
+struct PlayerPage {
+    actor: Option<Slug>,
+    offset: usize,
+    limit: usize,
+}
+
+/// An allocation as shown, with the breakdown beside its fields.
+#[derive(Serialize)]
+struct WithBreakdown<'a> {
+    #[serde(flatten)]
+    entry: &'a Value,
+    breakdown: Breakdown<'a>,
+}
+
+#[derive(Serialize)]
+struct Breakdown<'a> {
+    /// Players of the whole allocation (of the one actor asked for, 0 or 1).
+    total_players: usize,
+    offset: usize,
+    players: Vec<PlayerBreakdown<'a>>,
+    excluded: &'a [ExcludedContribution],
+}
+
+#[derive(Serialize)]
+struct PlayerBreakdown<'a> {
+    actor: &'a str,
+    breakdown: &'a [Attribution],
+}
+
+impl<'a> Breakdown<'a> {
+    fn of(allocation: &'a Allocation, page: &PlayerPage) -> Self {
+        let chosen: Vec<&PlayerAllocation> = allocation
+            .players
+            .iter()
+            .filter(|p| page.actor.as_ref().is_none_or(|a| p.actor == a.as_str()))
+            .collect();
+        Breakdown {
+            total_players: chosen.len(),
+            offset: page.offset,
+            players: chosen
+                .into_iter()
+                .skip(page.offset)
+                .take(page.limit)
+                .map(|p| PlayerBreakdown {
+                    actor: &p.actor,
+                    breakdown: &p.breakdown,
+                })
+                .collect(),
+            excluded: &allocation.excluded,
         }
     }
-    Ok(Json(shown))
 }
 
 /// How long a retry waits for the allocator to append the allocation before answering 202.

@@ -87,6 +87,50 @@ async fn a_realized_value_is_allocated_and_served() {
             .all(|p| p["breakdown"].as_array().is_some_and(|b| !b.is_empty())),
         "{allocation}"
     );
+    assert_eq!(allocation["breakdown"]["total_players"], 2);
+
+    // One player's breakdown, or a page of players in actor order.
+    let players_of = |query: &str| {
+        let query = query.to_owned();
+        let app = &app;
+        async move {
+            let (status, shown) = app
+                .get(&format!("/v1/allocations/{value_id}?{query}"))
+                .await;
+            assert_eq!(status, 200, "{shown}");
+            let actors: Vec<String> = shown["breakdown"]["players"]
+                .as_array()
+                .expect("players")
+                .iter()
+                .map(|p| p["actor"].as_str().unwrap_or_default().to_owned())
+                .collect();
+            (actors, shown["breakdown"]["total_players"].clone())
+        }
+    };
+    assert_eq!(
+        players_of("actor=bob").await,
+        (vec!["bob".to_owned()], json!(1))
+    );
+    assert_eq!(players_of("actor=carol").await, (vec![], json!(0)));
+    assert_eq!(
+        players_of("offset=1&limit=1").await,
+        (vec!["bob".to_owned()], json!(2))
+    );
+    assert_eq!(
+        players_of("limit=1").await,
+        (vec!["alice".to_owned()], json!(2))
+    );
+    assert_eq!(players_of("offset=5").await, (vec![], json!(2)));
+    let (status, problem) = app
+        .get(&format!("/v1/allocations/{value_id}?limit=ten"))
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("limit")),
+        "{problem}"
+    );
 
     // Listings and filters.
     let listed = |query: &str| {
