@@ -15,7 +15,6 @@ use crate::policy::{self, Detail};
 use crate::store::{Store, StoreError};
 use serde_json::Value;
 use serde_json::json;
-use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -200,7 +199,10 @@ pub async fn load(
     let records = store
         .allocation_inputs(realized.project.as_str(), value_seq)
         .await?;
-    let mut names: BTreeSet<&str> = BTreeSet::new();
+    // Sorted and deduplicated in one vector: a tree set of 130,000 names took longer.
+    let mut names: Vec<&str> = Vec::with_capacity(
+        records.contributions.len() + records.endorsements.len() + records.measured.len(),
+    );
     names.extend(records.contributions.iter().map(|c| c.actor.as_str()));
     names.extend(records.endorsements.iter().map(|e| e.endorser.as_str()));
     names.extend(
@@ -209,6 +211,8 @@ pub async fn load(
             .iter()
             .flat_map(|m| m.members.iter().map(String::as_str)),
     );
+    names.sort_unstable();
+    names.dedup();
     let names: Vec<String> = names.into_iter().map(str::to_owned).collect();
     let mut actors = store.actor_records(&names).await?;
     let operators: Vec<String> = actors

@@ -3,7 +3,7 @@
 //! game (the only exponential part). Every rule keeps its provenance, so each player's
 //! Shapley value splits exactly into the contributions and policy features behind it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use num_bigint::BigInt;
@@ -654,7 +654,10 @@ pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Resu
 
     // Synergy between named actors.
     let mut named = Draft::default();
-    let participants: BTreeSet<usize> = counted.iter().flat_map(|c| c.owners.actors()).collect();
+    let mut participates = vec![false; inputs.actors.len()];
+    for a in counted.iter().flat_map(|c| c.owners.actors()) {
+        participates[a] = true;
+    }
     for (s_idx, syn) in policy.synergies.iter().enumerate() {
         let s_source = |contribution: Option<u32>| Source {
             feature: Feature::Synergy,
@@ -672,7 +675,7 @@ pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Resu
                         actor_at
                             .get(id.as_str())
                             .copied()
-                            .filter(|a| participants.contains(a))
+                            .filter(|&a| participates[a])
                     })
                     .collect();
                 if let Some(members) = members {
