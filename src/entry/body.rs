@@ -225,6 +225,18 @@ fn parse_public_key(text: &str) -> Result<PublicKey, String> {
 }
 
 impl Body {
+    /// The project the entry belongs to, when its body names one (an endorsement's is its
+    /// contribution's).
+    pub fn project(&self) -> Option<&Slug> {
+        match self {
+            Body::Contribution(c) => Some(&c.project),
+            Body::ValueRealized(v) => Some(&v.project),
+            Body::CoalitionMeasured(m) => Some(&m.project),
+            Body::Allocation(a) => Some(&a.project),
+            _ => None,
+        }
+    }
+
     /// Validates `value` as the body of an entry of type `entry_type`; `path` prefixes
     /// field names in errors.
     pub fn parse(entry_type: EntryType, value: &Value, path: &str) -> Result<Self, EntryError> {

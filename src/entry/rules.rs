@@ -24,6 +24,8 @@ pub struct KeyRecord {
 pub struct EntryRef {
     pub entry_type: EntryType,
     pub actor: ActorId,
+    /// The project its body names (`Body::project`).
+    pub project: Option<Slug>,
 }
 
 /// What the log says about a project so far.
@@ -374,7 +376,19 @@ pub fn check(
                 );
             }
             match view.entry(&a.value_entry) {
-                Some(r) if r.entry_type == EntryType::ValueRealized => {}
+                Some(r) if r.entry_type == EntryType::ValueRealized => {
+                    if r.project.as_ref() != Some(&a.project) {
+                        return Err(EntryError::malformed(
+                            "envelope.body.project",
+                            format!(
+                                "the allocation names project {}, its value entry {} is of project {}",
+                                a.project,
+                                a.value_entry,
+                                r.project.as_ref().map_or("none", Slug::as_str)
+                            ),
+                        ));
+                    }
+                }
                 _ => {
                     return Err(EntryError::new(
                         Rejection::UnknownReference,

@@ -317,6 +317,7 @@ fn plan_once(
                         EntryRef {
                             entry_type: env.entry_type,
                             actor: env.actor.clone(),
+                            project: env.body.project().cloned(),
                         },
                     );
                     let receipt = Receipt {

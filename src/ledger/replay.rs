@@ -116,6 +116,7 @@ pub fn replay(
                     let reference = EntryRef {
                         entry_type: env.entry_type,
                         actor: env.actor.clone(),
+                        project: env.body.project().cloned(),
                     };
                     state.entries.insert(id, reference);
                     reproducer.observe(i as u64, id, &entry).map_err(bad)?;
@@ -326,6 +327,78 @@ mod tests {
         leaves[5] = canonical::to_vec(&value).expect("canonical");
         let bad = replay(&leaves, server, &[], &|_, _| {}).expect_err("small-order R");
         assert_eq!(bad.index, 5, "{bad}");
+    }
+
+    #[test]
+    fn an_allocation_must_name_its_value_entrys_project() {
+        let (alice, shop, server) = (
+            SecretKey::from_seed(&[1; 32]),
+            SecretKey::from_seed(&[3; 32]),
+            SecretKey::from_seed(&[9; 32]),
+        );
+        let policy = include_str!("../../policies/default.toml");
+        let hash = format!(
+            "blake3:{}",
+            crate::crypto::hash::to_hex(&crate::crypto::hash::blake3(policy.as_bytes()))
+        );
+        let mut leaves = vec![
+            leaf(
+                &alice,
+                "alice",
+                "nonce-001",
+                json!({"kind": "human", "public_key": alice.public_key().to_base64()}),
+                "actor.registered",
+            ),
+            leaf(
+                &shop,
+                "shop",
+                "nonce-002",
+                json!({"kind": "platform", "public_key": shop.public_key().to_base64()}),
+                "actor.registered",
+            ),
+            leaf(
+                &shop,
+                "shop",
+                "nonce-003",
+                json!({"name": "default", "text": policy, "hash": hash}),
+                "policy.adopted",
+            ),
+            leaf(
+                &alice,
+                "alice",
+                "nonce-004",
+                json!({"project": "p", "kind": "text", "measure": {"quantity": "10", "unit": "words"}, "evidence": format!("blake3:{}", "00".repeat(32))}),
+                "contribution",
+            ),
+            leaf(
+                &shop,
+                "shop",
+                "nonce-005",
+                json!({"project": "p", "amount": "10.00", "currency": "EUR", "policy": hash}),
+                "value.realized",
+            ),
+        ];
+        let value_id = EntryId::of_leaf(&leaves[4]).to_string();
+        let allocation = |project: &str| {
+            leaf(
+                &server,
+                "server",
+                "nonce-006",
+                json!({"value_entry": value_id, "project": project, "tree_size": 5,
+                                                 "status": "failed", "reason": "made up"}),
+                "allocation",
+            )
+        };
+        leaves.push(allocation("q"));
+        let bad = replay(&leaves, server.public_key(), &[], &|_, _| {}).expect_err("wrong project");
+        assert_eq!(bad.index, 5, "{bad}");
+        assert!(bad.reason.contains("names project q"), "{bad}");
+        // The right project passes the rules; the made-up outcome is then caught by the
+        // recomputation instead.
+        leaves[5] = allocation("p");
+        let bad = replay(&leaves, server.public_key(), &[], &|_, _| {}).expect_err("made up");
+        assert_eq!(bad.index, 5, "{bad}");
+        assert!(!bad.reason.contains("names project"), "{bad}");
     }
 
     #[test]

@@ -71,20 +71,21 @@ impl AppendTx {
         load_signers(&mut self.tx, &self.log_id, entries, &mut snapshot).await?;
         self.load_projections(entries, &mut snapshot).await?;
 
-        let rows: Vec<(Vec<u8>, String, String)> = sqlx::query_as(
-            "SELECT id, entry_type, actor FROM entries WHERE log_id = $1 AND id = ANY($2)",
+        let rows: Vec<(Vec<u8>, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, entry_type, actor, project FROM entries WHERE log_id = $1 AND id = ANY($2)",
         )
         .bind(&self.log_id)
         .bind(&referenced)
         .fetch_all(&mut *self.tx)
         .await?;
-        for (id, entry_type, actor) in rows {
+        for (id, entry_type, actor, project) in rows {
             let entry_type = EntryType::parse(&entry_type).map_err(StoreError::Corrupt)?;
             snapshot.entries.insert(
                 entry_id(&id)?,
                 EntryRef {
                     entry_type,
                     actor: slug(&actor)?,
+                    project: project.as_deref().map(slug).transpose()?,
                 },
             );
         }
@@ -470,13 +471,8 @@ impl EntryColumns {
         self.entry_type.push(env.entry_type.as_str().to_owned());
         self.actor.push(env.actor.as_str().to_owned());
         self.nonce.push(env.nonce.as_str().to_owned());
-        self.project.push(match &env.body {
-            Body::Contribution(c) => Some(c.project.as_str().to_owned()),
-            Body::ValueRealized(v) => Some(v.project.as_str().to_owned()),
-            Body::CoalitionMeasured(m) => Some(m.project.as_str().to_owned()),
-            Body::Allocation(a) => Some(a.project.as_str().to_owned()),
-            _ => None,
-        });
+        self.project
+            .push(env.body.project().map(|p| p.as_str().to_owned()));
         self.refers_to.push(match &env.body {
             Body::Endorsement(e) => Some(e.contribution.0.to_vec()),
             Body::Allocation(a) => Some(a.value_entry.0.to_vec()),
