@@ -24,7 +24,8 @@ pub struct KeyRecord {
 pub struct EntryRef {
     pub entry_type: EntryType,
     pub actor: ActorId,
-    /// The project its body names (`Body::project`).
+    /// The project its body names (`Body::project`); read back from the store, an
+    /// endorsement carries its contribution's. The rules read it for value entries only.
     pub project: Option<Slug>,
 }
 
