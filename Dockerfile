@@ -18,7 +18,8 @@ COPY --from=build /src/target/release/fairshare /usr/local/bin/fairshare
 USER fairshare
 WORKDIR /data
 # MIMALLOC_PURGE_DELAY=0: the allocator returns freed pages at once (server peak 125 instead
-# of 183 MiB under the ingest bench, same throughput; docs/BENCHMARKS.md, "Ingest").
+# of 183 MiB under the ingest bench, same throughput; docs/BENCHMARKS.md, "Ingest"; measured
+# before the build turned mimalloc's huge pages off, which alone brought the peak to 109 MiB).
 ENV FAIRSHARE_LISTEN=0.0.0.0:8080 FAIRSHARE_DATA_DIR=/data MIMALLOC_PURGE_DELAY=0
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD curl -fsS http://127.0.0.1:8080/health || exit 1
