@@ -102,8 +102,9 @@ async fn list(
 /// An allocation by its entry id, or by the id of the value entry it allocates, with each
 /// player's breakdown (which rules and contributions produced the share) and the
 /// contributions that did not count, recomputed from the log: the entry records only the
-/// figures, and the computation is deterministic. `actor=` keeps one player's breakdown,
-/// `offset=` and `limit=` a page of players in actor order (all of them by default).
+/// figures, and the computation is deterministic. `actor=` keeps one player's breakdown
+/// (and the contributions of that actor that did not count), `offset=` and `limit=` a page
+/// of players in actor order (all of them by default).
 async fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -177,7 +178,8 @@ struct Breakdown<'a> {
     total_players: usize,
     offset: usize,
     players: Vec<PlayerBreakdown<'a>>,
-    excluded: &'a [ExcludedContribution],
+    /// Contributions that did not count (the one actor's, when one is asked for).
+    excluded: Vec<&'a ExcludedContribution>,
 }
 
 #[derive(Serialize)]
@@ -188,10 +190,11 @@ struct PlayerBreakdown<'a> {
 
 impl<'a> Breakdown<'a> {
     fn of(allocation: &'a Allocation, page: &PlayerPage) -> Self {
+        let asked = |actor: &str| page.actor.as_ref().is_none_or(|a| actor == a.as_str());
         let chosen: Vec<&PlayerAllocation> = allocation
             .players
             .iter()
-            .filter(|p| page.actor.as_ref().is_none_or(|a| p.actor == a.as_str()))
+            .filter(|p| asked(&p.actor))
             .collect();
         Breakdown {
             total_players: chosen.len(),
@@ -205,7 +208,11 @@ impl<'a> Breakdown<'a> {
                     breakdown: &p.breakdown,
                 })
                 .collect(),
-            excluded: &allocation.excluded,
+            excluded: allocation
+                .excluded
+                .iter()
+                .filter(|e| asked(&e.actor))
+                .collect(),
         }
     }
 }

@@ -146,6 +146,8 @@ pub struct Recipient {
 pub struct ExcludedContribution {
     /// Entry id.
     pub contribution: String,
+    /// Its author.
+    pub actor: String,
     /// Why.
     pub reason: String,
 }
@@ -369,6 +371,7 @@ pub fn allocate_game(
                 .iter()
                 .map(|e| ExcludedContribution {
                     contribution: e.contribution.clone(),
+                    actor: e.actor.clone(),
                     reason: e.reason.clone(),
                 })
                 .collect(),

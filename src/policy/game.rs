@@ -117,6 +117,8 @@ pub struct Part {
 pub struct Excluded {
     /// Entry id.
     pub contribution: String,
+    /// Its author.
+    pub actor: String,
     /// Why.
     pub reason: String,
 }
@@ -535,6 +537,7 @@ pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Resu
             }
             excluded.push(Excluded {
                 contribution: c.id.clone(),
+                actor: c.actor.clone(),
                 reason: format!("no weight for kind {:?}, unit {:?}", c.kind, c.unit),
             });
             continue;
@@ -550,6 +553,7 @@ pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Resu
                 if acceptors[pos].is_empty() {
                     excluded.push(Excluded {
                         contribution: c.id.clone(),
+                        actor: c.actor.clone(),
                         reason: "not accepted by a human curator".into(),
                     });
                     continue;

@@ -127,6 +127,7 @@ fn proportional_weights_by_kind_and_unit() {
     assert_eq!(a.total_worth, "60");
     assert_eq!(a.excluded.len(), 1);
     assert_eq!(a.excluded[0].contribution, "c4");
+    assert_eq!(a.excluded[0].actor, "dana");
     assert_eq!(a.players[1].share, "50/3");
 }
 
