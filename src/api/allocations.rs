@@ -152,9 +152,14 @@ async fn one(
         _ => serde_json::to_vec(&shown),
     })
     .await
-    .map_err(|e| ApiError::Ledger(Arc::new(LedgerError::Planning(e.to_string()))))?
-    .map_err(|e| ApiError::Ledger(Arc::new(LedgerError::Planning(e.to_string()))))?;
+    .map_err(|e| internal(e.to_string()))?
+    .map_err(|e| internal(e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// A failure of the server's own work (a panicked task, unserializable output): 500.
+fn internal(reason: String) -> ApiError {
+    ApiError::Ledger(Arc::new(LedgerError::Planning(reason)))
 }
 
 /// Which players' breakdowns a reader asked for.

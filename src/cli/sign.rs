@@ -1,8 +1,7 @@
 //! `fairshare sign` and `fairshare cosign`: the client side of the protocol.
 
 use super::{CliError, json_input};
-use crate::crypto::canonical;
-use crate::entry::envelope::{SIGNING_PREFIX, format_timestamp, sign_envelope};
+use crate::entry::envelope::{format_timestamp, sign_envelope};
 use crate::entry::{ActorId, EntryType, SignedEntry};
 use crate::keyfile;
 use serde_json::{Value, json};
@@ -73,12 +72,9 @@ pub fn run_cosign(args: &CosignArgs) -> Result<(), CliError> {
     let key = keyfile::read(&args.key).map_err(|e| CliError::Input(e.to_string()))?;
     let actor = ActorId::parse(&args.actor).map_err(CliError::Input)?;
     let mut entry: Value = json_input(&args.entry)?;
-    SignedEntry::parse(&entry).map_err(|e| CliError::Input(e.to_string()))?;
-    let message = [
-        SIGNING_PREFIX,
-        &canonical::to_vec(&entry["envelope"]).map_err(|e| CliError::Input(e.to_string()))?,
-    ]
-    .concat();
+    let message = SignedEntry::parse(&entry)
+        .map_err(|e| CliError::Input(e.to_string()))?
+        .signing_message();
     let cosignature = json!({"actor": actor.as_str(), "key": key.public_key().key_id().to_string(), "signature": key.sign(&message).to_base64()});
     match entry.get_mut("cosignatures").and_then(Value::as_array_mut) {
         Some(list) => list.push(cosignature),

@@ -13,6 +13,12 @@ use serde_json::{Value, json};
 /// replayed as a signature over anything else the keys sign.
 pub const SIGNING_PREFIX: &[u8] = b"fairshare/entry/v1\n";
 
+/// `"fairshare/entry/v1\n" || JCS(envelope)`, from the envelope's canonical bytes: what the
+/// signature and co-signatures sign.
+fn signing_message_of(canonical_envelope: &[u8]) -> Vec<u8> {
+    [SIGNING_PREFIX, canonical_envelope].concat()
+}
+
 /// Largest integer JSON number allowed anywhere in an envelope: beyond 2^53 canonical JSON
 /// implementations disagree, so amounts and quantities travel as decimal strings.
 const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
@@ -80,7 +86,7 @@ impl SignedEntry {
     /// would copy it twice and canonicalize it twice).
     pub fn sign(envelope_json: Value, key: &SecretKey) -> Result<Self, EntryError> {
         let (envelope, canonical_envelope) = Self::validate(&envelope_json)?;
-        let signature = key.sign(&[SIGNING_PREFIX, &canonical_envelope].concat());
+        let signature = key.sign(&signing_message_of(&canonical_envelope));
         Ok(Self {
             envelope,
             envelope_json,
@@ -143,7 +149,7 @@ impl SignedEntry {
 
     /// `"fairshare/entry/v1\n" || JCS(envelope)`: what the signature and co-signatures sign.
     pub fn signing_message(&self) -> Vec<u8> {
-        [SIGNING_PREFIX, &self.canonical_envelope].concat()
+        signing_message_of(&self.canonical_envelope)
     }
 
     pub fn canonical_envelope(&self) -> &[u8] {
@@ -226,7 +232,7 @@ pub fn sign_envelope(
     key: &SecretKey,
     cosigners: &[(ActorId, &SecretKey)],
 ) -> Result<Value, CryptoError> {
-    let message = [SIGNING_PREFIX, &canonical::to_vec(envelope)?].concat();
+    let message = signing_message_of(&canonical::to_vec(envelope)?);
     let mut entry = json!({"envelope": envelope, "signature": key.sign(&message).to_base64()});
     if !cosigners.is_empty() {
         entry["cosignatures"] = cosigners
