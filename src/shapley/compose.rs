@@ -74,7 +74,7 @@ impl Game for SumGame {
     fn as_mc_nets(&self) -> Option<Cow<'_, McNets>> {
         let mut rules: Vec<Rule> = Vec::new();
         for g in &self.parts {
-            rules.extend(g.as_mc_nets()?.rules().iter().cloned());
+            rules.extend(g.as_mc_nets()?.rules());
         }
         McNets::new(self.n, rules).ok().map(Cow::Owned)
     }
@@ -169,7 +169,7 @@ impl<G: Game> Game for Restriction<G> {
         // `none` condition on one always holds.
         let rules = inner
             .rules()
-            .iter()
+            .into_iter()
             .filter(|r| r.all.iter().all(|&p| pos[p] != usize::MAX))
             .map(|r| Rule {
                 all: r.all.iter().map(|&p| pos[p]).collect(),
@@ -179,7 +179,7 @@ impl<G: Game> Game for Restriction<G> {
                     .filter(|&&p| pos[p] != usize::MAX)
                     .map(|&p| pos[p])
                     .collect(),
-                value: r.value.clone(),
+                value: r.value,
             })
             .collect();
         McNets::new(self.players.len(), rules).ok().map(Cow::Owned)

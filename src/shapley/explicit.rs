@@ -6,25 +6,18 @@ use num_traits::ToPrimitive;
 
 use super::error::{Result, ShapleyError};
 use super::game::{Game, Walker};
-use super::rational::lcm_all;
+use super::scaled::{Scaled, Worths};
 
 /// Largest number of players of an explicit table (the table has 2^n entries).
 pub const MAX_EXPLICIT_PLAYERS: usize = 30;
 
-#[derive(Debug, Clone)]
-enum Table {
-    Small(Vec<i64>),
-    Big(Vec<BigInt>),
-}
-
 /// A game given by the worth of every coalition: `values[k]` is the worth of the coalition
 /// whose members are the set bits of `k`. Stored as integers over one common denominator.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Explicit {
     n: usize,
-    den: BigInt,
+    worths: Worths,
     den_f64: f64,
-    table: Table,
     min_f64: f64,
     max_f64: f64,
 }
@@ -50,70 +43,71 @@ fn player_count(len: usize) -> Result<usize> {
 impl Explicit {
     /// Build from exact worths; `values.len()` must be `2^n`.
     pub fn new(values: &[BigRational]) -> Result<Self> {
-        let n = player_count(values.len())?;
-        let den = lcm_all(values.iter().map(|v| v.denom()));
-        let scaled: Vec<BigInt> = values
-            .iter()
-            .map(|v| v.numer() * (&den / v.denom()))
-            .collect();
-        Ok(Self::from_scaled_big(n, den, scaled))
+        Self::from_worths(Worths::from_ratios(values))
     }
 
     /// Build from integer worths (denominator 1); `values.len()` must be `2^n`.
     pub fn from_integers(values: Vec<i64>) -> Result<Self> {
-        let n = player_count(values.len())?;
-        let (mn, mx) = min_max(values.iter().map(|&v| v as f64));
-        Ok(Self {
-            n,
-            den: BigInt::from(1),
-            den_f64: 1.0,
-            table: Table::Small(values),
-            min_f64: mn,
-            max_f64: mx,
-        })
+        Self::from_worths(Worths::from_integers(values))
     }
 
-    fn from_scaled_big(n: usize, den: BigInt, scaled: Vec<BigInt>) -> Self {
-        let den_f64 = den.to_f64().unwrap_or(f64::INFINITY);
-        let small: Option<Vec<i64>> = scaled.iter().map(|v| v.to_i64()).collect();
-        let table = match small {
-            Some(v) => Table::Small(v),
-            None => Table::Big(scaled),
-        };
+    /// Build from worths over a common denominator (as read from a file): the same game as
+    /// [`Explicit::new`] of the same values.
+    pub fn from_scaled(values: Scaled) -> Result<Self> {
+        Self::from_worths(Worths::from_scaled(values))
+    }
+
+    fn from_worths(worths: Worths) -> Result<Self> {
+        let n = player_count(worths.len())?;
         let mut g = Self {
             n,
-            den,
-            den_f64,
-            table,
+            den_f64: worths.den().to_f64().unwrap_or(f64::INFINITY),
+            worths,
             min_f64: 0.0,
             max_f64: 0.0,
         };
-        let (mn, mx) = min_max((0..1u64 << n).map(|m| g.get_f64(m as usize)));
+        // Dividing by a positive number keeps the order: the extremes of the integers give
+        // the extremes of the worths.
+        let (mn, mx) = match g.worths.small() {
+            Some(v) => {
+                let (lo, hi) = v
+                    .iter()
+                    .fold((i64::MAX, i64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+                (g.scale_f64(lo), g.scale_f64(hi))
+            }
+            None => (0..1usize << n)
+                .map(|k| g.get_f64(k))
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                    (a.min(x), b.max(x))
+                }),
+        };
         g.min_f64 = mn;
         g.max_f64 = mx;
-        g
+        Ok(g)
     }
 
     /// The common denominator the table is stored over (lcm of the worths' denominators).
     pub fn denominator_ref(&self) -> &BigInt {
-        &self.den
+        self.worths.den()
+    }
+
+    #[inline]
+    fn scale_f64(&self, scaled: i64) -> f64 {
+        scaled as f64 / self.den_f64
     }
 
     #[inline]
     fn get_f64(&self, k: usize) -> f64 {
-        match &self.table {
-            Table::Small(v) => v[k] as f64 / self.den_f64,
-            Table::Big(v) => BigRational::new(v[k].clone(), self.den.clone())
-                .to_f64()
-                .unwrap_or(f64::NAN),
+        match self.worths.small() {
+            Some(v) => self.scale_f64(v[k]),
+            None => self.worths.to_f64(k),
         }
     }
-}
 
-fn min_max(it: impl Iterator<Item = f64>) -> (f64, f64) {
-    it.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-        (a.min(x), b.max(x))
-    })
+    fn index(s: &[u64]) -> usize {
+        // A table has at most 2^30 entries: the mask fits in usize.
+        usize::try_from(s.first().copied().unwrap_or(0)).unwrap_or(usize::MAX)
+    }
 }
 
 impl Game for Explicit {
@@ -121,23 +115,16 @@ impl Game for Explicit {
         self.n
     }
     fn denominator(&self) -> BigInt {
-        self.den.clone()
+        self.worths.den().clone()
     }
     fn worth_scaled(&self, s: &[u64]) -> BigInt {
-        let k = s.first().copied().unwrap_or(0) as usize;
-        match &self.table {
-            Table::Small(v) => BigInt::from(v[k]),
-            Table::Big(v) => v[k].clone(),
-        }
+        self.worths.scaled(Self::index(s))
     }
     fn worth_scaled_i64(&self, mask: u64) -> Option<i64> {
-        match &self.table {
-            Table::Small(v) => Some(v[mask as usize]),
-            Table::Big(v) => v[mask as usize].to_i64(),
-        }
+        self.worths.scaled_i64(usize::try_from(mask).ok()?)
     }
     fn worth_f64(&self, s: &[u64]) -> f64 {
-        self.get_f64(s.first().copied().unwrap_or(0) as usize)
+        self.get_f64(Self::index(s))
     }
     fn walker(&self) -> Box<dyn Walker + '_> {
         Box::new(ExplicitWalker {
@@ -151,10 +138,7 @@ impl Game for Explicit {
         Some((-r, r))
     }
     fn as_table_i64(&self) -> Option<&[i64]> {
-        match &self.table {
-            Table::Small(v) => Some(v),
-            Table::Big(_) => None,
-        }
+        self.worths.small()
     }
 }
 

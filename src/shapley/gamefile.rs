@@ -10,17 +10,20 @@
 //! (also `"p/q"`); numbers are read from their text, never through a float.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use num_rational::BigRational;
 use num_traits::{Signed, ToPrimitive};
+use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::error::{Result, ShapleyError};
 use super::explicit::{Explicit, MAX_EXPLICIT_PLAYERS};
 use super::game::Game;
-use super::mcnets::{McNets, Rule};
+use super::mcnets::{McNets, Rule, Shape};
 use super::rational::parse_exact;
+use super::scaled::{self, Accumulator, SmallWorth, small_worth};
 use super::voting::WeightedVoting;
 
 /// A parsed game file.
@@ -46,8 +49,10 @@ impl std::fmt::Debug for GameFile {
 #[serde(deny_unknown_fields)]
 struct Doc<'a> {
     players: Vec<String>,
+    /// Read as its fields right away: a second pass over a large table costs as much as
+    /// reading it.
     #[serde(borrow)]
-    game: &'a RawValue,
+    game: BTreeMap<String, &'a RawValue>,
     #[serde(default)]
     unions: Option<Vec<Vec<String>>>,
 }
@@ -62,6 +67,43 @@ struct RuleDoc<'a> {
     #[serde(borrow)]
     value: &'a RawValue,
 }
+
+/// A rule whose names and value borrow from the file: the fast path (no escapes).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainRule<'a> {
+    #[serde(default, borrow)]
+    all: Vec<&'a str>,
+    #[serde(default, borrow)]
+    none: Vec<&'a str>,
+    #[serde(borrow)]
+    value: &'a RawValue,
+}
+
+/// FNV-1a over the bytes of a name. A rule file names players millions of times; SipHash's
+/// guard against chosen collisions protects nothing here (the file is the caller's own, and
+/// a colliding one only slows its own run) and costs a third of the reading.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// Player name to index.
+type NameIndex<'a> = HashMap<&'a str, usize, BuildHasherDefault<Fnv>>;
 
 fn bad(msg: String) -> ShapleyError {
     ShapleyError::InvalidGame(msg)
@@ -83,6 +125,17 @@ fn number(raw: &RawValue, field: &str) -> Result<BigRational> {
     Err(bad(format!(
         "{field}: expected a number or a decimal string, got {text}"
     )))
+}
+
+/// A JSON number token, or a string without escapes, read as a small worth (see
+/// [`small_worth`]); `None` sends it to [`number`].
+fn small_token(raw: &RawValue) -> Option<SmallWorth> {
+    let text = raw.get().as_bytes();
+    match text {
+        [b'"', body @ .., b'"'] if !body.contains(&b'\\') => small_worth(body),
+        [b'-' | b'0'..=b'9', ..] => small_worth(text),
+        _ => None,
+    }
 }
 
 fn nonneg_int(raw: &RawValue, field: &str) -> Result<u64> {
@@ -108,7 +161,8 @@ pub fn parse(text: &str) -> Result<GameFile> {
     if doc.players.is_empty() {
         return Err(bad("players: empty".into()));
     }
-    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut index = NameIndex::default();
+    index.reserve(doc.players.len());
     for (i, p) in doc.players.iter().enumerate() {
         if index.insert(p.as_str(), i).is_some() {
             return Err(bad(format!("players[{i}]: duplicate name {p:?}")));
@@ -121,8 +175,7 @@ pub fn parse(text: &str) -> Result<GameFile> {
             .ok_or_else(|| bad(format!("{field}: unknown player {name:?}")))
     };
     let n = doc.players.len();
-    let obj: BTreeMap<String, &RawValue> = serde_json::from_str(doc.game.get())
-        .map_err(|e| bad(format!("game: expected an object ({e})")))?;
+    let obj = &doc.game;
     let ty: String = match obj.get("type") {
         Some(raw) => serde_json::from_str(raw.get())
             .map_err(|_| bad(format!("game.type: expected a string, got {}", raw.get())))?,
@@ -147,27 +200,7 @@ pub fn parse(text: &str) -> Result<GameFile> {
             .ok_or_else(|| bad(format!("game.{name}: missing")))
     };
     let game: Box<dyn Game> = match ty.as_str() {
-        "explicit" => {
-            if n > MAX_EXPLICIT_PLAYERS {
-                return Err(bad(format!(
-                    "players: {n} players is too many for an explicit table (at most {MAX_EXPLICIT_PLAYERS})"
-                )));
-            }
-            let raw = list(field("values")?, "game.values")?;
-            let want = 1usize << n;
-            if raw.len() != want {
-                return Err(bad(format!(
-                    "game.values: expected 2^{n} = {want} values, got {}",
-                    raw.len()
-                )));
-            }
-            let values = raw
-                .iter()
-                .enumerate()
-                .map(|(k, r)| number(r, &format!("game.values[{k}]")))
-                .collect::<Result<Vec<_>>>()?;
-            Box::new(Explicit::new(&values)?)
-        }
+        "explicit" => Box::new(explicit(n, field("values")?)?),
         "weighted_voting" => {
             let raw = list(field("weights")?, "game.weights")?;
             if raw.len() != n {
@@ -184,26 +217,7 @@ pub fn parse(text: &str) -> Result<GameFile> {
             let quota = nonneg_int(field("quota")?, "game.quota")?;
             Box::new(WeightedVoting::new(weights, quota)?)
         }
-        _ => {
-            let raw = list(field("rules")?, "game.rules")?;
-            let mut rules = Vec::with_capacity(raw.len());
-            for (k, r) in raw.iter().enumerate() {
-                let doc: RuleDoc<'_> = serde_json::from_str(r.get())
-                    .map_err(|e| bad(format!("game.rules[{k}]: {e}")))?;
-                let names = |l: &[String], f: &str| -> Result<Vec<usize>> {
-                    l.iter()
-                        .enumerate()
-                        .map(|(j, name)| lookup(name, format!("game.rules[{k}].{f}[{j}]")))
-                        .collect()
-                };
-                rules.push(Rule {
-                    all: names(&doc.all, "all")?,
-                    none: names(&doc.none, "none")?,
-                    value: number(doc.value, &format!("game.rules[{k}].value"))?,
-                });
-            }
-            Box::new(McNets::new(n, rules)?)
-        }
+        _ => Box::new(mc_nets(n, &index, field("rules")?)?),
     };
     let unions = match doc.unions {
         None => None,
@@ -240,6 +254,112 @@ pub fn parse(text: &str) -> Result<GameFile> {
         game,
         unions,
     })
+}
+
+/// An explicit table: the values as scaled integers read on all cores when they fit,
+/// else (or to word an error) one big rational each.
+fn explicit(n: usize, values: &RawValue) -> Result<Explicit> {
+    if n > MAX_EXPLICIT_PLAYERS {
+        return Err(bad(format!(
+            "players: {n} players is too many for an explicit table (at most {MAX_EXPLICIT_PLAYERS})"
+        )));
+    }
+    let want = 1usize << n;
+    if let Some(scaled) = scaled::read_array(values.get())
+        && scaled.nums.len() == want
+    {
+        return Explicit::from_scaled(scaled);
+    }
+    let raw = list(values, "game.values")?;
+    if raw.len() != want {
+        return Err(bad(format!(
+            "game.values: expected 2^{n} = {want} values, got {}",
+            raw.len()
+        )));
+    }
+    // In order, so the first bad value is the one reported.
+    let values: Vec<Result<BigRational>> = raw
+        .par_iter()
+        .enumerate()
+        .map(|(k, r)| number(r, &format!("game.values[{k}]")))
+        .collect();
+    Explicit::new(&values.into_iter().collect::<Result<Vec<_>>>()?)
+}
+
+/// MC-nets rules: borrowed names and scaled-integer values when every rule allows it, else
+/// (or to word an error) the careful path with one big rational per rule.
+fn mc_nets(n: usize, index: &NameIndex<'_>, rules: &RawValue) -> Result<McNets> {
+    if let Some(game) = mc_nets_plain(n, index, rules) {
+        return Ok(game);
+    }
+    let raw = list(rules, "game.rules")?;
+    let mut parsed = Vec::with_capacity(raw.len());
+    for (k, r) in raw.iter().enumerate() {
+        let doc: RuleDoc<'_> =
+            serde_json::from_str(r.get()).map_err(|e| bad(format!("game.rules[{k}]: {e}")))?;
+        let names = |l: &[String], f: &str| -> Result<Vec<usize>> {
+            l.iter()
+                .enumerate()
+                .map(|(j, name)| {
+                    index.get(name.as_str()).copied().ok_or_else(|| {
+                        bad(format!("game.rules[{k}].{f}[{j}]: unknown player {name:?}"))
+                    })
+                })
+                .collect()
+        };
+        parsed.push(Rule {
+            all: names(&doc.all, "all")?,
+            none: names(&doc.none, "none")?,
+            value: number(doc.value, &format!("game.rules[{k}].value"))?,
+        });
+    }
+    McNets::new(n, parsed)
+}
+
+/// The fast path of [`mc_nets`]: chunks of rules read on all cores (see
+/// [`scaled::par_array`]), names looked up as they are read, values as scaled integers.
+fn mc_nets_plain(n: usize, index: &NameIndex<'_>, rules: &RawValue) -> Option<McNets> {
+    let chunks = scaled::par_array(rules.get(), Some(b'}'), |text, start, stop| {
+        rules_chunk(text, start, stop, index)
+    })?;
+    let count = chunks.iter().map(|(shapes, _)| shapes.len()).sum();
+    let mut shapes = Vec::with_capacity(count);
+    let mut values = Vec::with_capacity(chunks.len());
+    for (s, v) in chunks {
+        shapes.extend(s);
+        values.push(v);
+    }
+    McNets::from_scaled(n, shapes, Accumulator::concat(values)?).ok()
+}
+
+/// Rules of one chunk of the array (see [`scaled::par_array`]).
+fn rules_chunk(
+    text: &str,
+    start: usize,
+    stop: usize,
+    index: &NameIndex<'_>,
+) -> Option<((Vec<Shape>, Accumulator), usize)> {
+    let players = |names: &[&str]| -> Option<Vec<usize>> {
+        names.iter().map(|name| index.get(name).copied()).collect()
+    };
+    let mut shapes = Vec::new();
+    let mut values = Accumulator::default();
+    let mut pos = start;
+    loop {
+        let mut stream =
+            serde_json::Deserializer::from_str(&text[pos..]).into_iter::<PlainRule<'_>>();
+        let rule = stream.next()?.ok()?;
+        shapes.push(Shape {
+            all: players(&rule.all)?,
+            none: players(&rule.none)?,
+        });
+        values.push(small_token(rule.value)?)?;
+        let (next, more) = scaled::after_element(text.as_bytes(), pos + stream.byte_offset())?;
+        pos = next;
+        if !more || pos >= stop {
+            return Some(((shapes, values), pos));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -288,6 +408,45 @@ mod tests {
         assert!(e.contains("game.x: unknown field"), "{e}");
         let e = err(r#"{"players":["a"],"game":{"type":"explicit","values":[0, true]}}"#);
         assert!(e.contains("game.values[1]"), "{e}");
+    }
+
+    #[test]
+    fn rules_read_fast_and_careful_agree() {
+        let mut rules = Vec::new();
+        for k in 0..30_000 {
+            rules.push(format!(
+                r#"{{"all": ["p{}", "p{}"], "none": ["p{}"], "value": "{}.{}"}}"#,
+                k % 97,
+                (k * 7) % 97,
+                (k * 13) % 97,
+                k % 11,
+                k % 7
+            ));
+        }
+        let players: Vec<String> = (0..97).map(|i| format!("\"p{i}\"")).collect();
+        let text = format!(
+            r#"{{"players": [{}], "game": {{"type": "mc_nets", "rules": [{}]}}}}"#,
+            players.join(","),
+            rules.join(",\n")
+        );
+        let doc: Doc<'_> = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        let names: NameIndex<'_> = doc
+            .players
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.as_str(), i))
+            .collect();
+        let raw = doc.game["rules"];
+        let fast = mc_nets_plain(97, &names, raw).unwrap_or_else(|| panic!("fast path refused"));
+        // A name with an escape takes the careful path, with the same values.
+        let escaped = text.replacen(r#""p0""#, r#""p\u0030""#, 2);
+        let careful = parse(&escaped).unwrap_or_else(|e| panic!("{e}"));
+        let careful = careful
+            .game
+            .as_mc_nets()
+            .unwrap_or_else(|| panic!("not MC-nets"));
+        assert_eq!(fast.rules(), careful.rules());
+        assert_eq!(fast.shapley_closed_form(), careful.shapley_closed_form());
     }
 
     #[test]

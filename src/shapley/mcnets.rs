@@ -13,7 +13,8 @@ use num_traits::{One, ToPrimitive, Zero};
 
 use super::error::{Result, ShapleyError};
 use super::game::{Game, Walker, contains};
-use super::rational::{binomial, lcm_all, ratio};
+use super::rational::{binomial, ratio};
+use super::scaled::{Scaled, Worths};
 
 /// One rule: worth `value` when every `all` player is present and every `none` player absent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,14 +27,22 @@ pub struct Rule {
     pub value: BigRational,
 }
 
-/// A game given by MC-nets rules.
+/// The players a rule names: all present (`all`) and all absent (`none`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Shape {
+    /// Players that must all be present (sorted, distinct).
+    pub all: Vec<usize>,
+    /// Players that must all be absent (sorted, distinct).
+    pub none: Vec<usize>,
+}
+
+/// A game given by MC-nets rules: the players of each rule, and the rule values as integers
+/// over one common denominator.
 #[derive(Debug)]
 pub struct McNets {
     n: usize,
-    rules: Vec<Rule>,
-    den: BigInt,
-    /// `D * value` of every rule when all fit in i64.
-    scaled: Option<Vec<i64>>,
+    shapes: Vec<Shape>,
+    worths: Worths,
     index: OnceLock<Index>,
 }
 
@@ -41,9 +50,8 @@ impl Clone for McNets {
     fn clone(&self) -> Self {
         Self {
             n: self.n,
-            rules: self.rules.clone(),
-            den: self.den.clone(),
-            scaled: self.scaled.clone(),
+            shapes: self.shapes.clone(),
+            worths: self.worths.clone(),
             index: OnceLock::new(),
         }
     }
@@ -64,39 +72,52 @@ impl McNets {
     /// Rules over players `0..n`. Duplicate players within a list are merged; a rule that
     /// names one player in both lists can never fire and is kept but contributes nothing.
     pub fn new(n: usize, rules: Vec<Rule>) -> Result<Self> {
+        let (shapes, values): (Vec<Shape>, Vec<BigRational>) = rules
+            .into_iter()
+            .map(|r| {
+                let shape = Shape {
+                    all: r.all,
+                    none: r.none,
+                };
+                (shape, r.value)
+            })
+            .unzip();
+        Self::from_parts(n, shapes, Worths::from_ratios(&values))
+    }
+
+    /// Rules given as their players and their values over one common denominator (as a
+    /// game file or a policy reads them, without a big rational per rule): the same game as
+    /// [`McNets::new`] of the same rules.
+    pub fn from_scaled(n: usize, shapes: Vec<Shape>, values: Scaled) -> Result<Self> {
+        Self::from_parts(n, shapes, Worths::from_scaled(values))
+    }
+
+    fn from_parts(n: usize, mut shapes: Vec<Shape>, worths: Worths) -> Result<Self> {
         if n == 0 {
             return Err(ShapleyError::InvalidGame("players: none".into()));
         }
-        let mut rules = rules;
-        for (r, rule) in rules.iter_mut().enumerate() {
-            for (field, list) in [("all", &mut rule.all), ("none", &mut rule.none)] {
-                for (k, &p) in list.iter().enumerate() {
-                    if p >= n {
-                        return Err(ShapleyError::InvalidGame(format!(
-                            "rules[{r}].{field}[{k}]: player index {p} out of range (n = {n})"
-                        )));
-                    }
+        if shapes.len() != worths.len() {
+            return Err(ShapleyError::InvalidGame(format!(
+                "rules: {} rules but {} values",
+                shapes.len(),
+                worths.len()
+            )));
+        }
+        for (r, shape) in shapes.iter_mut().enumerate() {
+            for (field, list) in [("all", &mut shape.all), ("none", &mut shape.none)] {
+                if let Some((k, &p)) = list.iter().enumerate().find(|(_, p)| **p >= n) {
+                    return Err(ShapleyError::InvalidGame(format!(
+                        "rules[{r}].{field}[{k}]: player index {p} out of range (n = {n})"
+                    )));
                 }
                 list.sort_unstable();
                 list.dedup();
             }
         }
-        let den = lcm_all(rules.iter().map(|r| r.value.denom()));
-        let scaled = rules
-            .iter()
-            .map(|r| {
-                if r.value.denom().is_one() && den.is_one() {
-                    r.value.numer().to_i64()
-                } else {
-                    (r.value.numer() * (&den / r.value.denom())).to_i64()
-                }
-            })
-            .collect();
         Ok(Self {
             n,
-            rules,
-            den,
-            scaled,
+            shapes,
+            worths,
             index: OnceLock::new(),
         })
     }
@@ -128,16 +149,24 @@ impl McNets {
         )
     }
 
-    /// The rules.
-    pub fn rules(&self) -> &[Rule] {
-        &self.rules
+    /// The rules, each with its exact value.
+    pub fn rules(&self) -> Vec<Rule> {
+        self.shapes
+            .iter()
+            .enumerate()
+            .map(|(k, shape)| Rule {
+                all: shape.all.clone(),
+                none: shape.none.clone(),
+                value: self.worths.ratio(k),
+            })
+            .collect()
     }
 
-    fn fires(rule: &Rule, s: &[u64]) -> bool {
+    fn fires(rule: &Shape, s: &[u64]) -> bool {
         rule.all.iter().all(|&p| contains(s, p)) && !rule.none.iter().any(|&p| contains(s, p))
     }
 
-    fn live(rule: &Rule) -> bool {
+    fn live(rule: &Shape) -> bool {
         // A rule naming a player in both lists never fires (both lists are sorted).
         let (mut i, mut j) = (0, 0);
         while i < rule.all.len() && j < rule.none.len() {
@@ -172,7 +201,7 @@ impl McNets {
 
     fn closed_form_i128(&self) -> Option<Vec<BigRational>> {
         let mut dens: HashMap<(usize, usize), (BigInt, BigInt)> = HashMap::new();
-        for r in self.rules.iter().filter(|r| Self::live(r)) {
+        for r in self.shapes.iter().filter(|r| Self::live(r)) {
             dens.entry((r.all.len(), r.none.len()))
                 .or_insert_with(|| Self::coef_dens(r.all.len(), r.none.len()));
         }
@@ -197,9 +226,9 @@ impl McNets {
                 (k, (fa, fb))
             })
             .collect();
-        let scaled = self.scaled.as_ref()?;
+        let scaled = self.worths.small()?;
         let mut acc = vec![0i128; self.n];
-        for (r, &a) in self.rules.iter().zip(scaled) {
+        for (r, &a) in self.shapes.iter().zip(scaled) {
             if !Self::live(r) {
                 continue;
             }
@@ -218,7 +247,7 @@ impl McNets {
                 }
             }
         }
-        let total_den = l * &self.den;
+        let total_den = l * self.worths.den();
         Some(
             acc.into_iter()
                 .map(|a| ratio(BigInt::from(a), total_den.clone()))
@@ -228,16 +257,20 @@ impl McNets {
 
     fn closed_form_big(&self) -> Vec<BigRational> {
         let mut acc = vec![BigRational::zero(); self.n];
-        for r in self.rules.iter().filter(|r| Self::live(r)) {
+        for (k, r) in self.shapes.iter().enumerate() {
+            if !Self::live(r) {
+                continue;
+            }
+            let value = self.worths.ratio(k);
             let (a, b) = Self::coef_dens(r.all.len(), r.none.len());
             if !r.all.is_empty() {
-                let c = &r.value / BigRational::from_integer(a);
+                let c = &value / BigRational::from_integer(a);
                 for &p in &r.all {
                     acc[p] += &c;
                 }
             }
             if !r.none.is_empty() {
-                let c = &r.value / BigRational::from_integer(b);
+                let c = &value / BigRational::from_integer(b);
                 for &p in &r.none {
                     acc[p] -= &c;
                 }
@@ -249,7 +282,7 @@ impl McNets {
     fn index(&self) -> &Index {
         self.index.get_or_init(|| {
             let mut count = vec![0usize; self.n + 1];
-            for r in self.rules.iter().filter(|r| Self::live(r)) {
+            for r in self.shapes.iter().filter(|r| Self::live(r)) {
                 for &p in r.all.iter().chain(&r.none) {
                     count[p + 1] += 1;
                 }
@@ -260,11 +293,11 @@ impl McNets {
             let start = count.clone();
             let mut fill = count;
             let mut entries = vec![(0u32, false); start[self.n]];
-            let mut need = Vec::with_capacity(self.rules.len());
-            let mut value = Vec::with_capacity(self.rules.len());
+            let mut need = Vec::with_capacity(self.shapes.len());
+            let mut value = Vec::with_capacity(self.shapes.len());
             let mut range = vec![(0.0f64, 0.0f64); self.n];
-            for (k, r) in self.rules.iter().enumerate() {
-                let v = r.value.to_f64().unwrap_or(f64::NAN);
+            for (k, r) in self.shapes.iter().enumerate() {
+                let v = self.worths.to_f64(k);
                 let live = Self::live(r);
                 need.push(if live { r.all.len() as u32 } else { u32::MAX });
                 value.push(v);
@@ -300,18 +333,19 @@ impl Game for McNets {
         self.n
     }
     fn denominator(&self) -> BigInt {
-        self.den.clone()
+        self.worths.den().clone()
     }
     fn worth_scaled(&self, s: &[u64]) -> BigInt {
-        self.rules
+        self.shapes
             .iter()
-            .filter(|r| Self::fires(r, s))
-            .map(|r| r.value.numer() * (&self.den / r.value.denom()))
+            .enumerate()
+            .filter(|(_, r)| Self::fires(r, s))
+            .map(|(k, _)| self.worths.scaled(k))
             .sum()
     }
     fn worth_f64(&self, s: &[u64]) -> f64 {
         let idx = self.index();
-        self.rules
+        self.shapes
             .iter()
             .enumerate()
             .filter(|(_, r)| Self::fires(r, s))
@@ -332,7 +366,7 @@ impl Game for McNets {
         self.index().range.get(player).copied()
     }
     fn interaction_order(&self) -> Option<usize> {
-        self.rules
+        self.shapes
             .iter()
             .map(|r| r.all.len() + r.none.len())
             .max()

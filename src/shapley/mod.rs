@@ -16,6 +16,7 @@ pub mod money;
 pub mod owen;
 pub mod rational;
 pub mod sampling;
+pub mod scaled;
 pub mod select;
 pub mod voting;
 
