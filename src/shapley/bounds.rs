@@ -96,6 +96,153 @@ pub fn half_width(s: &Stats, r: f64, delta: f64) -> f64 {
     h.min(b)
 }
 
+/// The interval for the mean of iid samples in `[a, b]` that holds with probability at
+/// least `1 - delta`: exact binomial (Clopper–Pearson, `delta / 2` per side) when every sample
+/// is `a` or `b` (`two_valued`), else the better of Hoeffding and empirical Bernstein
+/// ([`half_width`]), clipped to `[a, b]`.
+pub fn interval(s: &Stats, (a, b): (f64, f64), two_valued: bool, delta: f64) -> (f64, f64) {
+    let r = (b - a).max(0.0);
+    if two_valued && r > 0.0 && s.count > 0 {
+        let t = s.count as f64;
+        // The sum of 0/1 samples is exact in f64; merging blocks may move it by rounding.
+        let hits = ((s.mean - a) / r * t).round().clamp(0.0, t);
+        let (lo, hi) = clopper_pearson(hits, t, delta / 2.0);
+        return (a + r * lo, a + r * hi);
+    }
+    let w = half_width(s, r, delta);
+    ((s.mean - w).max(a), (s.mean + w).min(b))
+}
+
+/// `ln Γ(x + 1) − (x + ½) ln x + x − ½ ln 2π` (Stirling's error), for integers `x >= 0`:
+/// exact sums of logarithms below 16, the asymptotic series above (Loader 2000). `x >= 1`.
+fn stirling_error(x: f64) -> f64 {
+    if x < 16.0 {
+        let mut ln_factorial = 0.0;
+        let mut i = 2.0;
+        while i <= x {
+            ln_factorial += f64::ln(i);
+            i += 1.0;
+        }
+        return ln_factorial - (x + 0.5) * x.ln() + x - 0.5 * (2.0 * std::f64::consts::PI).ln();
+    }
+    let x2 = x * x;
+    (1.0 / 12.0 - (1.0 / 360.0 - (1.0 / 1260.0 - (1.0 / 1680.0) / x2) / x2) / x2) / x
+}
+
+/// `x ln(x / m) + m − x`, accurate when `x` is close to `m` (Loader 2000).
+fn deviance(x: f64, m: f64) -> f64 {
+    if (x - m).abs() < 0.1 * (x + m) {
+        let v = (x - m) / (x + m);
+        let mut s = (x - m) * v;
+        let mut ej = 2.0 * x * v;
+        let v2 = v * v;
+        let mut j = 1.0;
+        loop {
+            ej *= v2;
+            let next = s + ej / (2.0 * j + 1.0);
+            if next == s {
+                return s;
+            }
+            s = next;
+            j += 1.0;
+        }
+    }
+    x * (x / m).ln() + m - x
+}
+
+/// P(Bin(t, p) = k) by Loader's saddle-point formula: relative error about 1e-15 for any
+/// t (no difference of large log-factorials). `0 < p < 1`.
+fn binomial_pmf(k: f64, t: f64, p: f64) -> f64 {
+    let q = 1.0 - p;
+    if k == 0.0 {
+        return (t * q.ln()).exp();
+    }
+    if k == t {
+        return (t * p.ln()).exp();
+    }
+    let log = stirling_error(t)
+        - stirling_error(k)
+        - stirling_error(t - k)
+        - deviance(k, t * p)
+        - deviance(t - k, t * q);
+    log.exp() * (t / (2.0 * std::f64::consts::PI * k * (t - k))).sqrt()
+}
+
+/// Terms summed exactly before the rest of a tail is bounded by a geometric series.
+const TAIL_TERMS: u32 = 256;
+
+/// An upper bound on P(Bin(t, p) >= k), valid when `k > t p` (above the mean, where the
+/// terms decrease): the first terms summed, the rest bounded by a geometric series whose
+/// ratio is the (decreasing) ratio of successive terms where the sum stopped.
+fn upper_tail_bound(k: f64, t: f64, p: f64) -> f64 {
+    let q = 1.0 - p;
+    let mut term = binomial_pmf(k, t, p);
+    let mut sum = 0.0;
+    let mut j = k;
+    for _ in 0..TAIL_TERMS {
+        sum += term;
+        if j >= t {
+            return sum.min(1.0);
+        }
+        term *= (t - j) * p / ((j + 1.0) * q);
+        j += 1.0;
+    }
+    let ratio = (t - j) * p / ((j + 1.0) * q);
+    (sum + term / (1.0 - ratio)).min(1.0)
+}
+
+/// One-sided Clopper–Pearson bounds at level `alpha` each for `k` successes in `t` trials
+/// (whole numbers):
+/// `(lower, upper)` with P(lower > p) <= alpha and P(upper < p) <= alpha. The tails are
+/// upper bounds of the exact ones ([`upper_tail_bound`]) and the bisection keeps the end
+/// where the test rejects, so the bounds are never narrower than exact Clopper–Pearson.
+pub fn clopper_pearson(k: f64, t: f64, alpha: f64) -> (f64, f64) {
+    if t < 1.0 {
+        return (0.0, 1.0);
+    }
+    let (kf, tf) = (k, t);
+    // P(Bin >= k) at p, for the lower bound: rejected p are those where it is <= alpha.
+    let lower = if k == 0.0 {
+        0.0
+    } else if k == t {
+        alpha.powf(1.0 / tf)
+    } else {
+        // Below `kf / tf` the tail is small (rejected); above it at least 1/2 (kept).
+        bisect(0.0, kf / tf, |p| upper_tail_bound(kf, tf, p) <= alpha)
+    };
+    // By symmetry: the failures' lower bound.
+    let upper = if k == t {
+        1.0
+    } else if k == 0.0 {
+        1.0 - alpha.powf(1.0 / tf)
+    } else {
+        1.0 - bisect(0.0, (tf - kf) / tf, |p| {
+            upper_tail_bound(tf - kf, tf, p) <= alpha
+        })
+    };
+    (lower, upper)
+}
+
+/// The boundary in `[lo, hi]` between rejected values below (`rejected(p)` true) and kept
+/// values above: returns the largest value checked to be rejected (or `lo`), so every value
+/// below it is rejected too when the exact test is monotone.
+fn bisect(mut lo: f64, mut hi: f64, rejected: impl Fn(f64) -> bool) -> f64 {
+    let mut best = lo;
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if rejected(mid) {
+            best = mid;
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +256,38 @@ mod tests {
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 4.0;
         assert!((a.mean - mean).abs() < 1e-12);
         assert!((a.variance() - var).abs() < 1e-12);
+    }
+
+    #[test]
+    fn clopper_pearson_matches_reference_values() {
+        // Reference: exact binomial sums in 60-digit decimals, inverted by bisection.
+        // Equal to the reference within float rounding (1e-12 relative).
+        let close = |x: f64, reference: f64| (x - reference).abs() <= 1e-12 * reference;
+        let (lo, hi) = clopper_pearson(20.0, 2000.0, 0.025);
+        assert!(close(lo, 0.006_118_657_542_743_466), "{lo}");
+        assert!(close(hi, 0.015_402_125_783_560_048), "{hi}");
+        let (lo, hi) = clopper_pearson(3.0, 10.0, 0.025);
+        assert!(close(lo, 0.066_739_511_177_734_47), "{lo}");
+        assert!(close(hi, 0.652_452_850_059_997_3), "{hi}");
+        let (lo, hi) = clopper_pearson(0.0, 200.0, 0.025);
+        assert!(lo == 0.0 && close(hi, 0.018_275_340_355_136_244), "{hi}");
+    }
+
+    #[test]
+    fn pmf_sums_to_one() {
+        for (t, p) in [(10.0, 0.3), (2000.0, 0.01), (1e6, 0.4)] {
+            let mean: f64 = t * p;
+            let spread = 12.0 * (t * p * (1.0 - p)).sqrt();
+            let lo = (mean - spread).max(0.0).floor();
+            let hi = (mean + spread).min(t).ceil();
+            let mut total = 0.0;
+            let mut k = lo;
+            while k <= hi {
+                total += binomial_pmf(k, t, p);
+                k += 1.0;
+            }
+            assert!((total - 1.0).abs() < 1e-12, "{t} {p} {total}");
+        }
     }
 
     #[test]

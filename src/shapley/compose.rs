@@ -156,6 +156,9 @@ impl<G: Game> Game for Restriction<G> {
     fn marginal_range(&self, player: usize) -> Option<(f64, f64)> {
         self.game.marginal_range(self.players[player])
     }
+    fn two_valued_marginals(&self) -> bool {
+        self.game.two_valued_marginals()
+    }
     fn interaction_order(&self) -> Option<usize> {
         self.game.interaction_order()
     }

@@ -71,6 +71,13 @@ pub trait Game: Send + Sync {
         None
     }
 
+    /// Whether every marginal contribution of every player is one of the two ends of its
+    /// `marginal_range` (simple games: 0 or 1). Sampled intervals then use the exact
+    /// binomial tail instead of a bound for any distribution on the range.
+    fn two_valued_marginals(&self) -> bool {
+        false
+    }
+
     /// The largest number of players that interact in one term of the game, when known
     /// (1 = additive, 2 = pairwise). Sampling uses antithetic permutations when it is <= 2,
     /// where they are exact.
@@ -159,6 +166,9 @@ impl<G: Game + ?Sized> Game for &G {
     }
     fn marginal_range(&self, p: usize) -> Option<(f64, f64)> {
         (**self).marginal_range(p)
+    }
+    fn two_valued_marginals(&self) -> bool {
+        (**self).two_valued_marginals()
     }
     fn interaction_order(&self) -> Option<usize> {
         (**self).interaction_order()

@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::bounds::{Stats, half_width};
+use super::bounds::{Stats, half_width, interval};
 use super::error::{Result, ShapleyError};
 use super::game::{Game, Walker};
 
@@ -167,13 +167,21 @@ impl BlockSums {
     }
 }
 
+/// What the intervals may assume about each player's samples.
+struct Support<'a> {
+    /// The range the game states for each player's samples (`None`: observed only).
+    ranges: &'a [Option<(f64, f64)>],
+    /// Every sample is one of the two ends of its range.
+    two_valued: bool,
+}
+
 /// Run `samples` draws in blocks of `BLOCK`, `step` filling one block's sums, and merge
 /// with a stopping rule. Each checkpoint k (1, 2, ...) of a run with a target uses failure
 /// probability delta / (k (k+1)), so the final intervals hold under optional stopping.
 fn drive<F>(
     n: usize,
     cfg: &SamplingConfig,
-    ranges: &[Option<(f64, f64)>],
+    support: &Support<'_>,
     per_sample_marginals: u64,
     antithetic: bool,
     step: F,
@@ -224,28 +232,22 @@ where
             Some(_) => delta / (f64::from(checkpoint) * f64::from(checkpoint + 1)),
             None => delta,
         };
-        let widths: Vec<f64> = (0..n)
-            .map(|p| {
-                let (a, b) = ranges[p].unwrap_or((lo[p], hi[p]));
-                half_width(&stats[p], (b - a).max(0.0), d)
+        let ci: Vec<(f64, f64)> = (0..n)
+            .into_par_iter()
+            .map(|p| match support.ranges[p] {
+                Some(range) => interval(&stats[p], range, support.two_valued, d),
+                None => {
+                    // Observed range: no clipping, the interval is not guaranteed anyway.
+                    let w = half_width(&stats[p], (hi[p] - lo[p]).max(0.0), d);
+                    (stats[p].mean - w, stats[p].mean + w)
+                }
             })
             .collect();
         let stop = match cfg.target_half_width {
             None => true,
-            Some(t) => done >= cfg.samples || widths.iter().all(|&w| w <= t),
+            Some(t) => done >= cfg.samples || ci.iter().all(|&(a, b)| (b - a) / 2.0 <= t),
         };
         if stop {
-            let ci = (0..n)
-                .map(|p| {
-                    let m = stats[p].mean;
-                    let (mut a, mut b) = (m - widths[p], m + widths[p]);
-                    if let Some((ra, rb)) = ranges[p] {
-                        a = a.max(ra);
-                        b = b.min(rb);
-                    }
-                    (a, b)
-                })
-                .collect();
             return Estimate {
                 values: stats.iter().map(|s| s.mean).collect(),
                 stderr: stats.iter().map(|s| s.stderr()).collect(),
@@ -255,7 +257,7 @@ where
                 seed: cfg.seed,
                 confidence: cfg.confidence,
                 antithetic,
-                range_guaranteed: ranges.iter().all(|r| r.is_some()),
+                range_guaranteed: support.ranges.iter().all(|r| r.is_some()),
             };
         }
         next = (done * 2).min(cfg.samples);
@@ -343,7 +345,11 @@ where
         }
     };
     let per = if anti { 2 * n as u64 } else { n as u64 };
-    Ok(drive(n, cfg, &ranges, per, anti, step))
+    let support = Support {
+        ranges: &ranges,
+        two_valued: game.two_valued_marginals() && !anti,
+    };
+    Ok(drive(n, cfg, &support, per, anti, step))
 }
 
 /// Banzhaf values by sampling coalitions uniformly (each player present with probability
@@ -378,5 +384,9 @@ pub fn banzhaf_sampled<G: Game + ?Sized>(game: &G, cfg: &SamplingConfig) -> Resu
             sums.count += 1;
         }
     };
-    Ok(drive(n, cfg, &ranges, n as u64, false, step))
+    let support = Support {
+        ranges: &ranges,
+        two_valued: game.two_valued_marginals(),
+    };
+    Ok(drive(n, cfg, &support, n as u64, false, step))
 }

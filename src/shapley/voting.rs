@@ -612,6 +612,10 @@ impl Game for WeightedVoting {
     fn marginal_range(&self, _player: usize) -> Option<(f64, f64)> {
         Some((0.0, 1.0))
     }
+    fn two_valued_marginals(&self) -> bool {
+        // v is 0 or 1 and monotone: a player either swings the coalition or not.
+        true
+    }
     fn as_weighted_voting(&self) -> Option<&WeightedVoting> {
         Some(self)
     }

@@ -177,7 +177,9 @@ fn stopping_rule_meets_target() {
 }
 
 /// The counterexample: 1,000 players, 200 permutations, most players never pivot;
-/// their interval must still have positive width and cover the true value.
+/// their interval must still have positive width and cover the true value. Intervals are
+/// per player: a few of the players that pivoted twice or more may miss (each does with
+/// probability at most 5%), so those are held to the stated rate only.
 #[test]
 fn rare_pivots_still_get_honest_intervals() {
     // [1500; 1000, 1 x 999]: the big player pivots exactly when 500..=999 small players
@@ -191,10 +193,16 @@ fn rare_pivots_still_get_honest_intervals() {
     let e = ok(shapley_sampled(&g, &cfg(0, 200)));
     let never = e.values.iter().filter(|&&x| x == 0.0).count();
     assert!(never > 800, "{never}");
+    let mut covered = 0;
     for (p, x) in exact.iter().enumerate() {
-        assert!(e.ci[p].1 - e.ci[p].0 > 0.01);
-        assert!(e.ci[p].0 <= *x && *x <= e.ci[p].1, "player {p}");
+        let holds = e.ci[p].0 <= *x && *x <= e.ci[p].1;
+        if e.values[p] == 0.0 {
+            assert!(e.ci[p].1 - e.ci[p].0 > 0.01, "player {p}");
+            assert!(holds, "player {p} never pivoted");
+        }
+        covered += usize::from(holds);
     }
+    assert!(covered >= 950, "{covered} of 1000");
 }
 
 #[test]
