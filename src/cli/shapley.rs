@@ -19,31 +19,35 @@ pub struct ShapleyArgs {
     pub method: Method,
     /// Permutations to sample (the maximum when --target-error is set). With owen or
     /// banzhaf, asks for the sampled estimate.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub samples: Option<u64>,
-    /// Stop sampling once every player's interval half-width is at most this.
-    #[arg(long)]
+    /// Stop sampling once every player's interval half-width is at most this (> 0).
+    #[arg(long, allow_negative_numbers = true)]
     pub target_error: Option<f64>,
-    /// Confidence of each sampled interval.
-    #[arg(long, default_value_t = 0.95)]
+    /// Confidence of each sampled interval, in (0, 1).
+    #[arg(long, default_value_t = 0.95, allow_negative_numbers = true)]
     pub confidence: f64,
     /// Seed of the random stream.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub seed: u64,
     /// Largest number of players for exact enumeration.
-    #[arg(long, default_value_t = crate::shapley::DEFAULT_EXACT_LIMIT)]
+    #[arg(long, default_value_t = crate::shapley::DEFAULT_EXACT_LIMIT, allow_negative_numbers = true)]
     pub exact_limit: usize,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 }
 
+/// Every refusal of the engine here comes from the file or the request (a bad game, a
+/// parameter out of range, exact forced on too many players, a closed form forced on a game
+/// without one): bad input, exit code 2.
 fn input(e: ShapleyError) -> CliError {
     match e {
-        ShapleyError::InvalidGame(_) | ShapleyError::InvalidParameter(_) => {
-            CliError::Input(e.to_string())
-        }
-        other => CliError::Failed(other.to_string()),
+        ShapleyError::InvalidGame(_)
+        | ShapleyError::InvalidParameter(_)
+        | ShapleyError::TooLarge { .. }
+        | ShapleyError::MethodNotApplicable { .. } => CliError::Input(e.to_string()),
+        ShapleyError::Money(_) => CliError::Failed(e.to_string()),
     }
 }
 
@@ -157,14 +161,14 @@ pub fn render_table(players: &[String], sol: &Solution) -> String {
             );
             let _ = writeln!(
                 s,
-                "{:w$}  {:>12}  {:>12}  {:>12}  {:>12}",
-                "player", "value", "stderr", "ci low", "ci high"
+                "{:w$}  {:>12}  {:>12}  {:>12}",
+                "player", "value", "ci low", "ci high"
             );
             for (i, p) in players.iter().enumerate() {
                 let _ = writeln!(
                     s,
-                    "{p:w$}  {:>12.6}  {:>12.6}  {:>12.6}  {:>12.6}",
-                    e.values[i], e.stderr[i], e.ci[i].0, e.ci[i].1
+                    "{p:w$}  {:>12.6}  {:>12.6}  {:>12.6}",
+                    e.values[i], e.ci[i].0, e.ci[i].1
                 );
             }
         }

@@ -112,7 +112,26 @@ const TAG_SHAPLEY: &[u8; 24] = b"fairshare/shapley/perm\0\0";
 const TAG_OWEN: &[u8; 24] = b"fairshare/owen/perm\0\0\0\0\0";
 const TAG_BANZHAF: &[u8; 24] = b"fairshare/banzhaf/coal\0\0";
 
+impl SamplingConfig {
+    /// Checks the parameters (confidence in (0, 1), at least one sample, a positive finite
+    /// target). `solve` checks them whatever method it picks, so a bad request is refused
+    /// even when a closed form answers it.
+    pub fn validate(&self) -> Result<()> {
+        check_parameters(self)
+    }
+}
+
 fn check(cfg: &SamplingConfig, n: usize) -> Result<()> {
+    check_parameters(cfg)?;
+    if n == 0 || n > u32::MAX as usize {
+        return Err(ShapleyError::InvalidParameter(format!(
+            "cannot sample a game of {n} players"
+        )));
+    }
+    Ok(())
+}
+
+fn check_parameters(cfg: &SamplingConfig) -> Result<()> {
     if !(cfg.confidence > 0.0 && cfg.confidence < 1.0) {
         return Err(ShapleyError::InvalidParameter(format!(
             "confidence {} must be in (0, 1)",
@@ -128,12 +147,7 @@ fn check(cfg: &SamplingConfig, n: usize) -> Result<()> {
         && !(t > 0.0 && t.is_finite())
     {
         return Err(ShapleyError::InvalidParameter(format!(
-            "target error {t} must be positive"
-        )));
-    }
-    if n == 0 || n > u32::MAX as usize {
-        return Err(ShapleyError::InvalidParameter(format!(
-            "cannot sample a game of {n} players"
+            "target error {t} must be positive and finite"
         )));
     }
     Ok(())

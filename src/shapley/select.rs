@@ -138,6 +138,7 @@ fn closed_form<G: Game + ?Sized>(game: &G, req: &Request) -> Option<Solution> {
 
 /// Solve `game` as `req` asks.
 pub fn solve<G: Game + ?Sized>(game: &G, req: &Request) -> Result<Solution> {
+    req.sampling.validate()?;
     let n = game.n();
     match req.method {
         Method::Auto => {

@@ -173,3 +173,72 @@ fn target_error_and_bad_parameters() {
     ]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn bad_target_error_exits_2_even_with_a_closed_form() {
+    let g = write_game(
+        "closed.json",
+        r#"{"players":["a","b","c"],"game":{"type":"weighted_voting","weights":[1,1,1],"quota":2}}"#,
+    );
+    let p = g.to_str().unwrap_or_default();
+    for bad in ["NaN", "-1", "0", "-0.5", "inf"] {
+        let (code, out, err) = run(&["--game", p, "--target-error", bad]);
+        assert_eq!(code, 2, "--target-error {bad}: {out}{err}");
+        // Read as the flag's value (not as an unknown flag), refused by the engine.
+        assert!(err.contains("target error"), "--target-error {bad}: {err}");
+    }
+    let (code, _, err) = run(&["--game", p, "--confidence", "-0.95"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("confidence"), "{err}");
+}
+
+#[test]
+fn refusals_caused_by_the_request_exit_2() {
+    let names: Vec<String> = (0..60).map(|i| format!("\"p{i}\"")).collect();
+    let wide = write_game(
+        "sixty.json",
+        &format!(
+            r#"{{"players":[{}],"game":{{"type":"mc_nets","rules":[{{"all":["p0","p59"],"value":1}}]}}}}"#,
+            names.join(",")
+        ),
+    );
+    let (code, _, err) = run(&[
+        "--game",
+        wide.to_str().unwrap_or_default(),
+        "--method",
+        "exact",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("exceeds the limit"), "{err}");
+    let table = write_game(
+        "table.json",
+        r#"{"players":["a","b"],"game":{"type":"explicit","values":[0,1,1,3]}}"#,
+    );
+    let (code, _, err) = run(&[
+        "--game",
+        table.to_str().unwrap_or_default(),
+        "--method",
+        "closed-form",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("does not apply"), "{err}");
+}
+
+#[test]
+fn the_table_shows_the_interval() {
+    let g = write_game(
+        "table-mc.json",
+        r#"{"players":["a","b"],"game":{"type":"weighted_voting","weights":[1,2],"quota":2}}"#,
+    );
+    let (code, out, _) = run(&[
+        "--game",
+        g.to_str().unwrap_or_default(),
+        "--method",
+        "monte-carlo",
+        "--samples",
+        "100",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("ci low") && out.contains("ci high"), "{out}");
+    assert!(!out.contains("stderr"), "{out}");
+}
