@@ -18,7 +18,7 @@ pub fn explicit_table(n: usize) -> Explicit {
             if s == 0 {
                 0
             } else {
-                ((s * 2_654_435_761) % 1000) as i64
+                i64::try_from((s * 2_654_435_761) % 1000).unwrap_or(0)
             }
         })
         .collect();
@@ -64,7 +64,7 @@ pub fn mc_nets(n: usize, rules: usize) -> McNets {
             Rule {
                 all: (0..a).map(|_| next() % n).collect(),
                 none: (0..m).map(|_| next() % n).collect(),
-                value: BigRational::from_integer(((k % 17) as i64 - 5).into()),
+                value: BigRational::from_integer((i64::try_from(k % 17).unwrap_or(0) - 5).into()),
             }
         })
         .collect();
@@ -144,7 +144,12 @@ criterion_main!(benches);
 
 /// The previous dynamic program (before the line-wise table), kept here only to compare
 /// old and new in the same run.
-#[allow(clippy::all)]
+// Kept as it was measured, casts included.
+#[allow(
+    clippy::all,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap
+)]
 pub mod old {
     use std::collections::BTreeMap;
     use std::ops::{AddAssign, SubAssign};

@@ -19,7 +19,7 @@ fn explicit_table(n: usize) -> Explicit {
             if s == 0 {
                 0
             } else {
-                ((s * 2_654_435_761) % 1000) as i64
+                i64::try_from((s * 2_654_435_761) % 1000).unwrap_or(0)
             }
         })
         .collect();

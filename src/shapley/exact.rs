@@ -65,7 +65,11 @@ pub fn size_sums<G: Game + ?Sized>(game: &G, limit: usize) -> Result<SizeSums> {
             let start = c << chunk_bits;
             let end = start + (1u64 << chunk_bits);
             match table {
-                Some(t) => Some(chunk_table(n, &t[start as usize..end as usize], start)),
+                // A table has at most 2^30 entries: its masks are indices.
+                Some(t) => {
+                    let range = usize::try_from(start).ok()?..usize::try_from(end).ok()?;
+                    Some(chunk_table(n, &t[range], start))
+                }
                 None => chunk_game(game, n, start, end),
             }
         })
@@ -114,7 +118,7 @@ fn chunk_table(n: usize, vals: &[i64], start: u64) -> Vec<i128> {
 }
 
 fn chunk_game<G: Game + ?Sized>(game: &G, n: usize, start: u64, end: u64) -> Option<Vec<i128>> {
-    let mut vals = Vec::with_capacity((end - start) as usize);
+    let mut vals = Vec::with_capacity(usize::try_from(end - start).unwrap_or(0));
     for mask in start..end {
         vals.push(game.worth_scaled_i64(mask)?);
     }
@@ -168,15 +172,17 @@ pub fn shapley_from_sums(s: &SizeSums) -> Vec<BigRational> {
     }
     let f = factorials(n);
     // W(k) = k! (n-k-1)! for 0 <= k <= n-1, zero otherwise.
-    let w = |k: isize| -> BigInt {
-        if k < 0 || k as usize >= n {
+    let w = |k: usize| -> BigInt {
+        if k >= n {
             BigInt::zero()
         } else {
-            &f[k as usize] * &f[n - 1 - k as usize]
+            &f[k] * &f[n - 1 - k]
         }
     };
-    let coef_a: Vec<BigInt> = (0..=n as isize).map(|k| w(k - 1) + w(k)).collect();
-    let tsum: BigInt = (0..n).map(|k| w(k as isize) * &s.t[k]).sum();
+    let coef_a: Vec<BigInt> = (0..=n)
+        .map(|k| k.checked_sub(1).map_or_else(BigInt::zero, w) + w(k))
+        .collect();
+    let tsum: BigInt = (0..n).map(|k| w(k) * &s.t[k]).sum();
     let den = &f[n] * &s.den;
     (0..n)
         .map(|i| {

@@ -96,6 +96,13 @@ impl McNets {
         if n == 0 {
             return Err(ShapleyError::InvalidGame("players: none".into()));
         }
+        if u32::try_from(shapes.len()).is_err() {
+            return Err(ShapleyError::InvalidGame(format!(
+                "rules: {} rules is too many (at most {})",
+                shapes.len(),
+                u32::MAX
+            )));
+        }
         if shapes.len() != worths.len() {
             return Err(ShapleyError::InvalidGame(format!(
                 "rules: {} rules but {} values",
@@ -299,7 +306,9 @@ impl McNets {
             for (k, r) in self.shapes.iter().enumerate() {
                 let v = self.worths.to_f64(k);
                 let live = Self::live(r);
-                need.push(if live { r.all.len() as u32 } else { u32::MAX });
+                // `from_parts` keeps rule counts and sizes below u32::MAX.
+                let size = u32::try_from(r.all.len()).unwrap_or(u32::MAX);
+                need.push(if live { size } else { u32::MAX });
                 value.push(v);
                 if !live {
                     continue;
@@ -307,7 +316,7 @@ impl McNets {
                 for (list, pos) in [(&r.all, true), (&r.none, false)] {
                     let c = if pos { v } else { -v };
                     for &p in list {
-                        entries[fill[p]] = (k as u32, pos);
+                        entries[fill[p]] = (u32::try_from(k).unwrap_or(u32::MAX), pos);
                         fill[p] += 1;
                         if c < 0.0 {
                             range[p].0 += c;

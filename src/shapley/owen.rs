@@ -50,11 +50,11 @@ pub fn check_unions(n: usize, unions: &[Vec<usize>]) -> Result<()> {
 
 /// Work of the exact Owen value in worth pairs.
 pub fn owen_work(unions: &[Vec<usize>]) -> u128 {
-    let m = unions.len().saturating_sub(1).min(100) as u32;
+    let m = u32::try_from(unions.len().saturating_sub(1).min(100)).unwrap_or(100);
     unions
         .iter()
         .map(|u| {
-            let b = u.len().saturating_sub(1).min(100) as u32;
+            let b = u32::try_from(u.len().saturating_sub(1).min(100)).unwrap_or(100);
             u.len() as u128 * (1u128 << m) * (1u128 << b)
         })
         .fold(0u128, u128::saturating_add)

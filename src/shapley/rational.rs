@@ -51,12 +51,14 @@ pub fn parse_exact(text: &str) -> Result<BigRational, String> {
     if neg {
         num = -num;
     }
-    let scale = exp - frac_part.len() as i64;
-    if scale.unsigned_abs() > 10_000 {
-        return Err(format!("exponent out of range in {t:?}"));
-    }
+    let scale = i64::try_from(frac_part.len())
+        .ok()
+        .and_then(|digits| exp.checked_sub(digits))
+        .filter(|scale| scale.unsigned_abs() <= 10_000)
+        .ok_or_else(|| format!("exponent out of range in {t:?}"))?;
     let ten = BigInt::from(10u32);
-    let p = num_traits::pow(ten, scale.unsigned_abs() as usize);
+    // At most 10,000 (checked above).
+    let p = num_traits::pow(ten, usize::try_from(scale.unsigned_abs()).unwrap_or(10_000));
     Ok(if scale >= 0 {
         BigRational::from_integer(num * p)
     } else {

@@ -76,6 +76,8 @@ pub struct Estimate {
 
 /// Uniform integer in `0..m` (m >= 1): Lemire's nearly divisionless method.
 #[inline]
+// The method takes the low and the high 32-bit halves of a 64-bit product.
+#[allow(clippy::cast_possible_truncation)]
 pub fn below<R: Rng + ?Sized>(rng: &mut R, m: u32) -> u32 {
     let mut x = u64::from(rng.next_u32()) * u64::from(m);
     let mut low = x as u32;
@@ -93,7 +95,8 @@ pub fn below<R: Rng + ?Sized>(rng: &mut R, m: u32) -> u32 {
 #[inline]
 pub fn shuffle<R: Rng + ?Sized, T>(rng: &mut R, v: &mut [T]) {
     for i in (1..v.len()).rev() {
-        let j = below(rng, (i + 1) as u32) as usize;
+        // Games of more than u32::MAX players are refused before sampling.
+        let j = below(rng, u32::try_from(i + 1).unwrap_or(u32::MAX)) as usize;
         v.swap(i, j);
     }
 }

@@ -48,7 +48,8 @@ impl WeightedVoting {
     }
 
     fn capped(&self, i: usize) -> usize {
-        self.weights[i].min(self.quota) as usize
+        // The dynamic program runs only when n^2 q fits its limit, so q is a table size.
+        usize::try_from(self.weights[i].min(self.quota)).unwrap_or(usize::MAX)
     }
 
     /// Work of the dynamic program, in count additions: about `n * n * q`.
@@ -107,7 +108,7 @@ impl WeightedVoting {
     /// rows s <= (n-1)/2 of a table with weights < max(q, W - q + 1) give every K[s].
     fn pivot_counts(&self, half: Option<bool>) -> BTreeMap<usize, Vec<BigInt>> {
         let n = self.weights.len();
-        let q = self.quota as usize;
+        let q = usize::try_from(self.quota).unwrap_or(usize::MAX);
         let capped: Vec<usize> = (0..n).map(|i| self.capped(i)).collect();
         let mut classes = capped.clone();
         classes.sort_unstable();
@@ -156,7 +157,10 @@ fn binomial_digits(k: usize, last: usize) -> Vec<usize> {
     let mut c = BigUint::from(1u8);
     (0..=last)
         .map(|s| {
-            let d = (c.bits() as usize).div_ceil(DIGIT_BITS).max(1);
+            let d = usize::try_from(c.bits())
+                .unwrap_or(usize::MAX)
+                .div_ceil(DIGIT_BITS)
+                .max(1);
             // C(k, s + 1) = C(k, s) (k - s) / (s + 1), zero beyond k.
             c = &c * BigUint::from(k.saturating_sub(s)) / BigUint::from(s + 1);
             d
@@ -487,21 +491,22 @@ struct Lines {
 
 impl Lines {
     fn new(p: &Plan, w: usize) -> Self {
-        let shift = |s: usize| (s * w) as isize;
+        // Rows, weights and their products index an allocated table: far below isize::MAX.
+        let shift = |s: usize| (s * w).cast_signed();
         let rmin = (0..=p.rows)
-            .map(|s| p.a[s] as isize - shift(s))
+            .map(|s| p.a[s].cast_signed() - shift(s))
             .min()
             .unwrap_or(0);
         let rmax = (0..=p.rows)
-            .map(|s| p.b[s] as isize - shift(s))
+            .map(|s| p.b[s].cast_signed() - shift(s))
             .max()
             .unwrap_or(0);
         let nl = (rmax - rmin + 1) as usize;
         let mut first = vec![usize::MAX; nl];
         let mut last = vec![0usize; nl];
         for s in 0..=p.rows {
-            let lo = (p.a[s] as isize - shift(s) - rmin) as usize;
-            let hi = (p.b[s] as isize - shift(s) - rmin) as usize;
+            let lo = (p.a[s].cast_signed() - shift(s) - rmin) as usize;
+            let hi = (p.b[s].cast_signed() - shift(s) - rmin) as usize;
             for r in lo..=hi {
                 if first[r] == usize::MAX {
                     first[r] = s;
@@ -541,7 +546,8 @@ impl Lines {
     /// The weight of row s on line r.
     #[inline]
     fn weight(&self, r: usize, s: usize) -> usize {
-        (r as isize + self.rmin + (s * self.w) as isize) as usize
+        // Table indices: far below isize::MAX.
+        (r.cast_signed() + self.rmin + (s * self.w).cast_signed()) as usize
     }
 }
 
@@ -656,7 +662,7 @@ mod tests {
     /// recomputation): K[s] for each distinct capped weight.
     fn reference_pivots(g: &WeightedVoting) -> BTreeMap<usize, Vec<BigInt>> {
         let n = g.weights.len();
-        let q = g.quota as usize;
+        let q = usize::try_from(g.quota).unwrap_or(usize::MAX);
         let mut out = BTreeMap::new();
         for i in 0..n {
             let wj = g.capped(i);

@@ -87,7 +87,9 @@ proptest! {
 
     #[test]
     fn additivity((n, a) in sized_table(), seed in any::<u64>()) {
-        let b: Vec<i64> = (0..a.len()).map(|k| ((seed >> (k % 60)) as i64 & 31) - 7).collect();
+        let b: Vec<i64> = (0..a.len())
+            .map(|k| i64::try_from((seed >> (k % 60)) & 31).unwrap_or(0) - 7)
+            .collect();
         let (ga, gb) = (game(a), game(b.clone()));
         let sum = SumGame::new(vec![Box::new(ga.clone()), Box::new(game(b))]);
         let sum = match sum { Ok(s) => s, Err(e) => panic!("{e}") };

@@ -49,7 +49,7 @@ proptest! {
     #[test]
     fn deterministic_tie_break(n in 2usize..12) {
         // 1 unit over n equal shares: the first player in input order gets the extra unit.
-        let amounts = vec![Ratio::new(1.into(), (n as i64).into()); n];
+        let amounts = vec![Ratio::new(1.into(), n.into()); n];
         let p = match payouts(&amounts, Decimal::ONE, 0) { Ok(p) => p, Err(e) => panic!("{e}") };
         prop_assert_eq!(p[0], Decimal::ONE);
         prop_assert!(p[1..].iter().all(|x| x.is_zero()));

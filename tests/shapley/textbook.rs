@@ -74,7 +74,7 @@ fn airport_game() {
             (0..=i)
                 .map(|j| {
                     let prev = if j == 0 { 0 } else { c[j - 1] };
-                    r(-(c[j] - prev), (n - j) as i64)
+                    r(-(c[j] - prev), i64::try_from(n - j).unwrap_or(1))
                 })
                 .sum()
         })
