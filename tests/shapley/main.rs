@@ -1,6 +1,7 @@
 //! The Shapley engine: axioms, textbook games, sampling guarantees, money, and the command.
 
 mod axioms;
+mod calibration;
 mod cli;
 mod money;
 mod sampling;
