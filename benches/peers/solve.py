@@ -1,0 +1,54 @@
+"""A Python peer solving a game file as a user would run it: start the interpreter, read the
+JSON game file, solve exactly, print the values as JSON (whole-process benchmarks,
+docs/BENCHMARKS.md).
+
+Usage: python solve.py coopgame|numba GAME.json
+Explicit tables only (the peers have no MC-nets or weighted voting solver for these files).
+shapley-numba compiles its kernels on each start (no cache), as a fresh run of a user would.
+"""
+
+import json
+import sys
+
+
+def read(path):
+    with open(path) as f:
+        doc = json.load(f)
+    game = doc["game"]
+    if game["type"] != "explicit":
+        raise SystemExit(f"{path}: only explicit tables")
+    return doc["players"], [float(v) for v in game["values"]]
+
+
+def coopgame_values(n, values):
+    import coopgame
+
+    return list(coopgame.shapley(coopgame.Game(values[1:], order="binary")))
+
+
+def numba_values(n, values):
+    import numba
+    import numpy as np
+    from shapley_numba import numba_game
+    from shapley_numba.shapley import shapley
+
+    @numba_game([("table", numba.float64[:])])
+    class Table:
+        def __init__(self, table):
+            self.table = table
+
+        def value(self, subset):
+            key = 0
+            for i in range(len(subset)):
+                key += subset[i] << i
+            return self.table[key]
+
+    return list(shapley(Table(np.asarray(values, dtype=np.float64)), n))
+
+
+if __name__ == "__main__":
+    peer, path = sys.argv[1], sys.argv[2]
+    players, values = read(path)
+    solve = {"coopgame": coopgame_values, "numba": numba_values}[peer]
+    phi = solve(len(players), values)
+    print(json.dumps({"values": dict(zip(players, (float(x) for x in phi)))}))
