@@ -6,8 +6,14 @@
 //!   penalization", COLT 2009, Theorem 4 (one-sided at level d, applied to both tails):
 //!   |mean - E X| <= sqrt(2 V ln(4/d) / t) + 7 R ln(4/d) / (3 (t - 1)).
 //!
-//! We spend d/2 on each and report the smaller half-width, so the interval holds with
-//! probability >= 1 - d for each player. Both bounds depend on the range R of the marginal
+//! - Hoeffding (1963), Theorem 1, in relative-entropy form (samples rescaled to [0, 1]):
+//!   P(mean >= m + e) <= exp(-t kl(m + e, m)), tighter than the first near the range's ends.
+//! - Clopper and Pearson (1934), exact binomial tails, when every sample is one of the two
+//!   ends of the range (simple games).
+//!
+//! [`interval`] uses Clopper–Pearson for two-valued samples; otherwise it spends d/2 on the
+//! relative-entropy bound and d/2 on empirical Bernstein and intersects them, so the
+//! interval holds with probability >= 1 - d for each player. Both bounds depend on the range R of the marginal
 //! contributions, which the game states (`Game::marginal_range`): a player that never
 //! pivoted in the sample still gets an interval of width ~ R sqrt(ln(4/d) / 2t), never 0.
 
@@ -98,8 +104,8 @@ pub fn half_width(s: &Stats, r: f64, delta: f64) -> f64 {
 
 /// The interval for the mean of iid samples in `[a, b]` that holds with probability at
 /// least `1 - delta`: exact binomial (Clopper–Pearson, `delta / 2` per side) when every sample
-/// is `a` or `b` (`two_valued`), else the better of Hoeffding and empirical Bernstein
-/// ([`half_width`]), clipped to `[a, b]`.
+/// is `a` or `b` (`two_valued`), else the intersection of Hoeffding's relative-entropy
+/// interval and empirical Bernstein's at `delta / 2` each, clipped to `[a, b]`.
 pub fn interval(s: &Stats, (a, b): (f64, f64), two_valued: bool, delta: f64) -> (f64, f64) {
     let r = (b - a).max(0.0);
     if two_valued && r > 0.0 && s.count > 0 {
@@ -109,8 +115,40 @@ pub fn interval(s: &Stats, (a, b): (f64, f64), two_valued: bool, delta: f64) -> 
         let (lo, hi) = clopper_pearson(hits, t, delta / 2.0);
         return (a + r * lo, a + r * hi);
     }
-    let w = half_width(s, r, delta);
-    ((s.mean - w).max(a), (s.mean + w).min(b))
+    if r == 0.0 || s.count == 0 {
+        let w = half_width(s, r, delta);
+        return ((s.mean - w).max(a), (s.mean + w).min(b));
+    }
+    // Two intervals at delta / 2 each: both hold with probability >= 1 - delta, so their
+    // intersection does.
+    let t = s.count as f64;
+    let (lo, hi) = relative_entropy_interval(((s.mean - a) / r).clamp(0.0, 1.0), t, delta / 4.0);
+    let w = empirical_bernstein(s.count, s.variance(), r, delta / 2.0);
+    (
+        (a + r * lo).max(s.mean - w).max(a),
+        (a + r * hi).min(s.mean + w).min(b),
+    )
+}
+
+/// Bernoulli relative entropy kl(p, q) = p ln(p/q) + (1-p) ln((1-p)/(1-q)), `0 < q < 1`.
+fn relative_entropy(p: f64, q: f64) -> f64 {
+    let term = |x: f64, y: f64| if x == 0.0 { 0.0 } else { x * (x / y).ln() };
+    term(p, q) + term(1.0 - p, 1.0 - q)
+}
+
+/// Hoeffding's bound in its relative-entropy form (Hoeffding 1963, Theorem 1): for iid
+/// samples in [0, 1] with mean `mean` over `t` samples, P(mean >= m + e) <= exp(-t kl(m + e, m))
+/// whatever their distribution. Returns `(lower, upper)`, each failing with probability at
+/// most `alpha`: the values q with t kl(mean, q) >= ln(1/alpha) are rejected. Never wider
+/// than Hoeffding's sqrt(ln(1/alpha) / 2t) (Pinsker), much narrower near 0 and 1.
+pub fn relative_entropy_interval(mean: f64, t: f64, alpha: f64) -> (f64, f64) {
+    let level = (1.0 / alpha).ln() / t;
+    let lower = bisect(0.0, mean, |q| relative_entropy(mean, q) >= level);
+    let upper = 1.0
+        - bisect(0.0, 1.0 - mean, |q| {
+            relative_entropy(1.0 - mean, q) >= level
+        });
+    (lower, upper)
 }
 
 /// `ln Γ(x + 1) − (x + ½) ln x + x − ½ ln 2π` (Stirling's error), for integers `x >= 0`:
@@ -287,6 +325,25 @@ mod tests {
                 k += 1.0;
             }
             assert!((total - 1.0).abs() < 1e-12, "{t} {p} {total}");
+        }
+    }
+
+    #[test]
+    fn relative_entropy_interval_is_inside_hoeffding() {
+        for (mean, t) in [
+            (0.01, 2000.0),
+            (0.5, 100.0),
+            (0.0, 50.0),
+            (1.0, 7.0),
+            (0.3, 3.0),
+        ] {
+            let (lo, hi) = relative_entropy_interval(mean, t, 0.0125);
+            let h = (f64::ln(1.0 / 0.0125) / (2.0 * t)).sqrt();
+            assert!(
+                lo >= mean - h - 1e-12 && hi <= mean + h + 1e-12,
+                "{mean} {t}"
+            );
+            assert!(lo <= mean && mean <= hi, "{mean} {t}");
         }
     }
 
