@@ -58,10 +58,10 @@ def run_coopgame(out):
         )
 
 
-def run_numba(out):
+def numba_table_class():
+    """shapley-numba's game class for an explicit table (bit i of the index = player i)."""
     import numba
     from shapley_numba import numba_game
-    from shapley_numba.shapley import shapley, shapley_perm_mc
 
     @numba_game([("table", numba.float64[:])])
     class Table:
@@ -73,6 +73,16 @@ def run_numba(out):
             for i in range(len(subset)):
                 key += subset[i] << i
             return self.table[key]
+
+    return Table
+
+
+def run_numba(out):
+    import numba
+    from shapley_numba import numba_game
+    from shapley_numba.shapley import shapley, shapley_perm_mc
+
+    Table = numba_table_class()
 
     @numba_game([("weights", numba.int64[:]), ("quota", numba.int64)])
     class Voting:

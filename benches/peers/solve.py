@@ -27,22 +27,12 @@ def coopgame_values(n, values):
 
 
 def numba_values(n, values):
-    import numba
     import numpy as np
-    from shapley_numba import numba_game
     from shapley_numba.shapley import shapley
 
-    @numba_game([("table", numba.float64[:])])
-    class Table:
-        def __init__(self, table):
-            self.table = table
+    from peers import numba_table_class
 
-        def value(self, subset):
-            key = 0
-            for i in range(len(subset)):
-                key += subset[i] << i
-            return self.table[key]
-
+    Table = numba_table_class()
     return list(shapley(Table(np.asarray(values, dtype=np.float64)), n))
 
 

@@ -202,26 +202,19 @@ fn refusals_caused_by_the_request_exit_2() {
             names.join(",")
         ),
     );
-    let (code, _, err) = run(&[
-        "--game",
-        wide.to_str().unwrap_or_default(),
-        "--method",
-        "exact",
-    ]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("exceeds the limit"), "{err}");
     let table = write_game(
         "table.json",
         r#"{"players":["a","b"],"game":{"type":"explicit","values":[0,1,1,3]}}"#,
     );
-    let (code, _, err) = run(&[
-        "--game",
-        table.to_str().unwrap_or_default(),
-        "--method",
-        "closed-form",
-    ]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("does not apply"), "{err}");
+    for (game, method, reason) in [
+        (&wide, "exact", "exceeds the limit"),
+        (&table, "closed-form", "does not apply"),
+    ] {
+        let path = game.to_str().unwrap_or_default();
+        let (code, _, err) = run(&["--game", path, "--method", method]);
+        assert_eq!(code, 2, "{method}: {err}");
+        assert!(err.contains(reason), "{method}: {err}");
+    }
 }
 
 #[test]
