@@ -130,6 +130,61 @@ pub fn interval(s: &Stats, (a, b): (f64, f64), two_valued: bool, delta: f64) -> 
     )
 }
 
+/// Bisection steps of the betting interval: 2^-32 of the range, far below any width.
+const BETTING_STEPS: u32 = 32;
+
+/// The betting confidence interval of Waudby-Smith and Ramdas ("Estimating means of bounded
+/// random variables by betting", JRSS-B 2024), for iid `samples` in `[a, b]`, holding with
+/// probability at least `1 - delta`. Needs every sample, in the order drawn.
+///
+/// With x_i the samples rescaled to [0, 1], a candidate mean m is rejected when one of the
+/// capitals K+(m) = prod(1 + l_i(m) (x_i - m)) or K-(m) = prod(1 - l'_i(m) (x_i - m)) reaches
+/// 2/delta: each is a nonnegative martingale when m is the mean, so by Ville's inequality each
+/// rejects the true mean with probability at most delta/2. The bets are predictable: their
+/// plug-in l_i = sqrt(2 ln(2/delta) / (t s2_{i-1})), tuned to the sample size t, with
+/// s2_{i-1} = (1/4 + sum_{j<i} (x_j - mu_{j-1})^2) / i and mu_{j} = (1/2 + sum_{k<=j} x_k)/(j+1),
+/// truncated at 1/(2m) for K+ and 1/(2(1-m)) for K- so every factor stays above 1/2. Each
+/// factor is monotone in m (K+ decreasing, K- increasing), so the rejected values are the two
+/// ends of [0, 1] and bisection finds their boundaries.
+pub fn betting_interval(samples: &[f64], (a, b): (f64, f64), delta: f64) -> (f64, f64) {
+    let r = b - a;
+    if samples.is_empty() || r <= 0.0 {
+        return (a, b.max(a));
+    }
+    let x: Vec<f64> = samples
+        .iter()
+        .map(|v| ((v - a) / r).clamp(0.0, 1.0))
+        .collect();
+    let t = x.len() as f64;
+    let level = (2.0 / delta).ln();
+    let mut bets = Vec::with_capacity(x.len());
+    let (mut sum, mut squares, mut mean, mut var) = (0.0, 0.0, 0.5, 0.25);
+    for (i, &xi) in x.iter().enumerate() {
+        bets.push((2.0 * level / (t * var)).sqrt());
+        squares += (xi - mean) * (xi - mean);
+        sum += xi;
+        let seen = (i + 2) as f64;
+        mean = (0.5 + sum) / seen;
+        var = (0.25 + squares) / seen;
+    }
+    let log_capital = |m: f64, sign: f64, cap: f64| -> f64 {
+        let mut total = 0.0;
+        for (&xi, &l) in x.iter().zip(&bets) {
+            total += (sign * l.min(cap) * (xi - m)).ln_1p();
+        }
+        total
+    };
+    let center = sum / t;
+    let lower = bisect_steps(0.0, center, BETTING_STEPS, |m| {
+        log_capital(m, 1.0, 0.5 / m) >= level
+    });
+    let upper = 1.0
+        - bisect_steps(0.0, 1.0 - center, BETTING_STEPS, |d| {
+            log_capital(1.0 - d, -1.0, 0.5 / d) >= level
+        });
+    (a + r * lower, a + r * upper)
+}
+
 /// Bernoulli relative entropy kl(p, q) = p ln(p/q) + (1-p) ln((1-p)/(1-q)), `0 < q < 1`.
 fn relative_entropy(p: f64, q: f64) -> f64 {
     let term = |x: f64, y: f64| if x == 0.0 { 0.0 } else { x * (x / y).ln() };
@@ -264,9 +319,14 @@ pub fn clopper_pearson(k: f64, t: f64, alpha: f64) -> (f64, f64) {
 /// The boundary in `[lo, hi]` between rejected values below (`rejected(p)` true) and kept
 /// values above: returns the largest value checked to be rejected (or `lo`), so every value
 /// below it is rejected too when the exact test is monotone.
-fn bisect(mut lo: f64, mut hi: f64, rejected: impl Fn(f64) -> bool) -> f64 {
+fn bisect(lo: f64, hi: f64, rejected: impl Fn(f64) -> bool) -> f64 {
+    bisect_steps(lo, hi, 60, rejected)
+}
+
+/// [`bisect`] with a given number of steps.
+fn bisect_steps(mut lo: f64, mut hi: f64, steps: u32, rejected: impl Fn(f64) -> bool) -> f64 {
     let mut best = lo;
-    for _ in 0..60 {
+    for _ in 0..steps {
         let mid = 0.5 * (lo + hi);
         if mid <= lo || mid >= hi {
             break;
@@ -345,6 +405,23 @@ mod tests {
             );
             assert!(lo <= mean && mean <= hi, "{mean} {t}");
         }
+    }
+
+    #[test]
+    fn betting_interval_holds_the_mean_and_shrinks() {
+        // A fixed, varied sequence in [0, 1] with mean 0.3.
+        let sample: Vec<f64> = (0..2000u32)
+            .map(|i| f64::from((i * 7919) % 1000) / 1000.0 * 0.6)
+            .collect();
+        let mean = sample.iter().sum::<f64>() / 2000.0;
+        let (lo, hi) = betting_interval(&sample, (0.0, 1.0), 0.05);
+        assert!(lo < mean && mean < hi, "{lo} {mean} {hi}");
+        let (lo_small, hi_small) = betting_interval(&sample[..200], (0.0, 1.0), 0.05);
+        assert!(hi - lo < hi_small - lo_small);
+        // Rescaled ranges give the rescaled interval.
+        let shifted: Vec<f64> = sample.iter().map(|v| 10.0 + 4.0 * v).collect();
+        let (slo, shi) = betting_interval(&shifted, (10.0, 14.0), 0.05);
+        assert!((slo - (10.0 + 4.0 * lo)).abs() < 1e-9 && (shi - (10.0 + 4.0 * hi)).abs() < 1e-9);
     }
 
     #[test]

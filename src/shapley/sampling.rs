@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::bounds::{Stats, half_width, interval};
+use super::bounds::{Stats, betting_interval, half_width, interval};
 use super::error::{Result, ShapleyError};
 use super::game::{Game, Walker};
 
@@ -156,23 +156,28 @@ fn check_parameters(cfg: &SamplingConfig) -> Result<()> {
     Ok(())
 }
 
-/// Per-block sums: (sum, sum of squares, min, max) per player, and the sample count.
+/// Per-block sums: (sum, sum of squares, min, max) per player, the sample count, and the
+/// samples themselves when the betting interval needs them (sample-major: `n` per draw).
 struct BlockSums {
     count: u64,
     sum: Vec<f64>,
     sumsq: Vec<f64>,
     lo: Vec<f64>,
     hi: Vec<f64>,
+    samples: Option<Vec<f64>>,
 }
 
 impl BlockSums {
-    fn new(n: usize) -> Self {
+    /// Sums of a block of `rows` draws; the draws themselves too when `keep`.
+    fn new(n: usize, rows: u64, keep: bool) -> Self {
+        let rows = usize::try_from(rows).unwrap_or(0);
         Self {
             count: 0,
             sum: vec![0.0; n],
             sumsq: vec![0.0; n],
             lo: vec![f64::INFINITY; n],
             hi: vec![f64::NEG_INFINITY; n],
+            samples: keep.then(|| vec![0.0; rows * n]),
         }
     }
     #[inline]
@@ -181,8 +186,69 @@ impl BlockSums {
         self.sumsq[p] += x * x;
         self.lo[p] = self.lo[p].min(x);
         self.hi[p] = self.hi[p].max(x);
+        if let Some(samples) = &mut self.samples {
+            // `count` is the draw being walked, below BLOCK.
+            samples[usize::try_from(self.count).unwrap_or(0) * self.sum.len() + p] = x;
+        }
     }
 }
+
+/// Everything merged so far, in block order.
+struct Merged {
+    stats: Vec<Stats>,
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+    /// Each player's samples in draw order, when kept for the betting interval.
+    kept: Option<Vec<Vec<f64>>>,
+}
+
+impl Merged {
+    fn new(n: usize, keep: bool) -> Self {
+        Self {
+            stats: vec![Stats::default(); n],
+            lo: vec![f64::INFINITY; n],
+            hi: vec![f64::NEG_INFINITY; n],
+            kept: keep.then(|| vec![Vec::new(); n]),
+        }
+    }
+
+    fn absorb(&mut self, bs: &BlockSums) {
+        let n = self.stats.len();
+        for p in 0..n {
+            self.stats[p].merge(&Stats::from_sums(bs.count, bs.sum[p], bs.sumsq[p]));
+            self.lo[p] = self.lo[p].min(bs.lo[p]);
+            self.hi[p] = self.hi[p].max(bs.hi[p]);
+        }
+        if let (Some(kept), Some(samples)) = (&mut self.kept, &bs.samples) {
+            for draw in samples.chunks_exact(n.max(1)) {
+                for (player, &x) in kept.iter_mut().zip(draw) {
+                    player.push(x);
+                }
+            }
+        }
+    }
+
+    /// Every player's interval at failure probability `d`.
+    fn intervals(&self, support: &Support<'_>, d: f64) -> Vec<(f64, f64)> {
+        (0..self.stats.len())
+            .into_par_iter()
+            .map(|p| match (support.ranges[p], &self.kept) {
+                (Some(range), Some(kept)) => betting_interval(&kept[p], range, d),
+                (Some(range), None) => interval(&self.stats[p], range, support.two_valued, d),
+                (None, _) => {
+                    // Observed range: no clipping, the interval is not guaranteed anyway.
+                    let w = half_width(&self.stats[p], (self.hi[p] - self.lo[p]).max(0.0), d);
+                    (self.stats[p].mean - w, self.stats[p].mean + w)
+                }
+            })
+            .collect()
+    }
+}
+
+/// Largest number of marginals (players × samples) kept for the betting interval: its
+/// bisection costs about 80 logarithms per marginal (a tenth of a second per million on one
+/// core), beyond which the intervals from sufficient statistics are used.
+pub const BETTING_MARGINALS: u64 = 1 << 20;
 
 /// What the intervals may assume about each player's samples.
 struct Support<'a> {
@@ -193,7 +259,9 @@ struct Support<'a> {
 }
 
 /// Run `samples` draws in blocks of `BLOCK`, `step` filling one block's sums, and merge
-/// with a stopping rule. Each checkpoint k (1, 2, ...) of a run with a target uses failure
+/// with a stopping rule. Every player's samples are kept, in draw order, when all ranges are
+/// stated, the samples are not two-valued (Clopper–Pearson needs only counts) and at most
+/// [`BETTING_MARGINALS`] marginals will be drawn: their intervals are then betting intervals. Each checkpoint k (1, 2, ...) of a run with a target uses failure
 /// probability delta / (k (k+1)), so the final intervals hold under optional stopping.
 fn drive<F>(
     n: usize,
@@ -207,9 +275,10 @@ where
     F: Fn(u64, u64, &mut BlockSums) + Sync,
 {
     let delta = 1.0 - cfg.confidence;
-    let mut stats = vec![Stats::default(); n];
-    let mut lo = vec![f64::INFINITY; n];
-    let mut hi = vec![f64::NEG_INFINITY; n];
+    let keep = !support.two_valued
+        && support.ranges.iter().all(Option::is_some)
+        && (n as u64).saturating_mul(cfg.samples) <= BETTING_MARGINALS;
+    let mut merged = Merged::new(n, keep);
     let mut done: u64 = 0;
     let mut checkpoint: u32 = 0;
     let mut next = match cfg.target_half_width {
@@ -230,18 +299,12 @@ where
                 .map(|b| {
                     let start = b * BLOCK;
                     let end = (start + BLOCK).min(next);
-                    let mut sums = BlockSums::new(n);
+                    let mut sums = BlockSums::new(n, end - start, keep);
                     step(b, end - start, &mut sums);
                     sums
                 })
                 .collect();
-            for bs in &blocks {
-                for p in 0..n {
-                    stats[p].merge(&Stats::from_sums(bs.count, bs.sum[p], bs.sumsq[p]));
-                    lo[p] = lo[p].min(bs.lo[p]);
-                    hi[p] = hi[p].max(bs.hi[p]);
-                }
-            }
+            blocks.iter().for_each(|bs| merged.absorb(bs));
             batch_start = batch_end;
         }
         done = next;
@@ -249,25 +312,15 @@ where
             Some(_) => delta / (f64::from(checkpoint) * f64::from(checkpoint + 1)),
             None => delta,
         };
-        let ci: Vec<(f64, f64)> = (0..n)
-            .into_par_iter()
-            .map(|p| match support.ranges[p] {
-                Some(range) => interval(&stats[p], range, support.two_valued, d),
-                None => {
-                    // Observed range: no clipping, the interval is not guaranteed anyway.
-                    let w = half_width(&stats[p], (hi[p] - lo[p]).max(0.0), d);
-                    (stats[p].mean - w, stats[p].mean + w)
-                }
-            })
-            .collect();
+        let ci = merged.intervals(support, d);
         let stop = match cfg.target_half_width {
             None => true,
             Some(t) => done >= cfg.samples || ci.iter().all(|&(a, b)| (b - a) / 2.0 <= t),
         };
         if stop {
             return Estimate {
-                values: stats.iter().map(|s| s.mean).collect(),
-                stderr: stats.iter().map(|s| s.stderr()).collect(),
+                values: merged.stats.iter().map(|s| s.mean).collect(),
+                stderr: merged.stats.iter().map(|s| s.stderr()).collect(),
                 ci,
                 samples: done,
                 marginals: done * per_sample_marginals,
