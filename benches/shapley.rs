@@ -7,6 +7,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use fairshare::shapley::exact::shapley_exact;
 use fairshare::shapley::sampling::shapley_sampled;
+use fairshare::shapley::scaled::Scaled;
 use fairshare::shapley::{Explicit, McNets, Rule, SamplingConfig, WeightedVoting};
 use num_rational::BigRational;
 
@@ -74,12 +75,33 @@ pub fn mc_nets(n: usize, rules: usize) -> McNets {
     }
 }
 
+/// The table of benches/peers/make_games.py: v(S) = ((S * 2654435761) mod 10^9) / 10^6,
+/// decimals with up to 6 places (v(empty) = 0), as a game file would give it.
+pub fn decimal_table(n: usize) -> Explicit {
+    let nums: Vec<i64> = (0..1u64 << n)
+        .map(|s| i64::try_from((s * 2_654_435_761) % 1_000_000_000).unwrap_or(0))
+        .collect();
+    match Explicit::from_scaled(Scaled {
+        den: 1_000_000,
+        nums,
+    }) {
+        Ok(g) => g,
+        Err(e) => panic!("{e}"),
+    }
+}
+
 fn exact(c: &mut Criterion) {
     let mut g = c.benchmark_group("exact_explicit");
     g.sample_size(10).measurement_time(Duration::from_secs(5));
     for n in [20usize, 25] {
         let game = explicit_table(n);
         g.bench_function(format!("n={n}"), |b| {
+            b.iter(|| shapley_exact(black_box(&game), 25))
+        });
+    }
+    for n in [20usize, 22] {
+        let game = decimal_table(n);
+        g.bench_function(format!("decimals_n={n}"), |b| {
             b.iter(|| shapley_exact(black_box(&game), 25))
         });
     }

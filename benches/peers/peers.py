@@ -39,7 +39,7 @@ def timed(f, repeat=3):
 def run_coopgame(out):
     import coopgame
 
-    for n in (18, 20):
+    for n in (18, 20, 22):
         v = table(n)
         g = coopgame.Game(list(v[1:]), order="binary")
         dt, _ = timed(lambda: coopgame.shapley(g))
@@ -94,7 +94,7 @@ def run_numba(out):
             return 1.0 if np.sum(subset * self.weights) >= self.quota else 0.0
 
     shapley(Table(table(4)), 4)  # compile
-    for n in (18, 20):
+    for n in (18, 20, 22):
         g = Table(table(n))
         dt, _ = timed(lambda: shapley(g, n))
         print(f"shapley-numba exact_explicit n={n}: {dt:.4f} s", flush=True)
