@@ -13,7 +13,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::bounds::{Stats, betting_interval, half_width, interval};
+use std::collections::HashMap;
+
+use super::bounds::{Stats, betting_interval, binomial_interval, half_width, interval, successes};
 use super::error::{Result, ShapleyError};
 use super::game::{Game, Walker};
 
@@ -228,8 +230,41 @@ impl Merged {
         }
     }
 
+    /// Clopper–Pearson for two-valued samples, once per distinct (count, range): a large
+    /// game's players share a few dozen counts.
+    fn binomial_intervals(&self, ranges: &[(f64, f64)], d: f64) -> Vec<(f64, f64)> {
+        let key = |p: usize| {
+            let (a, b) = ranges[p];
+            let (hits, t) = successes(&self.stats[p], (a, b));
+            [hits, t, a, b].map(f64::to_bits)
+        };
+        let mut distinct: Vec<[u64; 4]> = (0..self.stats.len()).map(key).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let solved: HashMap<[u64; 4], (f64, f64)> = distinct
+            .into_par_iter()
+            .map(|k| {
+                let [hits, t, a, b] = k.map(f64::from_bits);
+                let ci = if b > a && t > 0.0 {
+                    binomial_interval((hits, t), (a, b), d)
+                } else {
+                    (a, b.max(a))
+                };
+                (k, ci)
+            })
+            .collect();
+        (0..self.stats.len())
+            .map(|p| solved.get(&key(p)).copied().unwrap_or(ranges[p]))
+            .collect()
+    }
+
     /// Every player's interval at failure probability `d`.
     fn intervals(&self, support: &Support<'_>, d: f64) -> Vec<(f64, f64)> {
+        if support.two_valued
+            && let Some(ranges) = support.ranges.iter().copied().collect::<Option<Vec<_>>>()
+        {
+            return self.binomial_intervals(&ranges, d);
+        }
         (0..self.stats.len())
             .into_par_iter()
             .map(|p| match (support.ranges[p], &self.kept) {
