@@ -365,6 +365,8 @@ fn rules_chunk(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
 
     fn err(text: &str) -> String {
         match parse(text) {
@@ -447,6 +449,62 @@ mod tests {
             .unwrap_or_else(|| panic!("not MC-nets"));
         assert_eq!(fast.rules(), careful.rules());
         assert_eq!(fast.shapley_closed_form(), careful.shapley_closed_form());
+    }
+
+    /// A worth as a game file may write it, and whether it may stand unquoted in JSON.
+    fn worth_text() -> impl Strategy<Value = (String, bool)> {
+        prop_oneof![
+            (-1_000_000i64..1_000_000, 0u32..7).prop_map(|(m, d)| {
+                let sign = if m < 0 { "-" } else { "" };
+                let (m, scale) = (m.unsigned_abs(), 10u64.pow(d));
+                let text = if d == 0 {
+                    format!("{sign}{m}")
+                } else {
+                    let width = d as usize;
+                    format!("{sign}{}.{:0width$}", m / scale, m % scale)
+                };
+                (text, true)
+            }),
+            (any::<i32>(), 1i32..1000).prop_map(|(p, q)| (format!("{p}/{q}"), false)),
+            (any::<i64>()).prop_map(|x| (x.to_string(), true)),
+            (any::<i16>(), -8i32..8).prop_map(|(m, e)| (format!("{m}e{e}"), true)),
+        ]
+    }
+
+    proptest! {
+        /// The file reader (scaled integers) builds the same table as `Explicit::new` of the
+        /// worths read one by one as big rationals: same scaled worths, same denominator, same
+        /// floats.
+        #[test]
+        fn explicit_files_read_as_big_rationals_would(
+            worths in proptest::collection::vec(worth_text(), 8),
+            quote in proptest::collection::vec(any::<bool>(), 8),
+        ) {
+            let values: Vec<String> = worths
+                .iter()
+                .zip(&quote)
+                .map(|((t, bare), &q)| if *bare && !q { t.clone() } else { format!("\"{t}\"") })
+                .collect();
+            let text = format!(
+                r#"{{"players":["a","b","c"],"game":{{"type":"explicit","values":[{}]}}}}"#,
+                values.join(", ")
+            );
+            let file = parse(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let exact: Vec<BigRational> = worths
+                .iter()
+                .map(|(t, _)| parse_exact(t))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(TestCaseError::fail)?;
+            let reference = Explicit::new(&exact).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(file.game.denominator(), reference.denominator());
+            for mask in 0..8u64 {
+                prop_assert_eq!(file.game.worth_scaled(&[mask]), reference.worth_scaled(&[mask]));
+                prop_assert_eq!(
+                    file.game.worth_f64(&[mask]).to_bits(),
+                    reference.worth_f64(&[mask]).to_bits()
+                );
+            }
+        }
     }
 
     #[test]

@@ -549,6 +549,17 @@ mod tests {
         for k in 0..200_000 {
             text.push_str(&format!("{k}.5, "));
         }
+        // Several chunks, joined in order.
+        let whole = format!("{}\"0.25\"]", text);
+        let mut expected: Vec<i64> = (0..200_000).map(|k| 4 * k + 2).collect();
+        expected.push(1);
+        assert_eq!(
+            read_array(&whole),
+            Some(Scaled {
+                den: 4,
+                nums: expected
+            })
+        );
         text.push_str("\"1,5\"]");
         assert_eq!(read_array(&text), None);
         assert_eq!(
