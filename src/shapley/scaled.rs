@@ -162,24 +162,17 @@ impl Scaled {
             })
             .reduce(|| den, |a, b| a.gcd(&b));
         if common > 1 {
-            // `common` divides `den` (at most u64::MAX) and every |num| (at most 2^63), so
-            // the quotient of an i64 by it is exact; `common` fits i64 unless every num is 0.
+            // `common` divides every |num|, so the quotients are exact and no larger.
             match i64::try_from(common) {
                 Ok(divisor) => self.nums.par_iter_mut().for_each(|x| *x /= divisor),
-                Err(_) => self.nums.iter_mut().for_each(|x| *x = 0),
+                // Only 0 and i64::MIN are multiples of a divisor above i64::MAX.
+                Err(_) => self.nums.iter_mut().for_each(|x| {
+                    *x = i64::try_from(i128::from(*x) / i128::from(common)).unwrap_or(0);
+                }),
             }
             self.den /= common;
         }
         self
-    }
-
-    /// The worths as big rationals (reduced).
-    pub fn to_ratios(&self) -> Vec<BigRational> {
-        let den = BigInt::from(self.den);
-        self.nums
-            .iter()
-            .map(|&x| super::rational::ratio(x.into(), den.clone()))
-            .collect()
     }
 }
 
@@ -370,14 +363,6 @@ impl Accumulator {
         }
         Some(Scaled { den, nums })
     }
-
-    /// The list over its common denominator, not reduced.
-    pub fn finish(self) -> Scaled {
-        Scaled {
-            den: self.den,
-            nums: self.nums,
-        }
-    }
 }
 
 /// JSON whitespace.
@@ -515,6 +500,15 @@ mod tests {
     use crate::shapley::rational::parse_exact;
     use proptest::prelude::*;
 
+    fn ratios(scaled: &Scaled) -> Vec<BigRational> {
+        let den = BigInt::from(scaled.den);
+        scaled
+            .nums
+            .iter()
+            .map(|&x| BigRational::new(x.into(), den.clone()))
+            .collect()
+    }
+
     fn value(w: SmallWorth) -> BigRational {
         BigRational::new(w.num.into(), w.den.into())
     }
@@ -624,7 +618,7 @@ mod tests {
             let array = format!("[{}]", body.join(" ,"));
             if let Some(scaled) = read_array(&array) {
                 let exact = exact.unwrap_or_default();
-                prop_assert_eq!(scaled.to_ratios(), exact.clone());
+                prop_assert_eq!(ratios(&scaled), exact.clone());
                 // Reduced: the denominator is the lcm of the reduced denominators.
                 let lcm = super::super::rational::lcm_all(exact.iter().map(|v| v.denom()));
                 prop_assert_eq!(BigInt::from(scaled.den), lcm);
