@@ -4,9 +4,9 @@
 use crate::allocation;
 use crate::api::{self, ApiSettings, AppState};
 use crate::crypto::SecretKey;
-use crate::entry::rules::{RegistrationPolicy, RuleSettings};
 use crate::keyfile::{self, KeyFileError};
 use crate::ledger::checkpoint::NoteSigner;
+use crate::ledger::rules::{RegistrationPolicy, RuleSettings};
 use crate::ledger::{Sequencer, check, checkpointer};
 use crate::store::embedded::EmbeddedPostgres;
 use crate::store::{Store, StoreError};

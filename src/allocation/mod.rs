@@ -8,7 +8,7 @@ pub mod worker;
 
 use crate::crypto::hash;
 use crate::entry::body::{Body, Decision};
-use crate::entry::rules::ActorRecord;
+use crate::entry::record::ActorRecord;
 use crate::entry::{ActorId, EntryId, SignedEntry};
 use crate::policy::{self, Detail, Policy};
 use serde_json::{Value, json};

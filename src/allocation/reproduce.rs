@@ -3,7 +3,7 @@
 
 use super::{compute, name_actors, records_from_entries};
 use crate::entry::body::Body;
-use crate::entry::rules::ActorRecord;
+use crate::entry::record::ActorRecord;
 use crate::entry::{ActorId, ContentDigest, EntryId, SignedEntry, Slug};
 use crate::policy;
 use serde_json::Value;

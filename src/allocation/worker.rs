@@ -8,7 +8,7 @@ use crate::crypto::SecretKey;
 use crate::entry::EntryId;
 use crate::entry::body::Body;
 use crate::entry::envelope::format_timestamp;
-use crate::entry::rules::SERVER_ACTOR;
+use crate::entry::record::SERVER_ACTOR;
 use crate::entry::{Rejection, SignedEntry};
 use crate::ledger::{LedgerError, Sequencer};
 use crate::policy::{self, Detail};

@@ -4,10 +4,11 @@
 
 use super::CliError;
 use crate::crypto::{SecretKey, b64_decode, hash};
+use crate::entry::ActorId;
 use crate::entry::envelope::{format_timestamp, sign_envelope};
-use crate::entry::{ActorId, rules::RegistrationPolicy};
 use crate::ledger::checkpoint::{NoteVerifier, open_checkpoint};
 use crate::ledger::replay::replay;
+use crate::ledger::rules::RegistrationPolicy;
 use crate::server::{DatabaseConfig, RunningServer, ServerConfig};
 use serde_json::{Value, json};
 use std::path::PathBuf;

@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod checkpointer;
 pub mod merkle;
 pub mod replay;
+pub mod rules;
 pub mod sequencer;
 
 pub use batch::{Answer, Receipt};

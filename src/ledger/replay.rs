@@ -8,9 +8,10 @@
 
 use super::batch::Snapshot;
 use super::merkle::{Frontier, Hash, leaf_hash};
+use super::rules::{self, Checked, RegistrationPolicy, RuleSettings};
 use crate::allocation::reproduce::Reproducer;
 use crate::crypto::PublicKey;
-use crate::entry::rules::{self, Checked, EntryRef, RegistrationPolicy, RuleSettings};
+use crate::entry::record::EntryRef;
 use crate::entry::{ActorId, EntryId, SignedEntry};
 use rayon::prelude::*;
 use serde_json::Value;

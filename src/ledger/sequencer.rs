@@ -4,8 +4,8 @@
 use super::LedgerError;
 use super::batch::{self, Answer, Plan, Preverified};
 use super::merkle::Frontier;
+use super::rules::RuleSettings;
 use crate::entry::envelope::format_timestamp;
-use crate::entry::rules::RuleSettings;
 use crate::entry::{EntryError, SignedEntry};
 use crate::store::Store;
 use chrono::{SubsecRound, Utc};

@@ -3,7 +3,7 @@
 
 use super::append::{entry_id, parse_kind, slug};
 use super::{Store, StoreError};
-use crate::entry::rules::ActorRecord;
+use crate::entry::record::ActorRecord;
 use crate::entry::{ActorId, ContentDigest, EntryId};
 use std::collections::HashMap;
 

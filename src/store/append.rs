@@ -4,7 +4,7 @@ use super::inputs::InputColumns;
 use super::{Store, StoreError};
 use crate::crypto::{KeyId, PublicKey, hash};
 use crate::entry::body::{ActorKind, Body, EntryType};
-use crate::entry::rules::{ActorRecord, Effect, EntryRef, KeyRecord, ProjectRecord};
+use crate::entry::record::{ActorRecord, Effect, EntryRef, KeyRecord, ProjectRecord};
 use crate::entry::{ActorId, ContentDigest, EntryId, SignedEntry};
 use crate::ledger::batch::{Plan, Receipt, Snapshot, StoredNonce};
 use chrono::{DateTime, Utc};
