@@ -1,13 +1,12 @@
 //! Wiring: configuration, the database (given or embedded), the server key, the sequencer
 //! and the HTTP API, started together and stopped cleanly.
 
-use crate::allocation;
 use crate::api::{self, ApiSettings, AppState};
 use crate::crypto::SecretKey;
 use crate::keyfile::{self, KeyFileError};
 use crate::ledger::checkpoint::NoteSigner;
 use crate::ledger::rules::{RegistrationPolicy, RuleSettings};
-use crate::ledger::{Sequencer, check, checkpointer};
+use crate::service::{Sequencer, allocator, check, checkpointer};
 use crate::store::embedded::EmbeddedPostgres;
 use crate::store::{Store, StoreError};
 use sqlx::postgres::PgConnectOptions;
@@ -184,14 +183,14 @@ impl RunningServer {
             config.database.log_origin.clone(),
             std::time::Duration::from_millis(config.checkpoint_interval_ms),
         );
-        let allocator = allocation::worker::Allocator::default();
+        let allocator = allocator::Allocator::default();
         let sequencer = Sequencer::spawn(
             ledger.store.clone(),
             ledger.rules.clone(),
             config.commit_batch,
             vec![committed, allocator.due()],
         );
-        let allocating = allocation::worker::spawn(
+        let allocating = allocator::spawn(
             ledger.store.clone(),
             sequencer.clone(),
             ledger.server_key.clone(),

@@ -1,10 +1,9 @@
 //! From a realized value to its allocation entry. `compute` is pure and deterministic: the
 //! server's allocator and the offline verifier both call it with the same log prefix, so
-//! every allocation in the log can be reproduced byte for byte. `worker` is the server's
-//! shell around it.
+//! every allocation in the log can be reproduced byte for byte. `service::allocator` is the
+//! server's shell around it.
 
 pub mod reproduce;
-pub mod worker;
 
 use crate::crypto::hash;
 use crate::entry::body::{Body, Decision};

@@ -5,12 +5,12 @@
 
 use super::error::ApiError;
 use super::{AppState, number, slug};
-use crate::allocation::worker;
 use crate::entry::body::Body;
 use crate::entry::{ContentDigest, EntryId, SignedEntry, Slug};
-use crate::ledger::LedgerError;
 use crate::policy::allocate::ExcludedContribution;
 use crate::policy::{Allocation, Attribution, PlayerAllocation};
+use crate::service::ServiceError;
+use crate::service::allocator;
 use crate::store::LeafEntry;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -136,7 +136,7 @@ async fn one(
     };
     let inputs = match value {
         Some((value_seq, value_id, value_leaf)) => Some(
-            worker::load(&state.store, value_seq, value_id, &value_leaf)
+            allocator::load(&state.store, value_seq, value_id, &value_leaf)
                 .await
                 .map_err(|e| ApiError::Ledger(Arc::new(e)))?,
         ),
@@ -159,7 +159,7 @@ async fn one(
 
 /// A failure of the server's own work (a panicked task, unserializable output): 500.
 fn internal(reason: String) -> ApiError {
-    ApiError::Ledger(Arc::new(LedgerError::Planning(reason)))
+    ApiError::Ledger(Arc::new(ServiceError::Planning(reason)))
 }
 
 /// Which players' breakdowns a reader asked for.

@@ -1,7 +1,7 @@
 //! The API's one error type and its mapping to problem+json (RFC 9457).
 
 use crate::entry::{EntryError, Rejection};
-use crate::ledger::LedgerError;
+use crate::service::ServiceError;
 use crate::store::StoreError;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -35,7 +35,7 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
-    Ledger(Arc<LedgerError>),
+    Ledger(Arc<ServiceError>),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

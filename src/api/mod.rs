@@ -9,8 +9,8 @@ pub mod error;
 mod health;
 mod log;
 
-use crate::allocation::worker::Allocator;
-use crate::ledger::Sequencer;
+use crate::service::Sequencer;
+use crate::service::allocator::Allocator;
 use crate::store::Store;
 use axum::Router;
 use std::sync::Arc;

@@ -5,8 +5,8 @@ use super::CliError;
 use crate::crypto::PublicKey;
 use crate::entry::envelope::{format_timestamp, sign_envelope};
 use crate::entry::{ActorId, ActorKind, SignedEntry};
-use crate::ledger::append_batch;
 use crate::server::{DatabaseConfig, Ledger};
+use crate::service::append_batch;
 use serde_json::json;
 use std::sync::Arc;
 

@@ -1,8 +1,8 @@
 //! `fairshare check`: recompute the stored tree and checkpoints from the stored leaves.
 
 use super::CliError;
-use crate::ledger::check::check;
 use crate::server::{DatabaseConfig, Ledger};
+use crate::service::check::check;
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {

@@ -1,8 +1,8 @@
 //! Issues signed checkpoints: after commits, at most once per interval, each one kept.
 
-use super::LedgerError;
-use super::checkpoint::{Checkpoint, NoteSigner, sign_checkpoint};
-use super::merkle::{self, Hash};
+use super::ServiceError;
+use crate::ledger::checkpoint::{Checkpoint, NoteSigner, sign_checkpoint};
+use crate::ledger::merkle::{self, Hash};
 use crate::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,23 +41,23 @@ pub async fn issue(
     store: &Store,
     signer: &NoteSigner,
     origin: &str,
-) -> Result<Option<u64>, LedgerError> {
+) -> Result<Option<u64>, ServiceError> {
     let size = store.size().await?;
     if store.checkpoint(size).await?.is_some() {
         return Ok(None);
     }
     let root = root_at(store, size).await?;
     let checkpoint =
-        Checkpoint::new(origin, size, root).map_err(|e| LedgerError::Planning(e.to_string()))?;
+        Checkpoint::new(origin, size, root).map_err(|e| ServiceError::Planning(e.to_string()))?;
     let note =
-        sign_checkpoint(&checkpoint, signer).map_err(|e| LedgerError::Planning(e.to_string()))?;
+        sign_checkpoint(&checkpoint, signer).map_err(|e| ServiceError::Planning(e.to_string()))?;
     store.insert_checkpoint(size, &root, &note).await?;
     Ok(Some(size))
 }
 
 /// The root of the tree of `size` leaves, from the stored subtrees (O(log n) reads).
-pub async fn root_at(store: &Store, size: u64) -> Result<Hash, LedgerError> {
+pub async fn root_at(store: &Store, size: u64) -> Result<Hash, ServiceError> {
     let nodes = store.tree_nodes(&merkle::root_nodes(size)).await?;
     merkle::root_at(size, &nodes)
-        .map_err(|e| LedgerError::Store(crate::store::StoreError::Corrupt(e.to_string())))
+        .map_err(|e| ServiceError::Store(crate::store::StoreError::Corrupt(e.to_string())))
 }

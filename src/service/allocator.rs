@@ -3,14 +3,14 @@
 //! It never blocks ingestion; what fails for a passing reason (database) is retried on the
 //! next commit or tick.
 
-use super::{allocate, compute, name_actors};
+use super::{Sequencer, ServiceError};
+use crate::allocation::{allocate, compute, name_actors};
 use crate::crypto::SecretKey;
 use crate::entry::EntryId;
 use crate::entry::body::Body;
 use crate::entry::envelope::format_timestamp;
 use crate::entry::record::SERVER_ACTOR;
 use crate::entry::{Rejection, SignedEntry};
-use crate::ledger::{LedgerError, Sequencer};
 use crate::policy::{self, Detail};
 use crate::store::{Store, StoreError};
 use serde_json::Value;
@@ -96,7 +96,7 @@ pub async fn allocate_pending(
     store: &Store,
     sequencer: &Sequencer,
     server_key: &SecretKey,
-) -> Result<usize, LedgerError> {
+) -> Result<usize, ServiceError> {
     let mut appended = 0;
     for (seq, value_id, leaf) in store.pending_values(100).await? {
         let started = Instant::now();
@@ -104,7 +104,7 @@ pub async fn allocate_pending(
         let loaded = started.elapsed();
         let body = tokio::task::spawn_blocking(move || inputs.compute())
             .await
-            .map_err(|e| LedgerError::Planning(e.to_string()))?;
+            .map_err(|e| ServiceError::Planning(e.to_string()))?;
         let computed = started.elapsed();
 
         let envelope = json!({
@@ -116,18 +116,18 @@ pub async fn allocate_pending(
             "body": body,
         });
         let entry = SignedEntry::sign(envelope, server_key)
-            .map_err(|e| LedgerError::Planning(format!("allocation entry: {e}")))?;
+            .map_err(|e| ServiceError::Planning(format!("allocation entry: {e}")))?;
         let mut results = sequencer
             .submit(vec![entry])
             .await
-            .map_err(|e| LedgerError::Planning(e.to_string()))?;
+            .map_err(|e| ServiceError::Planning(e.to_string()))?;
         tracing::info!(value = %value_id, ?loaded, ?computed, appended = ?started.elapsed(),
                        "allocation: inputs read, computed, appended (times since start)");
         match results.pop() {
             Some(Ok(_)) => appended += 1,
             Some(Err(e)) if e.rejection == Rejection::Conflict => {}
             Some(Err(e)) => {
-                return Err(LedgerError::Planning(format!(
+                return Err(ServiceError::Planning(format!(
                     "allocation of {value_id} refused: {e}"
                 )));
             }
@@ -183,7 +183,7 @@ pub async fn load(
     value_seq: u64,
     value_id: EntryId,
     leaf: &[u8],
-) -> Result<Loaded, LedgerError> {
+) -> Result<Loaded, ServiceError> {
     let (value, _) = SignedEntry::from_leaf(leaf).map_err(corrupt)?;
     let Body::ValueRealized(realized) = &value.envelope.body else {
         return Err(corrupt(format!("entry {value_id} is not a value.realized")));
@@ -229,6 +229,6 @@ pub async fn load(
     })
 }
 
-fn corrupt(message: String) -> LedgerError {
-    LedgerError::Store(StoreError::Corrupt(message))
+fn corrupt(message: String) -> ServiceError {
+    ServiceError::Store(StoreError::Corrupt(message))
 }

@@ -1,12 +1,12 @@
 //! The sequencer: the one append path. Submissions queue up while a batch commits; the next
 //! batch takes everything queued (group commit), so one fsync serves many submitters.
 
-use super::LedgerError;
-use super::batch::{self, Answer, Plan, Preverified};
-use super::merkle::Frontier;
-use super::rules::RuleSettings;
+use super::ServiceError;
 use crate::entry::envelope::format_timestamp;
 use crate::entry::{EntryError, SignedEntry};
+use crate::ledger::batch::{self, Answer, Plan, Preverified};
+use crate::ledger::merkle::Frontier;
+use crate::ledger::rules::RuleSettings;
 use crate::store::Store;
 use chrono::{SubsecRound, Utc};
 use std::sync::Arc;
@@ -18,7 +18,7 @@ pub type EntryResult = Result<Answer, EntryError>;
 struct Job {
     entries: Vec<SignedEntry>,
     preverified: Vec<Preverified>,
-    reply: oneshot::Sender<Result<Vec<EntryResult>, Arc<LedgerError>>>,
+    reply: oneshot::Sender<Result<Vec<EntryResult>, Arc<ServiceError>>>,
 }
 
 /// A handle on the sequencer task; cheap to clone.
@@ -61,7 +61,7 @@ impl Sequencer {
     pub async fn submit(
         &self,
         entries: Vec<SignedEntry>,
-    ) -> Result<Vec<EntryResult>, Arc<LedgerError>> {
+    ) -> Result<Vec<EntryResult>, Arc<ServiceError>> {
         let view = self
             .store
             .signer_snapshot(&entries)
@@ -74,7 +74,7 @@ impl Sequencer {
                 (entries, preverified)
             })
             .await
-            .map_err(|e| Arc::new(LedgerError::Planning(e.to_string())))?
+            .map_err(|e| Arc::new(ServiceError::Planning(e.to_string())))?
         };
         let (reply, answer) = oneshot::channel();
         self.jobs
@@ -84,8 +84,8 @@ impl Sequencer {
                 reply,
             })
             .await
-            .map_err(|_| Arc::new(LedgerError::Stopped))?;
-        answer.await.map_err(|_| Arc::new(LedgerError::Stopped))?
+            .map_err(|_| Arc::new(ServiceError::Stopped))?;
+        answer.await.map_err(|_| Arc::new(ServiceError::Stopped))?
     }
 }
 
@@ -159,7 +159,7 @@ pub async fn append_batch(
     entries: Arc<Vec<SignedEntry>>,
     preverified: Vec<Preverified>,
     frontier: &mut Option<Frontier>,
-) -> Result<Plan, LedgerError> {
+) -> Result<Plan, ServiceError> {
     let known = frontier.take();
     let mut tx = store.begin_append().await?;
     let next_seq = tx.next_seq().await?;
@@ -180,7 +180,7 @@ pub async fn append_batch(
             )
         })
         .await
-        .map_err(|e| LedgerError::Planning(e.to_string()))?
+        .map_err(|e| ServiceError::Planning(e.to_string()))?
     };
     tx.insert(&planned, &entries, received_at).await?;
     // Extend the stored tree in the same transaction: proofs never rehash the log.
@@ -193,7 +193,7 @@ pub async fn append_batch(
         tree.append_with(accepted.receipt.leaf_hash, |node, hash| {
             nodes.push((node, hash))
         })
-        .map_err(|e| LedgerError::Planning(e.to_string()))?;
+        .map_err(|e| ServiceError::Planning(e.to_string()))?;
     }
     tx.insert_nodes(&nodes).await?;
     tx.commit().await?;
