@@ -13,7 +13,6 @@ use num_traits::{One, Zero};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
-use super::allocate::Detail;
 use super::error::{PolicyError, Result};
 use super::exact::Exact;
 use super::file::{Policy, SynergyTrigger, Unlisted};
@@ -21,6 +20,17 @@ use super::input::{ActorKind, Inputs};
 use super::measured::MeasuredGame;
 use crate::shapley::mcnets::{McNets, Rule};
 use crate::shapley::money::decimal_to_ratio;
+
+/// How much an allocation explains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// The figures only (the `breakdown` and `excluded` lists stay empty): what an
+    /// allocation entry records. A large project has millions of attributions, the bulk of
+    /// the work and memory.
+    Figures,
+    /// The figures, each player's breakdown, and the contributions that did not count.
+    Breakdown,
+}
 
 /// A player of the game: an actor.
 #[derive(Debug, Clone, PartialEq, Eq)]
