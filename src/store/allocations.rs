@@ -1,7 +1,7 @@
 //! Reads behind allocation: pending value entries, adopted policy texts, actor records,
 //! and the allocation entries the API lists (a project's inputs are in `inputs.rs`).
 
-use super::append::{entry_id, parse_kind, slug};
+use super::decode::{entry_id, parse_kind, slug};
 use super::{Store, StoreError};
 use crate::entry::record::ActorRecord;
 use crate::entry::{ActorId, ContentDigest, EntryId};

@@ -2,7 +2,8 @@
 //! endorsements and measured coalitions as plain columns, inserted in the append transaction
 //! of their entries and read back by the allocator as the policy's input records.
 
-use super::append::{AppendTx, entry_id};
+use super::append::AppendTx;
+use super::decode::entry_id;
 use super::{Store, StoreError};
 use crate::crypto::hash;
 use crate::entry::body::{Body, Decision};

@@ -3,6 +3,7 @@
 
 mod allocations;
 mod append;
+mod decode;
 pub mod embedded;
 mod inputs;
 mod reads;

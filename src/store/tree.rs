@@ -1,6 +1,7 @@
 //! The stored Merkle tree, checkpoints and leaf pages: what proofs, export and `check` read.
 
-use super::append::{AppendTx, hash32};
+use super::append::AppendTx;
+use super::decode::hash32;
 use super::reads::StoredEntryColumns;
 use super::{Store, StoreError};
 use crate::ledger::merkle::{Frontier, Hash, NodeId, complete_subtree_hash};
