@@ -3,6 +3,7 @@
 //! kind, and the offline verifier's verdict on the whole log.
 
 use super::CliError;
+use crate::allocation::reproduce::Reproducer;
 use crate::crypto::{SecretKey, b64_decode, hash};
 use crate::entry::ActorId;
 use crate::entry::envelope::{format_timestamp, sign_envelope};
@@ -446,8 +447,14 @@ async fn verify_log(client: &Client) -> Result<(), CliError> {
         open_checkpoint(&note, std::slice::from_ref(&verifier)).map_err(failed)?;
     let server_key =
         crate::crypto::PublicKey::from_bytes(verifier.public_key().as_bytes()).map_err(failed)?;
-    let report = replay(&leaves, server_key, &[checkpoint.size], &|_, _| {})
-        .map_err(|bad| CliError::Failed(format!("verification failed at {bad}")))?;
+    let report = replay(
+        &leaves,
+        server_key,
+        &[checkpoint.size],
+        &mut Reproducer::default(),
+        &|_, _| {},
+    )
+    .map_err(|bad| CliError::Failed(format!("verification failed at {bad}")))?;
     if report.roots.get(&checkpoint.size) != Some(&checkpoint.root) {
         return Err(CliError::Failed(
             "the log does not match its checkpoint".into(),

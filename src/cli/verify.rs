@@ -2,6 +2,7 @@
 
 use super::export::{checkpoint_path, get_text};
 use super::{CliError, read_input};
+use crate::allocation::reproduce::Reproducer;
 use crate::crypto::{PublicKey, b64_decode, hash};
 use crate::ledger::checkpoint::{Checkpoint, NoteVerifier, open_checkpoint};
 use crate::ledger::replay::replay;
@@ -88,7 +89,13 @@ pub async fn run(args: &VerifyArgs) -> Result<(), CliError> {
             progress.set_message(phase);
             progress.set_position(done);
         };
-        let result = replay(&leaves, server_key, &sizes, &progress_fn);
+        let result = replay(
+            &leaves,
+            server_key,
+            &sizes,
+            &mut Reproducer::default(),
+            &progress_fn,
+        );
         progress.finish_and_clear();
         result
     })

@@ -8,6 +8,7 @@ use fairshare::allocation::reproduce::Reproducer;
 use fairshare::crypto::hash;
 use fairshare::entry::body::Body;
 use fairshare::entry::{EntryId, SignedEntry};
+use fairshare::ledger::replay::Observer;
 use fairshare::service::allocator;
 use serde_json::{Value, json};
 
