@@ -1,5 +1,5 @@
 //! Merkle tree and checkpoint benchmarks on a 1,000,000-leaf in-memory stored tree.
-//! Run: `cargo bench --bench merkle`. Figures: docs/BENCHMARKS-merkle.md.
+//! Run: `cargo bench --bench merkle`. Figures: docs/BENCHMARKS.md ("Merkle tree and checkpoints").
 
 use std::collections::HashMap;
 use std::hint::black_box;

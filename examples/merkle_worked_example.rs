@@ -1,4 +1,4 @@
-//! Prints the worked example of docs/PROTOCOL-transparency.md from the code itself:
+//! Prints the worked example of docs/PROTOCOL.md ("Transparency") from the code itself:
 //! `cargo run --example merkle_worked_example`.
 
 use ed25519_dalek::SigningKey;

@@ -8,11 +8,9 @@ use crate::ledger::checkpoint::NoteSigner;
 use crate::ledger::rules::{RegistrationPolicy, RuleSettings};
 use crate::service::{Sequencer, allocator, check, checkpointer};
 use crate::store::embedded::EmbeddedPostgres;
-use crate::store::{Store, StoreError};
-use sqlx::postgres::PgConnectOptions;
+use crate::store::{self, Store, StoreError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -106,11 +104,7 @@ pub struct Ledger {
 impl Ledger {
     pub async fn open(config: &DatabaseConfig, db_connections: u32) -> Result<Self, StartError> {
         let (options, embedded) = match &config.database_url {
-            Some(url) => {
-                let options = PgConnectOptions::from_str(url)
-                    .map_err(|e| StartError::Config(format!("DATABASE_URL: {e}")))?;
-                (options, None)
-            }
+            Some(url) => (store::connect_options(url)?, None),
             None => {
                 let (data_dir, bin) = (config.data_dir.clone(), config.pg_bin.clone());
                 let cluster = tokio::task::spawn_blocking(move || {
@@ -215,13 +209,9 @@ impl RunningServer {
             .local_addr()
             .map_err(|e| StartError::Listen(config.listen, e))?;
         let (shutdown, stop_signal) = oneshot::channel::<()>();
-        let serving = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop_signal.await;
-                })
-                .await
-        });
+        let serving = tokio::spawn(api::serve(listener, app, async move {
+            let _ = stop_signal.await;
+        }));
         tracing::info!(%addr, "fairshare is serving");
         Ok(Self {
             addr,

@@ -37,6 +37,13 @@ pub enum StoreError {
     Embedded(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("DATABASE_URL: {0}")]
+    Url(#[source] sqlx::Error),
+}
+
+/// The connection options of a PostgreSQL URL (`postgres://user@host/db?host=/socket`).
+pub fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
+    url.parse().map_err(StoreError::Url)
 }
 
 /// A handle on one log in one database.
