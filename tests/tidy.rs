@@ -207,10 +207,8 @@ fn use_group_members(tokens: TokenStream) -> Vec<Vec<String>> {
                 }
                 current.clear();
             }
-            TokenTree::Punct(p) if p.as_char() == ',' => {
-                if !current.is_empty() {
-                    members.push(std::mem::take(&mut current));
-                }
+            TokenTree::Punct(p) if p.as_char() == ',' && !current.is_empty() => {
+                members.push(std::mem::take(&mut current));
             }
             _ => {}
         }
