@@ -11,6 +11,10 @@
 //!
 //! `CARGO_TARGET_DIR=... cargo bench --bench verify` (`VERIFY_ENTRIES` overrides the size).
 
+// Benchmark data are small counts, sizes and indices: casts between integer widths cannot
+// truncate or wrap here.
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+
 use fairshare::allocation::reproduce::Reproducer;
 use fairshare::crypto::{PublicKey, SecretKey, Signature, SignatureCheck, verify_batch};
 use fairshare::entry::SignedEntry;

@@ -1,6 +1,10 @@
 //! Prints the worked example of docs/PROTOCOL.md ("Transparency") from the code itself:
 //! `cargo run --example merkle_worked_example`.
 
+// Example data are small counts, sizes and indices: casts between integer widths cannot
+// truncate or wrap here.
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+
 use ed25519_dalek::SigningKey;
 use fairshare::ledger::checkpoint::{
     Checkpoint, NoteSigner, add_cosignature, cosignature_message, key_id, sign_checkpoint,

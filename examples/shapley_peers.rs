@@ -5,6 +5,10 @@
 //!
 //! cargo run --release --example shapley_peers -- OUT_DIR
 
+// Example data are small counts, sizes and indices: casts between integer widths cannot
+// truncate or wrap here.
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+
 use std::time::Instant;
 
 use fairshare::shapley::exact::shapley_exact;

@@ -221,12 +221,13 @@ mod tests {
         let entries: Vec<SignedEntry> = (0..200)
             .map(|i| text(i, ["alice", "bob", "scribe"][i % 3]))
             .collect();
-        let records = records_from_entries(
-            entries
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (i as u64, EntryId([i as u8; 32]), e)),
-        );
+        let records = records_from_entries(entries.iter().enumerate().map(|(i, e)| {
+            (
+                i as u64,
+                EntryId([u8::try_from(i).expect("a short log"); 32]),
+                e,
+            )
+        }));
         let mut actors = HashMap::new();
         for (id, kind) in [
             ("alice", ActorKind::Human),

@@ -165,8 +165,8 @@ mod tests {
         SignedEntry::parse(&sign_envelope(&envelope, key, &[]).expect("signs")).expect("valid")
     }
 
-    fn id(n: u8) -> EntryId {
-        EntryId([n; 32])
+    fn id(n: usize) -> EntryId {
+        EntryId([u8::try_from(n).expect("a short log"); 32])
     }
 
     #[test]
@@ -230,15 +230,11 @@ mod tests {
         let mut reproducer = Reproducer::default();
         for (seq, e) in log.iter().enumerate() {
             reproducer
-                .observe(seq as u64, id(seq as u8), e)
+                .observe(seq as u64, id(seq), e)
                 .expect("not an allocation");
         }
         let inputs = name_actors(
-            records_from_entries(
-                [4usize, 5]
-                    .iter()
-                    .map(|&i| (i as u64, id(i as u8), &log[i])),
-            ),
+            records_from_entries([4usize, 5].iter().map(|&i| (i as u64, id(i), &log[i]))),
             &reproducer.actors,
         );
         let body = compute(&id(6), 6, &log[6], POLICY, &inputs);
@@ -248,7 +244,7 @@ mod tests {
         let faithful = allocation(body.clone());
         let mut replay = Reproducer::default();
         for (seq, e) in log.iter().enumerate() {
-            replay.observe(seq as u64, id(seq as u8), e).expect("fine");
+            replay.observe(seq as u64, id(seq), e).expect("fine");
         }
         assert_eq!(replay.observe(7, id(7), &faithful), Ok(()));
 

@@ -27,11 +27,11 @@ async fn concentration_view(
     let project = slug(&params, "project")?;
     let since = number(&params, "since", Some(0))?;
     let largest = number(&params, "largest", Some(10))?;
-    if largest > MAX_LARGEST as u64 {
+    let Some(largest) = usize::try_from(largest).ok().filter(|l| *l <= MAX_LARGEST) else {
         return Err(ApiError::BadRequest(format!(
             "largest={largest}: at most {MAX_LARGEST}"
         )));
-    }
+    };
     let basis = params
         .get("basis")
         .map_or(Ok(Basis::Earned), |b| Basis::parse(b))
@@ -54,7 +54,7 @@ async fn concentration_view(
             );
         }
         match rows.last() {
-            Some((seq, _, _)) if rows.len() as i64 == MAX_LISTING => next = seq + 1,
+            Some((seq, _, _)) if rows.len() == MAX_LISTING => next = seq + 1,
             _ => break,
         }
     }
@@ -74,8 +74,8 @@ async fn concentration_view(
         .into_iter()
         .map(|(id, record)| (id.to_string(), record.kind))
         .collect();
-    let currencies = concentration(&figures, basis, &kinds, largest as usize)
-        .map_err(|e| corrupt(e.to_string()))?;
+    let currencies =
+        concentration(&figures, basis, &kinds, largest).map_err(|e| corrupt(e.to_string()))?;
     Ok(Json(json!({
         "project": project.as_ref().map(Slug::as_str),
         "since": since,

@@ -375,8 +375,11 @@ fn with_decimal(fraction: &str) -> String {
     }
 }
 
+/// A bar of up to 40 blocks for a share in [0, 1].
 fn bar(share: f64) -> String {
-    "█".repeat((share * 40.0).round() as usize)
+    let blocks = (share.clamp(0.0, 1.0) * 40.0).round();
+    #[allow(clippy::cast_possible_truncation)] // clamped above: a whole number in 0..=40
+    "█".repeat(blocks as usize)
 }
 
 fn print_allocation(body: &Value, policy: &str) {

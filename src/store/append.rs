@@ -1,6 +1,6 @@
 //! The append transaction: one per batch, serialized across processes by an advisory lock.
 
-use super::decode::{entry_id, hash32, parse_kind, slug, stored_received_at};
+use super::decode::{bigint, entry_id, hash32, parse_kind, slug, stored_received_at};
 use super::inputs::InputColumns;
 use super::{Store, StoreError};
 use crate::crypto::{KeyId, PublicKey, hash};
@@ -214,7 +214,7 @@ impl AppendTx {
         let mut allocations = (Vec::new(), Vec::new());
         for accepted in &plan.accepted {
             let env = &entries[accepted.input].envelope;
-            let seq = accepted.receipt.seq as i64;
+            let seq = bigint(accepted.receipt.seq)?;
             rows.push(seq, accepted, env);
             inputs.push(seq, &accepted.receipt.id, env);
             for effect in &accepted.effects {

@@ -1,5 +1,5 @@
-//! Decoding stored columns back into domain values. A value that does not decode is
-//! stored data the application never wrote: [`StoreError::Corrupt`].
+//! Converting between domain values and stored columns. A stored value that does not
+//! decode is data the application never wrote: [`StoreError::Corrupt`].
 
 use super::StoreError;
 use crate::entry::{ActorId, ActorKind, EntryId};
@@ -29,4 +29,15 @@ pub(super) fn stored_received_at(leaf: &[u8]) -> Result<String, StoreError> {
         .ok()
         .and_then(|v| v["received_at"].as_str().map(str::to_owned))
         .ok_or_else(|| StoreError::Corrupt("a stored leaf has no received_at".into()))
+}
+
+/// A position or count as a `bigint` parameter. Sequence numbers and tree sizes stay far
+/// below 2^63; a larger one comes from a caller that skipped its range check.
+pub(super) fn bigint(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::OutOfRange(value))
+}
+
+/// Each of `values` as a `bigint` parameter.
+pub(super) fn bigints(values: impl IntoIterator<Item = u64>) -> Result<Vec<i64>, StoreError> {
+    values.into_iter().map(bigint).collect()
 }

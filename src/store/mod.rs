@@ -37,6 +37,8 @@ pub enum StoreError {
     Embedded(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("{0} is beyond what a bigint column holds")]
+    OutOfRange(u64),
     #[error("DATABASE_URL: {0}")]
     Url(#[source] sqlx::Error),
 }

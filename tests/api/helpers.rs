@@ -40,7 +40,11 @@ pub fn admin_url() -> String {
                 let url = cluster.url();
                 CLUSTER.get_or_init(|| Mutex::new(Some(cluster)));
                 // Statics are never dropped: stop the cluster when the test binary exits.
-                unsafe { libc::atexit(stop_cluster) };
+                #[allow(unsafe_code)] // std has no atexit
+                // SAFETY: stop_cluster is an extern "C" fn that never unwinds across the boundary.
+                unsafe {
+                    libc::atexit(stop_cluster)
+                };
                 url
             }
         })

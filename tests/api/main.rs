@@ -1,6 +1,10 @@
 //! One integration-test binary (faster to link than many): each module tests one area
 //! against the real server on a random port and a fresh database.
 
+// Test data are small counts, sizes and indices: casts between integer widths cannot
+// truncate or wrap here.
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+
 mod actors;
 mod allocation_inputs;
 mod allocations;
