@@ -8,6 +8,7 @@ use crate::ledger::checkpoint::NoteSigner;
 use crate::ledger::rules::{RegistrationPolicy, RuleSettings};
 use crate::service::{Sequencer, allocator, check, checkpointer};
 use crate::store::embedded::EmbeddedPostgres;
+use crate::store::setup;
 use crate::store::{self, Store, StoreError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,7 +18,9 @@ use tokio::sync::oneshot;
 /// Where the ledger lives: shared by `serve` and the operator's commands.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DatabaseConfig {
-    /// PostgreSQL URL; without it, fairshare runs its own cluster in --data-dir.
+    /// PostgreSQL URL of a migrated database, as a login role with INSERT and SELECT only
+    /// (`fairshare db setup` makes one); without it, fairshare runs its own cluster in
+    /// --data-dir and sets it up the same way.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
     /// Folder for the embedded PostgreSQL cluster and the server key.
@@ -91,6 +94,9 @@ pub enum StartError {
     Listen(SocketAddr, std::io::Error),
 }
 
+/// The database of the embedded cluster that holds the log.
+const EMBEDDED_DATABASE: &str = "fairshare";
+
 /// An open ledger: the store, the server key, and the embedded cluster if one was started.
 pub struct Ledger {
     pub store: Store,
@@ -113,7 +119,8 @@ impl Ledger {
                 .await
                 .map_err(|e| StartError::Config(e.to_string()))??;
                 tracing::info!(url = %cluster.url(), "embedded PostgreSQL is running");
-                (cluster.connect_options(), Some(cluster))
+                let app = setup::provision(&cluster.connect_options(), EMBEDDED_DATABASE).await?;
+                (app, Some(cluster))
             }
         };
         let store = Store::connect(options, &config.log_id, db_connections).await?;

@@ -2,6 +2,7 @@
 
 mod actor;
 mod check;
+mod db;
 mod demo;
 mod export;
 mod keygen;
@@ -54,6 +55,9 @@ pub enum Command {
     /// Operator commands with direct database access.
     #[command(subcommand)]
     Actor(actor::ActorCommand),
+    /// Database administration: set up roles and the database, apply migrations.
+    #[command(subcommand)]
+    Db(db::DbCommand),
     /// Create an ed25519 key file (mode 0600) and print its public key and key id.
     #[command(after_help = "Example:\n  fairshare keygen --out alice.key")]
     Keygen(keygen::KeygenArgs),
@@ -102,6 +106,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(config) => serve::run(config).await,
         Command::Actor(command) => actor::run(command).await,
+        Command::Db(command) => db::run(command).await,
         Command::Keygen(args) => keygen::run(&args),
         Command::Sign(args) => sign::run_sign(&args),
         Command::Cosign(args) => sign::run_cosign(&args),

@@ -87,7 +87,8 @@ async fn drop_stale_databases(admin: &mut PgConnection) {
     }
 }
 
-/// A new, empty database; returns its URL.
+/// A new, empty, migrated database, set up as `fairshare db setup` does; returns the URL
+/// the server connects with (the login role with INSERT and SELECT only) and its name.
 pub async fn fresh_database() -> (String, String) {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
@@ -101,13 +102,16 @@ pub async fn fresh_database() -> (String, String) {
     CLEANED
         .get_or_init(|| drop_stale_databases(&mut admin))
         .await;
-    // The name is generated above from digits: safe to splice.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut admin)
+    admin.close().await.expect("close");
+    let admin_options = PgConnectOptions::from_str(&admin_url()).expect("admin url");
+    fairshare::store::setup::provision(&admin_options, &name)
         .await
-        .expect("create database");
+        .unwrap_or_else(|e| panic!("set up {name}: {e}"));
     let mut url = url::Url::parse(&admin_url()).expect("url");
     url.set_path(&name);
+    url.set_username(fairshare::store::setup::APP_ROLE)
+        .expect("a URL with a user");
+    url.set_password(None).expect("a URL with a user");
     (url.to_string(), name)
 }
 
