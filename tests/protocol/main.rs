@@ -5,6 +5,7 @@
 // truncate or wrap here.
 #![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
 
+mod allocation_vectors;
 mod committed;
 mod ed25519_vectors;
 mod entry_vectors;
