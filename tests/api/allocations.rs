@@ -5,7 +5,7 @@ use crate::helpers::{Actor, TestApp, admin_connection, spawn_app};
 use serde_json::{Value, json};
 use sqlx::Executor;
 
-fn words(actor: &Actor, count: &str) -> Value {
+pub(crate) fn words(actor: &Actor, count: &str) -> Value {
     actor.sign(
         "contribution",
         json!({"project": "novel", "kind": "text", "measure": {"quantity": count, "unit": "words"},

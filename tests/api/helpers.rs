@@ -125,8 +125,13 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// [`spawn_app`] with extra `fairshare serve` flags.
+pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     let (url, name) = fresh_database().await;
-    spawn_app_on(url, name, tempfile::tempdir().expect("tempdir"), &[]).await
+    spawn_app_on(url, name, tempfile::tempdir().expect("tempdir"), extra).await
 }
 
 /// Starts a server on an existing database and data folder (server key), with extra flags.
@@ -284,17 +289,23 @@ impl TestApp {
         answer(response).await
     }
 
-    /// Registers `actor` as the server operator does (`fairshare actor register`).
-    pub async fn register_by_operator(&self, actor: &Actor, kind: &str) {
+    /// An entry of `actor` signed by the server key, as the operator's registrations and
+    /// the allocator's entries are.
+    pub fn sign_as_server(&self, actor: &str, entry_type: &str, body: Value) -> Value {
         let key_path = self.data_dir.path().join("server.key");
         let server_key = fairshare::keyfile::read(&key_path).expect("server key");
         let envelope = json!({
-            "v": 1, "type": "actor.registered", "actor": actor.id,
+            "v": 1, "type": entry_type, "actor": actor,
             "key": server_key.public_key().key_id().to_string(), "nonce": next_nonce(),
-            "ts": format_timestamp(chrono::Utc::now()),
-            "body": {"kind": kind, "public_key": actor.key.public_key().to_base64()},
+            "ts": format_timestamp(chrono::Utc::now()), "body": body,
         });
-        let signed = sign_envelope(&envelope, &server_key, &[]).expect("signs");
+        sign_envelope(&envelope, &server_key, &[]).expect("signs")
+    }
+
+    /// Registers `actor` as the server operator does (`fairshare actor register`).
+    pub async fn register_by_operator(&self, actor: &Actor, kind: &str) {
+        let body = json!({"kind": kind, "public_key": actor.key.public_key().to_base64()});
+        let signed = self.sign_as_server(&actor.id, "actor.registered", body);
         let (status, body) = self.post(&signed).await;
         assert_eq!(status, 201, "{body}");
     }
@@ -326,6 +337,20 @@ impl TestApp {
     pub async fn log_size(&self) -> u64 {
         self.server.store().size().await.expect("size")
     }
+}
+
+/// Status and text of `GET path` (checkpoints, keys, NDJSON pages).
+pub async fn text(app: &TestApp, path: &str) -> (u16, String) {
+    let response = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .expect("request");
+    (
+        response.status().as_u16(),
+        response.text().await.expect("text"),
+    )
 }
 
 /// Status and JSON body of a response; every error must be problem+json.

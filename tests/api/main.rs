@@ -16,4 +16,5 @@ mod entries;
 mod guards;
 mod helpers;
 mod retry;
+mod spec;
 mod transparency;

@@ -13,3 +13,4 @@ mod note_vectors;
 mod properties;
 mod rfc_vectors;
 mod vectors;
+mod worked_examples;
