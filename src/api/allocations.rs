@@ -305,9 +305,7 @@ async fn policy(
     State(state): State<AppState>,
     Path(hash): Path<String>,
 ) -> Result<Response, ApiError> {
-    let digest = ContentDigest::parse(&hash)
-        .or_else(|_| ContentDigest::parse(&format!("blake3:{hash}")))
-        .map_err(ApiError::BadRequest)?;
+    let digest = ContentDigest::parse(&hash).map_err(ApiError::BadRequest)?;
     let row = state
         .store
         .policy_entry(&digest)

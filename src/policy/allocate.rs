@@ -31,7 +31,7 @@ use crate::shapley::select::{Method, Request, Values, solve};
 pub struct Allocation {
     /// Policy name.
     pub policy: String,
-    /// blake3 of the policy file, lowercase hex.
+    /// `blake3:<hex>` of the policy file's bytes.
     pub policy_hash: String,
     /// Solver(s) used: `closed-form/mc-nets`, plus `+exact` or `+monte-carlo` for the
     /// measured game.

@@ -24,7 +24,7 @@ pub struct Policy {
     pub name: String,
     /// Free text.
     pub description: String,
-    /// Lowercase hex blake3 of the file's bytes.
+    /// `blake3:<hex>` of the file's bytes, the form every entry and the API use.
     pub hash: String,
     /// Weights per (contribution kind, unit); `*` matches any.
     pub weights: Vec<Weight>,
@@ -378,9 +378,9 @@ pub fn is_identifier(s: &str) -> bool {
         })
 }
 
-/// Lowercase hex blake3 of a policy file's bytes: the hash `policy.adopted` records.
+/// `blake3:<hex>` of a policy file's bytes: the content digest `policy.adopted` records.
 pub fn policy_hash(bytes: &[u8]) -> String {
-    blake3::hash(bytes).to_hex().to_string()
+    format!("blake3:{}", blake3::hash(bytes).to_hex())
 }
 
 impl Policy {

@@ -41,7 +41,7 @@ enum Request {
     /// Raw bytes posted to /v1/entries.
     Raw(Vec<u8>),
     /// A GET of this path.
-    Get(&'static str),
+    Get(String),
     /// An entry posted to a second server run with `--registration platform-cosigned`.
     PlatformCosigned(Value),
 }
@@ -206,7 +206,11 @@ fn cases(w: &World) -> Vec<(&'static str, Request)> {
             "a body larger than `--max-body-bytes` (default 8 MiB)",
             Request::Raw(vec![b'x'; 8 * 1024 * 1024 + 1]),
         ),
-        ("an unknown path", Request::Get("/nowhere")),
+        ("an unknown path", Request::Get("/nowhere".into())),
+        (
+            "a policy hash not written `blake3:<hex>` (`GET /v1/policies/{hash}`)",
+            Request::Get(format!("/v1/policies/{}", policy.trim_start_matches("blake3:"))),
+        ),
         (
             "a field missing, unknown, of the wrong type or form (here a quantity written as a JSON number)",
             Request::Post(alice.sign(
