@@ -18,7 +18,7 @@ fn main() {
         }
     };
     if let Err(error) = runtime.block_on(cli::run(cli)) {
-        eprintln!("error: {error}");
+        eprintln!("error: {}", fairshare::service::describe(&error));
         std::process::exit(error.exit_code());
     }
 }

@@ -4,9 +4,9 @@
 use crate::api::{self, ApiSettings, AppState};
 use crate::crypto::SecretKey;
 use crate::keyfile::{self, KeyFileError};
-use crate::ledger::checkpoint::NoteSigner;
+use crate::ledger::checkpoint::{NoteError, NoteSigner};
 use crate::ledger::rules::{RegistrationPolicy, RuleSettings};
-use crate::service::{Sequencer, allocator, check, checkpointer};
+use crate::service::{Sequencer, ServiceError, allocator, check, checkpointer};
 use crate::store::embedded::EmbeddedPostgres;
 use crate::store::setup;
 use crate::store::{self, Store, StoreError};
@@ -88,10 +88,21 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Key(#[from] KeyFileError),
-    #[error("{0}")]
-    Config(String),
-    #[error("cannot listen on {0}: {1}")]
-    Listen(SocketAddr, std::io::Error),
+    #[error("--log-origin {origin:?} cannot name the log's key")]
+    Origin {
+        origin: String,
+        #[source]
+        source: NoteError,
+    },
+    /// Starting the embedded cluster panicked.
+    #[error("cannot start the embedded PostgreSQL")]
+    Embedded(#[source] tokio::task::JoinError),
+    /// The stored tree or checkpoints disagree with the leaves (or could not be read); the
+    /// message names the first bad leaf, so it carries the cause's text.
+    #[error("the stored log failed its check: {0}")]
+    Check(#[source] ServiceError),
+    #[error("cannot listen on {0}")]
+    Listen(SocketAddr, #[source] std::io::Error),
 }
 
 /// The database of the embedded cluster that holds the log.
@@ -117,7 +128,7 @@ impl Ledger {
                     EmbeddedPostgres::start(&data_dir, bin.as_deref())
                 })
                 .await
-                .map_err(|e| StartError::Config(e.to_string()))??;
+                .map_err(StartError::Embedded)??;
                 tracing::info!(url = %cluster.url(), "embedded PostgreSQL is running");
                 let app = setup::provision(&cluster.connect_options(), EMBEDDED_DATABASE).await?;
                 (app, Some(cluster))
@@ -135,8 +146,11 @@ impl Ledger {
         };
         let signing_key = ed25519_dalek::SigningKey::from_bytes(&server_key.seed());
         let note_signer =
-            NoteSigner::ed25519(config.log_origin.clone(), signing_key).map_err(|e| {
-                StartError::Config(format!("--log-origin {:?}: {e}", config.log_origin))
+            NoteSigner::ed25519(config.log_origin.clone(), signing_key).map_err(|source| {
+                StartError::Origin {
+                    origin: config.log_origin.clone(),
+                    source,
+                }
             })?;
         Ok(Self {
             store,
@@ -172,7 +186,7 @@ impl RunningServer {
         if config.check_on_start {
             let report = check::check(&ledger.store, &ledger.note_signer.verifier())
                 .await
-                .map_err(|e| StartError::Config(e.to_string()))?;
+                .map_err(StartError::Check)?;
             tracing::info!(
                 entries = report.entries,
                 "stored tree and checkpoints agree with the leaves"
@@ -237,7 +251,10 @@ impl RunningServer {
     pub async fn stop(self) {
         let _ = self.shutdown.send(());
         if let Ok(Err(error)) = self.serving.await {
-            tracing::warn!(%error, "server stopped with an error");
+            tracing::warn!(
+                error = &error as &dyn std::error::Error,
+                "server stopped with an error"
+            );
         }
         for task in self.background {
             task.abort();

@@ -9,7 +9,6 @@ use crate::entry::body::Body;
 use crate::entry::{ContentDigest, EntryId, SignedEntry, Slug};
 use crate::policy::allocate::ExcludedContribution;
 use crate::policy::{Allocation, Attribution, PlayerAllocation};
-use crate::service::ServiceError;
 use crate::service::allocator;
 use crate::store::LeafEntry;
 use axum::extract::{Path, Query, State};
@@ -20,7 +19,6 @@ use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -135,11 +133,9 @@ async fn one(
         _ => None,
     };
     let inputs = match value {
-        Some((value_seq, value_id, value_leaf)) => Some(
-            allocator::load(&state.store, value_seq, value_id, &value_leaf)
-                .await
-                .map_err(|e| ApiError::Ledger(Arc::new(e)))?,
-        ),
+        Some((value_seq, value_id, value_leaf)) => {
+            Some(allocator::load(&state.store, value_seq, value_id, &value_leaf).await?)
+        }
         None => None,
     };
     // Written straight from the allocation's own types: a large project's breakdown is
@@ -152,14 +148,9 @@ async fn one(
         _ => serde_json::to_vec(&shown),
     })
     .await
-    .map_err(|e| internal(e.to_string()))?
-    .map_err(|e| internal(e.to_string()))?;
+    .map_err(ApiError::Task)?
+    .map_err(ApiError::Encode)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
-}
-
-/// A failure of the server's own work (a panicked task, unserializable output): 500.
-fn internal(reason: String) -> ApiError {
-    ApiError::Ledger(Arc::new(ServiceError::Planning(reason)))
 }
 
 /// Which players' breakdowns a reader asked for.

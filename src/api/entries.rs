@@ -53,7 +53,7 @@ async fn submit(
             .sequencer
             .submit(vec![entry])
             .await
-            .map_err(ApiError::Ledger)?;
+            .map_err(ApiError::Append)?;
         let answer = results.pop().unwrap_or_else(|| Err(missing_result()))?;
         let status = if answer.resubmission {
             StatusCode::OK
@@ -86,7 +86,7 @@ async fn submit(
             .sequencer
             .submit(valid)
             .await
-            .map_err(ApiError::Ledger)?
+            .map_err(ApiError::Append)?
             .into_iter()
     };
     let results: Vec<Value> = parsed

@@ -7,14 +7,13 @@ use super::{Sequencer, ServiceError};
 use crate::allocation::{allocate, compute, name_actors};
 use crate::crypto::SecretKey;
 use crate::entry::EntryId;
-use crate::entry::body::Body;
-use crate::entry::envelope::format_timestamp;
+use crate::entry::body::{Body, EntryType};
+use crate::entry::envelope::{Envelope, format_timestamp};
 use crate::entry::record::SERVER_ACTOR;
 use crate::entry::{Rejection, SignedEntry};
 use crate::policy::{self, Detail};
 use crate::store::{Store, StoreError};
 use serde_json::Value;
-use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -79,10 +78,13 @@ pub fn spawn(
                     allocator.record(None);
                 }
                 Err(error) => {
-                    tracing::warn!(%error, "allocation deferred; will retry");
+                    tracing::warn!(
+                        error = &error as &dyn std::error::Error,
+                        "allocation deferred; will retry"
+                    );
                     allocator.record(Some(Deferral {
                         at: format_timestamp(chrono::Utc::now()),
-                        reason: error.to_string(),
+                        reason: super::describe(&error),
                     }));
                 }
             }
@@ -102,34 +104,40 @@ pub async fn allocate_pending(
         let started = Instant::now();
         let inputs = load(store, seq, value_id, &leaf).await?;
         let loaded = started.elapsed();
-        let body = tokio::task::spawn_blocking(move || inputs.compute())
-            .await
-            .map_err(|e| ServiceError::Planning(e.to_string()))?;
+        let body = tokio::task::spawn_blocking(move || inputs.compute()).await?;
         let computed = started.elapsed();
 
-        let envelope = json!({
-            "v": 1, "type": "allocation", "actor": SERVER_ACTOR,
-            "key": server_key.public_key().key_id().to_string(),
+        let envelope = Envelope::unsigned(
+            EntryType::Allocation,
+            SERVER_ACTOR,
+            server_key.public_key().key_id(),
             // One nonce per value entry: a second allocator process is refused, not duplicated.
-            "nonce": format!("allocation-{}", &value_id.to_string()[..32]),
-            "ts": format_timestamp(chrono::Utc::now()),
-            "body": body,
-        });
-        let entry = SignedEntry::sign(envelope, server_key)
-            .map_err(|e| ServiceError::Planning(format!("allocation entry: {e}")))?;
-        let mut results = sequencer
-            .submit(vec![entry])
-            .await
-            .map_err(|e| ServiceError::Planning(e.to_string()))?;
+            &format!("allocation-{}", &value_id.to_string()[..32]),
+            &format_timestamp(chrono::Utc::now()),
+            body,
+        );
+        let entry = SignedEntry::sign(envelope, server_key).map_err(|source| {
+            ServiceError::AllocationEntry {
+                value: value_id,
+                source,
+            }
+        })?;
+        let mut results = sequencer.submit(vec![entry]).await.map_err(|source| {
+            ServiceError::AllocationAppend {
+                value: value_id,
+                source,
+            }
+        })?;
         tracing::info!(value = %value_id, ?loaded, ?computed, appended = ?started.elapsed(),
                        "allocation: inputs read, computed, appended (times since start)");
         match results.pop() {
             Some(Ok(_)) => appended += 1,
             Some(Err(e)) if e.rejection == Rejection::Conflict => {}
-            Some(Err(e)) => {
-                return Err(ServiceError::Planning(format!(
-                    "allocation of {value_id} refused: {e}"
-                )));
+            Some(Err(source)) => {
+                return Err(ServiceError::AllocationRefused {
+                    value: value_id,
+                    source,
+                });
             }
             None => {}
         }

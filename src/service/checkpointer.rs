@@ -28,7 +28,10 @@ pub fn spawn(
                 tokio::time::sleep_until(last + interval).await;
             }
             if let Err(error) = issue(&store, &signer, &origin).await {
-                tracing::error!(%error, "could not issue a checkpoint");
+                tracing::error!(
+                    error = &error as &dyn std::error::Error,
+                    "could not issue a checkpoint"
+                );
             }
             last_issued = Some(Instant::now());
         }
@@ -47,10 +50,8 @@ pub async fn issue(
         return Ok(None);
     }
     let root = root_at(store, size).await?;
-    let checkpoint =
-        Checkpoint::new(origin, size, root).map_err(|e| ServiceError::Planning(e.to_string()))?;
-    let note =
-        sign_checkpoint(&checkpoint, signer).map_err(|e| ServiceError::Planning(e.to_string()))?;
+    let checkpoint = Checkpoint::new(origin, size, root)?;
+    let note = sign_checkpoint(&checkpoint, signer)?;
     store.insert_checkpoint(size, &root, &note).await?;
     Ok(Some(size))
 }
@@ -58,6 +59,5 @@ pub async fn issue(
 /// The root of the tree of `size` leaves, from the stored subtrees (O(log n) reads).
 pub async fn root_at(store: &Store, size: u64) -> Result<Hash, ServiceError> {
     let nodes = store.tree_nodes(&merkle::root_nodes(size)).await?;
-    merkle::root_at(size, &nodes)
-        .map_err(|e| ServiceError::Store(crate::store::StoreError::Corrupt(e.to_string())))
+    merkle::root_at(size, &nodes).map_err(ServiceError::StoredTree)
 }

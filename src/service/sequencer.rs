@@ -74,7 +74,7 @@ impl Sequencer {
                 (entries, preverified)
             })
             .await
-            .map_err(|e| Arc::new(ServiceError::Planning(e.to_string())))?
+            .map_err(|e| Arc::new(ServiceError::Task(e)))?
         };
         let (reply, answer) = oneshot::channel();
         self.jobs
@@ -138,7 +138,11 @@ async fn run(
                 }
             }
             Err(error) => {
-                tracing::error!(%error, entries = entries.len(), "append batch failed; nothing was stored");
+                tracing::error!(
+                    error = &error as &dyn std::error::Error,
+                    entries = entries.len(),
+                    "append batch failed; nothing was stored"
+                );
                 let error = Arc::new(error);
                 for (_, reply) in replies {
                     let _ = reply.send(Err(error.clone()));
@@ -179,8 +183,7 @@ pub async fn append_batch(
                 &stamp,
             )
         })
-        .await
-        .map_err(|e| ServiceError::Planning(e.to_string()))?
+        .await?
     };
     tx.insert(&planned, &entries, received_at).await?;
     // Extend the stored tree in the same transaction: proofs never rehash the log.
@@ -193,7 +196,7 @@ pub async fn append_batch(
         tree.append_with(accepted.receipt.leaf_hash, |node, hash| {
             nodes.push((node, hash))
         })
-        .map_err(|e| ServiceError::Planning(e.to_string()))?;
+        .map_err(ServiceError::Tree)?;
     }
     tx.insert_nodes(&nodes).await?;
     tx.commit().await?;

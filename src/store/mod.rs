@@ -47,6 +47,36 @@ pub enum StoreError {
     Setup(String),
 }
 
+impl StoreError {
+    /// Whether the database could not be reached or would not serve (refused, closed or
+    /// dropped connections, a pool that timed out or closed, a server shutting down or out
+    /// of connections): a passing condition worth a retry, unlike corrupt data or a failed
+    /// query.
+    pub fn is_unavailable(&self) -> bool {
+        let Self::Database(error) = self else {
+            return false;
+        };
+        match error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+                // PostgreSQL's SQLSTATE classes: 08 connection exception, 53 insufficient
+                // resources (too many connections), 57P admin or crash shutdown, cannot
+                // connect now, database dropped; 3D000: the database does not exist (any
+                // more).
+                code.starts_with("08")
+                    || code.starts_with("53")
+                    || code.starts_with("57P")
+                    || code == "3D000"
+            }),
+            _ => false,
+        }
+    }
+}
+
 /// The connection options of a PostgreSQL URL (`postgres://user@host/db?host=/socket`).
 pub fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
     url.parse().map_err(StoreError::Url)

@@ -13,6 +13,7 @@ mod cli;
 mod concurrency;
 mod embedded;
 mod entries;
+mod failures;
 mod guards;
 mod helpers;
 mod retry;

@@ -173,7 +173,7 @@ async fn export_resumes_and_verifies_offline() {
 }
 
 /// Runs `statements` as a superuser with triggers (and so the append-only guards) disabled.
-async fn tamper(app: &TestApp, statements: &[&str]) {
+pub async fn tamper(app: &TestApp, statements: &[&str]) {
     let mut db = admin_connection(&app.database).await;
     db.execute("SET session_replication_role = replica")
         .await
