@@ -5,6 +5,7 @@ pub mod allocation; // value realized -> policy -> game -> payouts -> allocation
 pub mod api; // HTTP: axum routers, problem+json errors
 pub mod audit; // the regulator's concentration figures over allocations (pure)
 pub mod cli; // one file per subcommand
+pub mod client; // the API's paths, and the one client of the log (IO)
 pub mod crypto; // canonical JSON, blake3, ed25519 (pure)
 pub mod entry; // envelope, bodies, validation rules (pure)
 pub mod keyfile; // secret key files (mode 0600)

@@ -5,6 +5,7 @@
 
 use super::error::ApiError;
 use super::{AppState, number, slug};
+use crate::client::layout;
 use crate::entry::body::Body;
 use crate::entry::{ContentDigest, EntryId, SignedEntry, Slug};
 use crate::policy::allocate::ExcludedContribution;
@@ -22,11 +23,11 @@ use std::collections::HashMap;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/allocations", get(list))
-        .route("/v1/allocations/{id}", get(one))
-        .route("/v1/allocations/{id}/retry", post(retry))
-        .route("/v1/projects/{id}/contributions", get(contributions))
-        .route("/v1/policies/{hash}", get(policy))
+        .route(layout::ALLOCATIONS, get(list))
+        .route(layout::ALLOCATION, get(one))
+        .route(layout::ALLOCATION_RETRY, post(retry))
+        .route(layout::PROJECT_CONTRIBUTIONS, get(contributions))
+        .route(layout::POLICY, get(policy))
 }
 
 /// An entry as the API shows it: sequence number, id, received time and body.

@@ -5,6 +5,7 @@
 use super::error::ApiError;
 use super::{AppState, number, slug};
 use crate::audit::{AllocationFigures, Basis, concentration};
+use crate::client::layout;
 use crate::entry::Slug;
 use crate::store::MAX_LISTING;
 use axum::extract::{Query, State};
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/audit/concentration", get(concentration_view))
+    Router::new().route(layout::AUDIT_CONCENTRATION, get(concentration_view))
 }
 
 /// Most actors the `largest` list may name.

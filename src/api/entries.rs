@@ -2,6 +2,7 @@
 
 use super::AppState;
 use super::error::ApiError;
+use crate::client::layout;
 use crate::crypto::{b64_encode, hash};
 use crate::entry::SignedEntry;
 use crate::store::StoreError;
@@ -20,8 +21,8 @@ use std::borrow::Cow;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/entries", post(submit))
-        .route("/v1/entries/{seq}", get(get_entry))
+        .route(layout::ENTRIES, post(submit))
+        .route(layout::ENTRY, get(get_entry))
 }
 
 /// One entry: 201 with its receipt (200 with the original receipt for a resubmission), or a

@@ -3,7 +3,8 @@
 
 use super::error::ApiError;
 use super::{AppState, number};
-use crate::crypto::{b64_encode, hash};
+use crate::client::layout;
+use crate::crypto::hash;
 use crate::ledger::merkle::{self, Hash, NodeId};
 use crate::store::StoreError;
 use axum::extract::{Path, Query, State};
@@ -19,12 +20,12 @@ pub const MAX_PAGE: u64 = 1000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/log/key", get(log_key))
-        .route("/v1/log/checkpoint", get(latest_checkpoint))
-        .route("/v1/log/checkpoints/{tree_size}", get(checkpoint))
-        .route("/v1/log/proof/inclusion", get(inclusion_proof))
-        .route("/v1/log/proof/consistency", get(consistency_proof))
-        .route("/v1/log/entries", get(entries))
+        .route(layout::LOG_KEY, get(log_key))
+        .route(layout::LOG_CHECKPOINT, get(latest_checkpoint))
+        .route(layout::LOG_CHECKPOINT_OF_SIZE, get(checkpoint))
+        .route(layout::INCLUSION_PROOF, get(inclusion_proof))
+        .route(layout::CONSISTENCY_PROOF, get(consistency_proof))
+        .route(layout::LOG_ENTRIES, get(entries))
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -165,7 +166,7 @@ async fn entries(
     let rows = state.store.leaves(start, end.min(start + MAX_PAGE)).await?;
     let mut body = String::new();
     for (index, leaf) in rows {
-        body.push_str(&json!({"index": index, "leaf": b64_encode(&leaf)}).to_string());
+        body.push_str(&layout::leaf_line(index, &leaf));
         body.push('\n');
     }
     Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())

@@ -40,13 +40,16 @@ pub enum CliError {
         #[source]
         cause: Cause,
     },
+    /// The server could not be reached, refused, or served what does not verify. Exit code 1.
+    #[error(transparent)]
+    Client(#[from] crate::client::ClientError),
 }
 
 impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::Input(_) | Self::InputCause { .. } => 2,
-            Self::Failed(_) | Self::FailedCause { .. } => 1,
+            Self::Failed(_) | Self::FailedCause { .. } | Self::Client(_) => 1,
         }
     }
 

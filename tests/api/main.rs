@@ -10,6 +10,7 @@ mod allocation_inputs;
 mod allocations;
 mod audit;
 mod cli;
+mod client;
 mod concurrency;
 mod embedded;
 mod entries;

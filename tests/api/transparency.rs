@@ -14,7 +14,7 @@ use std::process::Command;
 const BIN: &str = env!("CARGO_BIN_EXE_fairshare");
 
 /// A server with fast checkpoints and a log of one registration and `contributions` entries.
-async fn app_with_log(contributions: usize) -> TestApp {
+pub async fn app_with_log(contributions: usize) -> TestApp {
     let (url, name) = fresh_database().await;
     let app = spawn_app_on(
         url,
