@@ -36,20 +36,21 @@ pub struct MigrateArgs {
 }
 
 pub async fn run(command: DbCommand) -> Result<(), CliError> {
-    let failed = |e: store::StoreError| CliError::Failed(e.to_string());
     match command {
         DbCommand::Setup(args) => {
             let admin = store::connect_options(&args.admin_url)
-                .map_err(|e| CliError::Input(format!("--admin-url: {e}")))?;
+                .map_err(|e| CliError::input_because("--admin-url", e))?;
             setup::provision(&admin, &args.database)
                 .await
-                .map_err(failed)?;
+                .map_err(|e| CliError::failed_because("cannot set the database up", e))?;
             println!("DATABASE_URL={}", app_url(&args.admin_url, &args.database)?);
         }
         DbCommand::Migrate(args) => {
             let owner = store::connect_options(&args.owner_url)
-                .map_err(|e| CliError::Input(format!("--owner-url: {e}")))?;
-            setup::migrate(&owner).await.map_err(failed)?;
+                .map_err(|e| CliError::input_because("--owner-url", e))?;
+            setup::migrate(&owner)
+                .await
+                .map_err(|e| CliError::failed_because("cannot migrate the database", e))?;
             println!("migrations applied");
         }
     }
@@ -60,7 +61,7 @@ pub async fn run(command: DbCommand) -> Result<(), CliError> {
 /// port and socket kept).
 fn app_url(admin_url: &str, database: &str) -> Result<url::Url, CliError> {
     let mut url =
-        url::Url::parse(admin_url).map_err(|e| CliError::Input(format!("--admin-url: {e}")))?;
+        url::Url::parse(admin_url).map_err(|e| CliError::input_because("--admin-url", e))?;
     let unusable = |_| CliError::Input("--admin-url: not a URL with a user and a path".into());
     url.set_username(setup::APP_ROLE).map_err(unusable)?;
     url.set_password(None).map_err(unusable)?;

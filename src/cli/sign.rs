@@ -17,7 +17,7 @@ pub struct SignArgs {
     actor: String,
     /// Entry type.
     #[arg(long = "type", value_parser = entry_types())]
-    entry_type: String,
+    entry_type: EntryType,
     /// JSON file holding the body.
     #[arg(long)]
     body: PathBuf,
@@ -30,8 +30,10 @@ pub struct SignArgs {
 }
 
 /// Every entry type, as `--help` lists them and `--type` accepts them.
-fn entry_types() -> clap::builder::PossibleValuesParser {
+fn entry_types() -> impl clap::builder::TypedValueParser<Value = EntryType> {
+    use clap::builder::TypedValueParser;
     clap::builder::PossibleValuesParser::new(EntryType::ALL.map(EntryType::as_str))
+        .try_map(|name: String| EntryType::parse(&name))
 }
 
 #[derive(clap::Args, Debug)]
@@ -48,8 +50,6 @@ pub struct CosignArgs {
 
 pub fn run_sign(args: &SignArgs) -> Result<(), CliError> {
     let key = read_key(&args.key)?;
-    let entry_type =
-        EntryType::parse(&args.entry_type).map_err(|e| CliError::Input(format!("--type: {e}")))?;
     let nonce = match &args.nonce {
         Some(n) => n.clone(),
         None => random_nonce()?,
@@ -59,7 +59,7 @@ pub fn run_sign(args: &SignArgs) -> Result<(), CliError> {
         .clone()
         .unwrap_or_else(|| format_timestamp(chrono::Utc::now()));
     let envelope = Envelope::unsigned(
-        entry_type,
+        args.entry_type,
         &args.actor,
         key.public_key().key_id(),
         &nonce,
