@@ -10,6 +10,7 @@ use crate::service::{Sequencer, ServiceError, allocator, check, checkpointer};
 use crate::store::embedded::EmbeddedPostgres;
 use crate::store::setup;
 use crate::store::{self, Store, StoreError};
+use clap::builder::RangedU64ValueParser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,27 +60,40 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub database: DatabaseConfig,
-    /// Largest accepted entry timestamp drift from the server clock, in seconds.
-    #[arg(long, env = "FAIRSHARE_TIMESTAMP_SKEW", default_value_t = 300)]
+    /// Largest accepted entry timestamp drift from the server clock, in seconds (1 to a
+    /// year).
+    #[arg(long, env = "FAIRSHARE_TIMESTAMP_SKEW", default_value_t = 300,
+          value_parser = clap::value_parser!(i64).range(1..=365 * 24 * 3600))]
     pub timestamp_skew_secs: i64,
-    /// Most entries in one batch request.
-    #[arg(long, env = "FAIRSHARE_MAX_BATCH", default_value_t = 1000)]
+    /// Most entries in one batch request (1 to 1,000,000).
+    #[arg(long, env = "FAIRSHARE_MAX_BATCH", default_value_t = 1000,
+          value_parser = at_least_one_up_to(1_000_000))]
     pub max_batch_entries: usize,
-    /// Largest request body in bytes.
-    #[arg(long, env = "FAIRSHARE_MAX_BODY", default_value_t = 8 * 1024 * 1024)]
+    /// Largest request body in bytes (1 KiB to 1 GiB).
+    #[arg(long, env = "FAIRSHARE_MAX_BODY", default_value_t = 8 * 1024 * 1024,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1024..=1 << 30))]
     pub max_body_bytes: usize,
-    /// Most entries the sequencer commits in one transaction.
-    #[arg(long, env = "FAIRSHARE_COMMIT_BATCH", default_value_t = 4000)]
+    /// Most entries the sequencer commits in one transaction (1 to 1,000,000).
+    #[arg(long, env = "FAIRSHARE_COMMIT_BATCH", default_value_t = 4000,
+          value_parser = at_least_one_up_to(1_000_000))]
     pub commit_batch: usize,
-    /// Shortest time between two checkpoints, in milliseconds.
-    #[arg(long, env = "FAIRSHARE_CHECKPOINT_INTERVAL_MS", default_value_t = 1000)]
+    /// Shortest time between two checkpoints, in milliseconds (1 to a day).
+    #[arg(long, env = "FAIRSHARE_CHECKPOINT_INTERVAL_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=24 * 3600 * 1000))]
     pub checkpoint_interval_ms: u64,
     /// Recompute the stored tree from the leaves before serving, and refuse to serve if they disagree.
     #[arg(long, env = "FAIRSHARE_CHECK_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
     pub check_on_start: bool,
-    /// Size of the database connection pool.
-    #[arg(long, env = "FAIRSHARE_DB_CONNECTIONS", default_value_t = 16)]
+    /// Size of the database connection pool (1 to 1000).
+    #[arg(long, env = "FAIRSHARE_DB_CONNECTIONS", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_connections: u32,
+}
+
+/// A count from 1 to `most`: zero would refuse or stall everything, and a count past what
+/// memory or a request body could hold is a typing error.
+pub fn at_least_one_up_to(most: u64) -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::new().range(1..=most)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,7 @@
 //! /v1/policies/{hash}` (the adopted text).
 
 use super::error::ApiError;
-use super::{AppState, number, slug};
+use super::{AppState, MAX_POSITION, number, parse_number, slug};
 use crate::client::layout;
 use crate::entry::body::Body;
 use crate::entry::{ContentDigest, EntryId, SignedEntry, Slug};
@@ -62,17 +62,18 @@ async fn list(
     // `since`: a sequence number, or an RFC 3339 time compared with received_at.
     let (since_seq, since_time) = match params.get("since") {
         None => (0, None),
-        Some(text) => match text.parse::<u64>() {
-            Ok(seq) => (seq, None),
-            Err(_) => {
-                let time = chrono::DateTime::parse_from_rfc3339(text).map_err(|_| {
-                    ApiError::BadRequest(format!(
-                        "since={text:?} is neither a sequence number nor an RFC 3339 time"
-                    ))
-                })?;
-                (0, Some(time))
-            }
-        },
+        // Digits only: a sequence number (an RFC 3339 time never is).
+        Some(text) if text.bytes().all(|b| b.is_ascii_digit()) => {
+            (parse_number("since", text, MAX_POSITION)?, None)
+        }
+        Some(text) => {
+            let time = chrono::DateTime::parse_from_rfc3339(text).map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "since={text:?} is neither a sequence number nor an RFC 3339 time"
+                ))
+            })?;
+            (0, Some(time))
+        }
     };
     let rows = state
         .store
@@ -112,8 +113,11 @@ async fn one(
     let entry_id = EntryId::parse(&id).map_err(ApiError::BadRequest)?;
     let page = PlayerPage {
         actor: slug(&params, "actor")?,
-        offset: usize::try_from(number(&params, "offset", Some(0))?).unwrap_or(usize::MAX),
-        limit: usize::try_from(number(&params, "limit", Some(u64::MAX))?).unwrap_or(usize::MAX),
+        // Only skipped and taken, never added: any count will do, cut to what a usize holds.
+        offset: usize::try_from(number(&params, "offset", Some(0), u64::MAX)?)
+            .unwrap_or(usize::MAX),
+        limit: usize::try_from(number(&params, "limit", Some(u64::MAX), u64::MAX)?)
+            .unwrap_or(usize::MAX),
     };
     let row = match state.store.entry_by_id(&entry_id, "allocation").await? {
         Some(row) => row,

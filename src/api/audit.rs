@@ -3,7 +3,7 @@
 //! every definition), per currency.
 
 use super::error::ApiError;
-use super::{AppState, number, slug};
+use super::{AppState, number, position, slug};
 use crate::audit::{AllocationFigures, Basis, concentration};
 use crate::client::layout;
 use crate::entry::Slug;
@@ -19,20 +19,17 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Most actors the `largest` list may name.
-const MAX_LARGEST: usize = 1000;
+const MAX_LARGEST: u64 = 1000;
 
 async fn concentration_view(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let project = slug(&params, "project")?;
-    let since = number(&params, "since", Some(0))?;
-    let largest = number(&params, "largest", Some(10))?;
-    let Some(largest) = usize::try_from(largest).ok().filter(|l| *l <= MAX_LARGEST) else {
-        return Err(ApiError::BadRequest(format!(
-            "largest={largest}: at most {MAX_LARGEST}"
-        )));
-    };
+    let since = position(&params, "since", Some(0))?;
+    let largest = number(&params, "largest", Some(10), MAX_LARGEST)?;
+    // At most MAX_LARGEST, so it fits.
+    let largest = usize::try_from(largest).unwrap_or(usize::MAX);
     let basis = params
         .get("basis")
         .map_or(Ok(Basis::Earned), |b| Basis::parse(b))

@@ -1,7 +1,7 @@
 //! `POST /v1/entries` (one signed entry, or `{ "entries": [...] }`) and `GET /v1/entries/{seq}`.
 
-use super::AppState;
 use super::error::ApiError;
+use super::{AppState, MAX_POSITION, parse_number};
 use crate::client::layout;
 use crate::crypto::{b64_encode, hash};
 use crate::entry::SignedEntry;
@@ -152,9 +152,7 @@ async fn get_entry(
     State(state): State<AppState>,
     Path(seq): Path<String>,
 ) -> Result<Response, ApiError> {
-    let seq: u64 = seq
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("{seq:?} is not a sequence number")))?;
+    let seq = parse_number("seq", &seq, MAX_POSITION)?;
     let row = state
         .store
         .entry_by_seq(seq)

@@ -37,20 +37,41 @@ pub struct AppState {
     pub settings: Arc<ApiSettings>,
 }
 
-/// A required (or defaulted) non-negative integer query parameter.
+/// The largest position or count in the log a request may name: what the store's `bigint`
+/// columns hold (2^63 - 1). Anything larger is refused before it is added to, multiplied or
+/// cast.
+const MAX_POSITION: u64 = i64::MAX.unsigned_abs();
+
+/// `text`, the value of the parameter `name`, as an integer from 0 to `max`.
+fn parse_number(name: &str, text: &str, max: u64) -> Result<u64, error::ApiError> {
+    text.parse().ok().filter(|n| *n <= max).ok_or_else(|| {
+        error::ApiError::BadRequest(format!("{name}={text:?} is not an integer from 0 to {max}"))
+    })
+}
+
+/// A required (or defaulted) integer query parameter from 0 to `max`.
 fn number(
     params: &std::collections::HashMap<String, String>,
     name: &str,
     default: Option<u64>,
+    max: u64,
 ) -> Result<u64, error::ApiError> {
     match params.get(name) {
-        Some(text) => text.parse().map_err(|_| {
-            error::ApiError::BadRequest(format!("{name}={text:?} is not a non-negative integer"))
-        }),
+        Some(text) => parse_number(name, text, max),
         None => default.ok_or_else(|| {
             error::ApiError::BadRequest(format!("the query parameter {name} is required"))
         }),
     }
+}
+
+/// A position or count in the log (sequence number, tree size, leaf index) as a query
+/// parameter.
+fn position(
+    params: &std::collections::HashMap<String, String>,
+    name: &str,
+    default: Option<u64>,
+) -> Result<u64, error::ApiError> {
+    number(params, name, default, MAX_POSITION)
 }
 
 /// An optional query parameter that must be a slug (project and actor ids).

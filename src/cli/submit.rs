@@ -2,6 +2,7 @@
 
 use super::{CliError, read_input};
 use crate::client::LogClient;
+use crate::server::at_least_one_up_to;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -15,8 +16,8 @@ pub struct SubmitArgs {
         default_value = "http://127.0.0.1:8080"
     )]
     server: String,
-    /// Entries per batch request.
-    #[arg(long, default_value_t = 1000)]
+    /// Entries per batch request (1 to 1,000,000; the server takes at most its --max-batch-entries).
+    #[arg(long, default_value_t = 1000, value_parser = at_least_one_up_to(1_000_000))]
     batch: usize,
     /// A signed entry (JSON) or many (NDJSON, one per line).
     file: PathBuf,
@@ -36,7 +37,7 @@ pub async fn run(args: &SubmitArgs) -> Result<(), CliError> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut rejected = 0usize;
-    for (batch_index, batch) in entries.chunks(args.batch.max(1)).enumerate() {
+    for (batch_index, batch) in entries.chunks(args.batch).enumerate() {
         let answer = client.submit_batch(batch).await.map_err(|e| {
             progress.abandon();
             CliError::failed_because(format!("batch {batch_index}"), e)
