@@ -4,6 +4,10 @@
 //! player's breakdown (what `GET /v1/allocations/{id}` shows) and without it (what the
 //! allocator computes for the entry).
 
+// Benchmark data are small counts, sizes and indices: casts between integer widths cannot
+// truncate or wrap here.
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+
 use std::hint::black_box;
 use std::str::FromStr;
 

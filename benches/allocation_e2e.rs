@@ -6,6 +6,10 @@
 //! memory; then, apart, the time of `GET /v1/allocations/{id}`, which recomputes every
 //! player's breakdown for the reader, and of the same for one actor (`?actor=`). `E2E_CONTRIBUTIONS` / `E2E_ACTORS` change the size.
 
+// Benchmark data are small counts, sizes and indices: casts between integer widths cannot
+// truncate or wrap here.
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+
 #[path = "support/project.rs"]
 mod project;
 #[path = "support/server.rs"]

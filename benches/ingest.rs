@@ -7,6 +7,10 @@
 //! default postgres://postgres@127.0.0.1:5432/postgres; a fresh database is created and
 //! dropped).
 
+// Benchmark data are small counts, sizes and indices: casts between integer widths cannot
+// truncate or wrap here.
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+
 use fairshare::crypto::{PublicKey, SecretKey, Signature};
 use fairshare::entry::envelope::{format_timestamp, sign_envelope};
 use fairshare::entry::{EntryId, SignedEntry};
@@ -454,6 +458,7 @@ fn machine_ticks() -> (f64, f64) {
     (total - idle, total)
 }
 
+#[allow(unsafe_code)] // std has no sysconf
 fn clock_ticks() -> f64 {
     // SAFETY: sysconf has no preconditions.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };

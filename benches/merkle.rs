@@ -1,5 +1,9 @@
 //! Merkle tree and checkpoint benchmarks on a 1,000,000-leaf in-memory stored tree.
-//! Run: `cargo bench --bench merkle`. Figures: docs/BENCHMARKS-merkle.md.
+//! Run: `cargo bench --bench merkle`. Figures: docs/BENCHMARKS.md ("Merkle tree and checkpoints").
+
+// Benchmark data are small counts, sizes and indices: casts between integer widths cannot
+// truncate or wrap here.
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
 
 use std::collections::HashMap;
 use std::hint::black_box;

@@ -9,6 +9,10 @@
 //!
 //! `CARGO_TARGET_DIR=... cargo bench --bench proofs` (DATABASE_URL as for benches/ingest.rs).
 
+// Benchmark data are small counts, sizes and indices: casts between integer widths cannot
+// truncate or wrap here.
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+
 use fairshare::crypto::SecretKey;
 use fairshare::entry::envelope::{format_timestamp, sign_envelope};
 use rand::{RngExt, SeedableRng};

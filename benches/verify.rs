@@ -11,6 +11,11 @@
 //!
 //! `CARGO_TARGET_DIR=... cargo bench --bench verify` (`VERIFY_ENTRIES` overrides the size).
 
+// Benchmark data are small counts, sizes and indices: casts between integer widths cannot
+// truncate or wrap here.
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+
+use fairshare::allocation::reproduce::Reproducer;
 use fairshare::crypto::{PublicKey, SecretKey, Signature, SignatureCheck, verify_batch};
 use fairshare::entry::SignedEntry;
 use fairshare::entry::envelope::sign_envelope;
@@ -74,8 +79,14 @@ fn main() {
         }
     };
     let start = Instant::now();
-    let report = replay(&leaves, server.public_key(), &[entries as u64], &progress)
-        .unwrap_or_else(|bad| panic!("the generated log must verify: {bad}"));
+    let report = replay(
+        &leaves,
+        server.public_key(),
+        &[entries as u64],
+        &mut Reproducer::default(),
+        &progress,
+    )
+    .unwrap_or_else(|bad| panic!("the generated log must verify: {bad}"));
     let replay_secs = start.elapsed().as_secs_f64();
     let end = Instant::now();
     assert_eq!(report.entries, entries as u64);

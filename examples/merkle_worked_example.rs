@@ -1,5 +1,9 @@
-//! Prints the worked example of docs/PROTOCOL-transparency.md from the code itself:
+//! Prints the worked example of docs/PROTOCOL.md ("Transparency") from the code itself:
 //! `cargo run --example merkle_worked_example`.
+
+// Example data are small counts, sizes and indices: casts between integer widths cannot
+// truncate or wrap here.
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
 
 use ed25519_dalek::SigningKey;
 use fairshare::ledger::checkpoint::{

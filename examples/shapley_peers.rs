@@ -1,5 +1,5 @@
-//! Our side of the peer comparison (benches/peers/README in docs/BENCHMARKS-shapley.md):
-//! times each solver once in release mode on the games benches/peers/peers.py builds,
+//! Our side of the peer comparison (docs/BENCHMARKS.md, "Shapley engine"): it times each
+//! solver once in release mode on the games benches/peers/peers.py builds,
 //! writes the exact voting values for the Python side's accuracy check, and prints the
 //! RMSE of our sampled estimates against them.
 //!

@@ -70,18 +70,7 @@ BEGIN
 END
 $$;
 
--- The least-privilege role the server switches to (SET ROLE) after migrating. Roles are
--- cluster-wide, so another database of the same cluster may have created it already.
-DO $$
-BEGIN
-    CREATE ROLE fairshare_app NOLOGIN;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-END
-$$;
+-- The server's login role (fairshare_app) holds INSERT and SELECT only. Roles are
+-- cluster-wide and made before the migrations run, by `fairshare db setup` or the
+-- database administrator (docs/SECURITY.md): the owner that runs these cannot create roles.
 GRANT SELECT, INSERT ON entries, actors, actor_keys, key_revocations TO fairshare_app;
-DO $$
-BEGIN
-    EXECUTE format('GRANT fairshare_app TO %I', current_user);
-EXCEPTION WHEN duplicate_object OR invalid_grant_operation THEN NULL;
-END
-$$;

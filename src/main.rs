@@ -1,8 +1,25 @@
 use clap::Parser;
+use clap::error::ErrorKind;
 use fairshare::cli::{self, Cli};
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A refused value: clap's first paragraph, which names the flag (and the values it
+        // takes), without its pointer to --help.
+        Err(error)
+            if matches!(
+                error.kind(),
+                ErrorKind::ValueValidation | ErrorKind::InvalidValue
+            ) =>
+        {
+            let rendered = error.render().to_string();
+            let first_paragraph = rendered.split("\n\n").next().unwrap_or_default();
+            eprintln!("{}", first_paragraph.trim_end());
+            std::process::exit(2);
+        }
+        Err(error) => error.exit(),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("FAIRSHARE_LOG")
@@ -18,7 +35,7 @@ fn main() {
         }
     };
     if let Err(error) = runtime.block_on(cli::run(cli)) {
-        eprintln!("error: {error}");
+        eprintln!("error: {}", fairshare::service::describe(&error));
         std::process::exit(error.exit_code());
     }
 }

@@ -1,26 +1,27 @@
 //! Wiring: configuration, the database (given or embedded), the server key, the sequencer
 //! and the HTTP API, started together and stopped cleanly.
 
-use crate::allocation;
 use crate::api::{self, ApiSettings, AppState};
 use crate::crypto::SecretKey;
-use crate::entry::rules::{RegistrationPolicy, RuleSettings};
 use crate::keyfile::{self, KeyFileError};
-use crate::ledger::checkpoint::NoteSigner;
-use crate::ledger::{Sequencer, check, checkpointer};
+use crate::ledger::checkpoint::{NoteError, NoteSigner};
+use crate::ledger::rules::{RegistrationPolicy, RuleSettings};
+use crate::service::{Sequencer, ServiceError, allocator, check, checkpointer};
 use crate::store::embedded::EmbeddedPostgres;
-use crate::store::{Store, StoreError};
-use sqlx::postgres::PgConnectOptions;
+use crate::store::setup;
+use crate::store::{self, Store, StoreError};
+use clap::builder::RangedU64ValueParser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
 /// Where the ledger lives: shared by `serve` and the operator's commands.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DatabaseConfig {
-    /// PostgreSQL URL; without it, fairshare runs its own cluster in --data-dir.
+    /// PostgreSQL URL of a migrated database, as a login role with INSERT and SELECT only
+    /// (`fairshare db setup` makes one); without it, fairshare runs its own cluster in
+    /// --data-dir and sets it up the same way.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
     /// Folder for the embedded PostgreSQL cluster and the server key.
@@ -59,27 +60,40 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub database: DatabaseConfig,
-    /// Largest accepted entry timestamp drift from the server clock, in seconds.
-    #[arg(long, env = "FAIRSHARE_TIMESTAMP_SKEW", default_value_t = 300)]
+    /// Largest accepted entry timestamp drift from the server clock, in seconds (1 to a
+    /// year).
+    #[arg(long, env = "FAIRSHARE_TIMESTAMP_SKEW", default_value_t = 300,
+          value_parser = clap::value_parser!(i64).range(1..=365 * 24 * 3600))]
     pub timestamp_skew_secs: i64,
-    /// Most entries in one batch request.
-    #[arg(long, env = "FAIRSHARE_MAX_BATCH", default_value_t = 1000)]
+    /// Most entries in one batch request (1 to 1,000,000).
+    #[arg(long, env = "FAIRSHARE_MAX_BATCH", default_value_t = 1000,
+          value_parser = at_least_one_up_to(1_000_000))]
     pub max_batch_entries: usize,
-    /// Largest request body in bytes.
-    #[arg(long, env = "FAIRSHARE_MAX_BODY", default_value_t = 8 * 1024 * 1024)]
+    /// Largest request body in bytes (1 KiB to 1 GiB).
+    #[arg(long, env = "FAIRSHARE_MAX_BODY", default_value_t = 8 * 1024 * 1024,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1024..=1 << 30))]
     pub max_body_bytes: usize,
-    /// Most entries the sequencer commits in one transaction.
-    #[arg(long, env = "FAIRSHARE_COMMIT_BATCH", default_value_t = 4000)]
+    /// Most entries the sequencer commits in one transaction (1 to 1,000,000).
+    #[arg(long, env = "FAIRSHARE_COMMIT_BATCH", default_value_t = 4000,
+          value_parser = at_least_one_up_to(1_000_000))]
     pub commit_batch: usize,
-    /// Shortest time between two checkpoints, in milliseconds.
-    #[arg(long, env = "FAIRSHARE_CHECKPOINT_INTERVAL_MS", default_value_t = 1000)]
+    /// Shortest time between two checkpoints, in milliseconds (1 to a day).
+    #[arg(long, env = "FAIRSHARE_CHECKPOINT_INTERVAL_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=24 * 3600 * 1000))]
     pub checkpoint_interval_ms: u64,
     /// Recompute the stored tree from the leaves before serving, and refuse to serve if they disagree.
     #[arg(long, env = "FAIRSHARE_CHECK_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
     pub check_on_start: bool,
-    /// Size of the database connection pool.
-    #[arg(long, env = "FAIRSHARE_DB_CONNECTIONS", default_value_t = 16)]
+    /// Size of the database connection pool (1 to 1000).
+    #[arg(long, env = "FAIRSHARE_DB_CONNECTIONS", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_connections: u32,
+}
+
+/// A count from 1 to `most`: zero would refuse or stall everything, and a count past what
+/// memory or a request body could hold is a typing error.
+pub fn at_least_one_up_to(most: u64) -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::new().range(1..=most)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,11 +102,25 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Key(#[from] KeyFileError),
-    #[error("{0}")]
-    Config(String),
-    #[error("cannot listen on {0}: {1}")]
-    Listen(SocketAddr, std::io::Error),
+    #[error("--log-origin {origin:?} cannot name the log's key")]
+    Origin {
+        origin: String,
+        #[source]
+        source: NoteError,
+    },
+    /// Starting the embedded cluster panicked.
+    #[error("cannot start the embedded PostgreSQL")]
+    Embedded(#[source] tokio::task::JoinError),
+    /// The stored tree or checkpoints disagree with the leaves (or could not be read); the
+    /// message names the first bad leaf, so it carries the cause's text.
+    #[error("the stored log failed its check: {0}")]
+    Check(#[source] ServiceError),
+    #[error("cannot listen on {0}")]
+    Listen(SocketAddr, #[source] std::io::Error),
 }
+
+/// The database of the embedded cluster that holds the log.
+const EMBEDDED_DATABASE: &str = "fairshare";
 
 /// An open ledger: the store, the server key, and the embedded cluster if one was started.
 pub struct Ledger {
@@ -107,20 +135,17 @@ pub struct Ledger {
 impl Ledger {
     pub async fn open(config: &DatabaseConfig, db_connections: u32) -> Result<Self, StartError> {
         let (options, embedded) = match &config.database_url {
-            Some(url) => {
-                let options = PgConnectOptions::from_str(url)
-                    .map_err(|e| StartError::Config(format!("DATABASE_URL: {e}")))?;
-                (options, None)
-            }
+            Some(url) => (store::connect_options(url)?, None),
             None => {
                 let (data_dir, bin) = (config.data_dir.clone(), config.pg_bin.clone());
                 let cluster = tokio::task::spawn_blocking(move || {
                     EmbeddedPostgres::start(&data_dir, bin.as_deref())
                 })
                 .await
-                .map_err(|e| StartError::Config(e.to_string()))??;
+                .map_err(StartError::Embedded)??;
                 tracing::info!(url = %cluster.url(), "embedded PostgreSQL is running");
-                (cluster.connect_options(), Some(cluster))
+                let app = setup::provision(&cluster.connect_options(), EMBEDDED_DATABASE).await?;
+                (app, Some(cluster))
             }
         };
         let store = Store::connect(options, &config.log_id, db_connections).await?;
@@ -135,8 +160,11 @@ impl Ledger {
         };
         let signing_key = ed25519_dalek::SigningKey::from_bytes(&server_key.seed());
         let note_signer =
-            NoteSigner::ed25519(config.log_origin.clone(), signing_key).map_err(|e| {
-                StartError::Config(format!("--log-origin {:?}: {e}", config.log_origin))
+            NoteSigner::ed25519(config.log_origin.clone(), signing_key).map_err(|source| {
+                StartError::Origin {
+                    origin: config.log_origin.clone(),
+                    source,
+                }
             })?;
         Ok(Self {
             store,
@@ -172,7 +200,7 @@ impl RunningServer {
         if config.check_on_start {
             let report = check::check(&ledger.store, &ledger.note_signer.verifier())
                 .await
-                .map_err(|e| StartError::Config(e.to_string()))?;
+                .map_err(StartError::Check)?;
             tracing::info!(
                 entries = report.entries,
                 "stored tree and checkpoints agree with the leaves"
@@ -184,14 +212,14 @@ impl RunningServer {
             config.database.log_origin.clone(),
             std::time::Duration::from_millis(config.checkpoint_interval_ms),
         );
-        let allocator = allocation::worker::Allocator::default();
+        let allocator = allocator::Allocator::default();
         let sequencer = Sequencer::spawn(
             ledger.store.clone(),
             ledger.rules.clone(),
             config.commit_batch,
             vec![committed, allocator.due()],
         );
-        let allocating = allocation::worker::spawn(
+        let allocating = allocator::spawn(
             ledger.store.clone(),
             sequencer.clone(),
             ledger.server_key.clone(),
@@ -216,13 +244,9 @@ impl RunningServer {
             .local_addr()
             .map_err(|e| StartError::Listen(config.listen, e))?;
         let (shutdown, stop_signal) = oneshot::channel::<()>();
-        let serving = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop_signal.await;
-                })
-                .await
-        });
+        let serving = tokio::spawn(api::serve(listener, app, async move {
+            let _ = stop_signal.await;
+        }));
         tracing::info!(%addr, "fairshare is serving");
         Ok(Self {
             addr,
@@ -241,7 +265,10 @@ impl RunningServer {
     pub async fn stop(self) {
         let _ = self.shutdown.send(());
         if let Ok(Err(error)) = self.serving.await {
-            tracing::warn!(%error, "server stopped with an error");
+            tracing::warn!(
+                error = &error as &dyn std::error::Error,
+                "server stopped with an error"
+            );
         }
         for task in self.background {
             task.abort();

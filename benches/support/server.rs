@@ -23,8 +23,10 @@ pub fn main_with(name: &str, bench: impl Future<Output = BenchResult<()>>) {
     }
 }
 
-/// Runs `bench` with the URL and options of a fresh database on DATABASE_URL's server
-/// (default: the local one), and drops that database afterwards, whatever happened.
+/// Runs `bench` with a fresh database on DATABASE_URL's server (default: the local one), set
+/// up as `fairshare db setup` does: the URL the server connects with (its login role) and
+/// the superuser's options on that database. Drops the database afterwards, whatever
+/// happened.
 pub async fn with_fresh_database<F, Fut>(prefix: &str, bench: F) -> BenchResult<()>
 where
     F: FnOnce(String, PgConnectOptions) -> Fut,
@@ -39,12 +41,15 @@ where
     );
     let admin_options = PgConnectOptions::from_str(&admin_url)?;
     let mut admin = PgConnection::connect_with(&admin_options.clone().database("postgres")).await?;
-    // The name is generated above from digits: safe to splice.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut admin)
-        .await?;
+    fairshare::store::setup::provision(&admin_options, &name).await?;
     let mut db_url = url::Url::parse(&admin_url)?;
     db_url.set_path(&name);
+    db_url
+        .set_username(fairshare::store::setup::APP_ROLE)
+        .map_err(|()| "DATABASE_URL has no user")?;
+    db_url
+        .set_password(None)
+        .map_err(|()| "DATABASE_URL has no user")?;
     let outcome = bench(db_url.to_string(), admin_options.database(&name)).await;
     // For profiling one phase again without repeating the set-up.
     if std::env::var_os("BENCH_KEEP_DATABASE").is_some() {

@@ -1,14 +1,13 @@
 //! From a realized value to its allocation entry. `compute` is pure and deterministic: the
 //! server's allocator and the offline verifier both call it with the same log prefix, so
-//! every allocation in the log can be reproduced byte for byte. `worker` is the server's
-//! shell around it.
+//! every allocation in the log can be reproduced byte for byte. `service::allocator` is the
+//! server's shell around it.
 
 pub mod reproduce;
-pub mod worker;
 
 use crate::crypto::hash;
 use crate::entry::body::{Body, Decision};
-use crate::entry::rules::ActorRecord;
+use crate::entry::record::ActorRecord;
 use crate::entry::{ActorId, EntryId, SignedEntry};
 use crate::policy::{self, Detail, Policy};
 use serde_json::{Value, json};
@@ -222,12 +221,13 @@ mod tests {
         let entries: Vec<SignedEntry> = (0..200)
             .map(|i| text(i, ["alice", "bob", "scribe"][i % 3]))
             .collect();
-        let records = records_from_entries(
-            entries
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (i as u64, EntryId([i as u8; 32]), e)),
-        );
+        let records = records_from_entries(entries.iter().enumerate().map(|(i, e)| {
+            (
+                i as u64,
+                EntryId([u8::try_from(i).expect("a short log"); 32]),
+                e,
+            )
+        }));
         let mut actors = HashMap::new();
         for (id, kind) in [
             ("alice", ActorKind::Human),

@@ -3,8 +3,9 @@
 
 use super::{compute, name_actors, records_from_entries};
 use crate::entry::body::Body;
-use crate::entry::rules::ActorRecord;
+use crate::entry::record::ActorRecord;
 use crate::entry::{ActorId, ContentDigest, EntryId, SignedEntry, Slug};
+use crate::ledger::replay::Observer;
 use crate::policy;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -21,10 +22,10 @@ pub struct Reproducer {
     values: HashMap<EntryId, (u64, SignedEntry)>,
 }
 
-impl Reproducer {
+impl Observer for Reproducer {
     /// Takes entry `seq` (already accepted by the rules) into account; for an allocation,
     /// recomputes it and explains the first difference.
-    pub fn observe(&mut self, seq: u64, id: EntryId, entry: &SignedEntry) -> Result<(), String> {
+    fn observe(&mut self, seq: u64, id: EntryId, entry: &SignedEntry) -> Result<(), String> {
         let env = &entry.envelope;
         let project = match &env.body {
             Body::ActorRegistered(reg) => {
@@ -81,7 +82,9 @@ impl Reproducer {
         }
         Ok(())
     }
+}
 
+impl Reproducer {
     /// The policy's inputs for a value of `project` at `before_seq`, from the entries
     /// observed so far.
     pub fn project_inputs(&self, project: &Slug, before_seq: u64) -> policy::Inputs {
@@ -162,8 +165,8 @@ mod tests {
         SignedEntry::parse(&sign_envelope(&envelope, key, &[]).expect("signs")).expect("valid")
     }
 
-    fn id(n: u8) -> EntryId {
-        EntryId([n; 32])
+    fn id(n: usize) -> EntryId {
+        EntryId([u8::try_from(n).expect("a short log"); 32])
     }
 
     #[test]
@@ -227,15 +230,11 @@ mod tests {
         let mut reproducer = Reproducer::default();
         for (seq, e) in log.iter().enumerate() {
             reproducer
-                .observe(seq as u64, id(seq as u8), e)
+                .observe(seq as u64, id(seq), e)
                 .expect("not an allocation");
         }
         let inputs = name_actors(
-            records_from_entries(
-                [4usize, 5]
-                    .iter()
-                    .map(|&i| (i as u64, id(i as u8), &log[i])),
-            ),
+            records_from_entries([4usize, 5].iter().map(|&i| (i as u64, id(i), &log[i]))),
             &reproducer.actors,
         );
         let body = compute(&id(6), 6, &log[6], POLICY, &inputs);
@@ -245,7 +244,7 @@ mod tests {
         let faithful = allocation(body.clone());
         let mut replay = Reproducer::default();
         for (seq, e) in log.iter().enumerate() {
-            replay.observe(seq as u64, id(seq as u8), e).expect("fine");
+            replay.observe(seq as u64, id(seq), e).expect("fine");
         }
         assert_eq!(replay.observe(7, id(7), &faithful), Ok(()));
 
@@ -264,5 +263,46 @@ mod tests {
             message.contains("\"bob\"") && message.contains("80.00") && message.contains("75.00"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_replay_with_the_reproducer_catches_a_made_up_outcome() {
+        let (alice, shop, server) = (
+            SecretKey::from_seed(&[1; 32]),
+            SecretKey::from_seed(&[3; 32]),
+            SecretKey::from_seed(&[9; 32]),
+        );
+        let policy_hash = format!("blake3:{}", hash::to_hex(&hash::blake3(POLICY.as_bytes())));
+        let stamp = "2026-11-29T12:00:00.000001Z";
+        let mut leaves: Vec<Vec<u8>> = [
+            entry("alice", &alice, "actor.registered", "nonce-a01",
+                  json!({"kind": "human", "public_key": alice.public_key().to_base64()})),
+            entry("shop", &shop, "actor.registered", "nonce-s01",
+                  json!({"kind": "platform", "public_key": shop.public_key().to_base64()})),
+            entry("shop", &shop, "policy.adopted", "nonce-s02",
+                  json!({"name": "proportional", "text": POLICY, "hash": policy_hash})),
+            entry("alice", &alice, "contribution", "nonce-a02",
+                  json!({"project": "p", "kind": "text", "measure": {"quantity": "10", "unit": "words"},
+                         "evidence": format!("blake3:{}", "00".repeat(32))})),
+            entry("shop", &shop, "value.realized", "nonce-s03",
+                  json!({"project": "p", "amount": "10.00", "currency": "EUR", "policy": policy_hash})),
+        ]
+        .iter()
+        .map(|e| e.leaf_bytes(stamp))
+        .collect();
+        let value_id = EntryId::of_leaf(&leaves[4]).to_string();
+        let made_up = json!({"value_entry": value_id, "project": "p", "tree_size": 5,
+                             "status": "failed", "reason": "made up"});
+        leaves.push(entry("server", &server, "allocation", "nonce-x01", made_up).leaf_bytes(stamp));
+        let bad = crate::ledger::replay::replay(
+            &leaves,
+            server.public_key(),
+            &[],
+            &mut Reproducer::default(),
+            &|_, _| {},
+        )
+        .expect_err("made up");
+        assert_eq!(bad.index, 5, "{bad}");
+        assert!(bad.reason.contains("differs"), "{bad}");
     }
 }

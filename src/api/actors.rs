@@ -2,6 +2,7 @@
 
 use super::AppState;
 use super::error::ApiError;
+use crate::client::layout;
 use crate::crypto::b64_encode;
 use crate::entry::ActorId;
 use axum::extract::{Path, State};
@@ -10,7 +11,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/actors/{id}", get(get_actor))
+    Router::new().route(layout::ACTOR, get(get_actor))
 }
 
 async fn get_actor(

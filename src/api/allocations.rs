@@ -4,13 +4,13 @@
 //! /v1/policies/{hash}` (the adopted text).
 
 use super::error::ApiError;
-use super::{AppState, number, slug};
-use crate::allocation::worker;
+use super::{AppState, MAX_POSITION, number, parse_number, slug};
+use crate::client::layout;
 use crate::entry::body::Body;
 use crate::entry::{ContentDigest, EntryId, SignedEntry, Slug};
-use crate::ledger::LedgerError;
 use crate::policy::allocate::ExcludedContribution;
 use crate::policy::{Allocation, Attribution, PlayerAllocation};
+use crate::service::allocator;
 use crate::store::LeafEntry;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -20,15 +20,14 @@ use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/allocations", get(list))
-        .route("/v1/allocations/{id}", get(one))
-        .route("/v1/allocations/{id}/retry", post(retry))
-        .route("/v1/projects/{id}/contributions", get(contributions))
-        .route("/v1/policies/{hash}", get(policy))
+        .route(layout::ALLOCATIONS, get(list))
+        .route(layout::ALLOCATION, get(one))
+        .route(layout::ALLOCATION_RETRY, post(retry))
+        .route(layout::PROJECT_CONTRIBUTIONS, get(contributions))
+        .route(layout::POLICY, get(policy))
 }
 
 /// An entry as the API shows it: sequence number, id, received time and body.
@@ -63,17 +62,18 @@ async fn list(
     // `since`: a sequence number, or an RFC 3339 time compared with received_at.
     let (since_seq, since_time) = match params.get("since") {
         None => (0, None),
-        Some(text) => match text.parse::<u64>() {
-            Ok(seq) => (seq, None),
-            Err(_) => {
-                let time = chrono::DateTime::parse_from_rfc3339(text).map_err(|_| {
-                    ApiError::BadRequest(format!(
-                        "since={text:?} is neither a sequence number nor an RFC 3339 time"
-                    ))
-                })?;
-                (0, Some(time))
-            }
-        },
+        // Digits only: a sequence number (an RFC 3339 time never is).
+        Some(text) if text.bytes().all(|b| b.is_ascii_digit()) => {
+            (parse_number("since", text, MAX_POSITION)?, None)
+        }
+        Some(text) => {
+            let time = chrono::DateTime::parse_from_rfc3339(text).map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "since={text:?} is neither a sequence number nor an RFC 3339 time"
+                ))
+            })?;
+            (0, Some(time))
+        }
     };
     let rows = state
         .store
@@ -113,8 +113,11 @@ async fn one(
     let entry_id = EntryId::parse(&id).map_err(ApiError::BadRequest)?;
     let page = PlayerPage {
         actor: slug(&params, "actor")?,
-        offset: usize::try_from(number(&params, "offset", Some(0))?).unwrap_or(usize::MAX),
-        limit: usize::try_from(number(&params, "limit", Some(u64::MAX))?).unwrap_or(usize::MAX),
+        // Only skipped and taken, never added: any count will do, cut to what a usize holds.
+        offset: usize::try_from(number(&params, "offset", Some(0), u64::MAX)?)
+            .unwrap_or(usize::MAX),
+        limit: usize::try_from(number(&params, "limit", Some(u64::MAX), u64::MAX)?)
+            .unwrap_or(usize::MAX),
     };
     let row = match state.store.entry_by_id(&entry_id, "allocation").await? {
         Some(row) => row,
@@ -135,11 +138,9 @@ async fn one(
         _ => None,
     };
     let inputs = match value {
-        Some((value_seq, value_id, value_leaf)) => Some(
-            worker::load(&state.store, value_seq, value_id, &value_leaf)
-                .await
-                .map_err(|e| ApiError::Ledger(Arc::new(e)))?,
-        ),
+        Some((value_seq, value_id, value_leaf)) => {
+            Some(allocator::load(&state.store, value_seq, value_id, &value_leaf).await?)
+        }
         None => None,
     };
     // Written straight from the allocation's own types: a large project's breakdown is
@@ -152,14 +153,9 @@ async fn one(
         _ => serde_json::to_vec(&shown),
     })
     .await
-    .map_err(|e| internal(e.to_string()))?
-    .map_err(|e| internal(e.to_string()))?;
+    .map_err(ApiError::Task)?
+    .map_err(ApiError::Encode)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
-}
-
-/// A failure of the server's own work (a panicked task, unserializable output): 500.
-fn internal(reason: String) -> ApiError {
-    ApiError::Ledger(Arc::new(LedgerError::Planning(reason)))
 }
 
 /// Which players' breakdowns a reader asked for.
@@ -305,9 +301,7 @@ async fn policy(
     State(state): State<AppState>,
     Path(hash): Path<String>,
 ) -> Result<Response, ApiError> {
-    let digest = ContentDigest::parse(&hash)
-        .or_else(|_| ContentDigest::parse(&format!("blake3:{hash}")))
-        .map_err(ApiError::BadRequest)?;
+    let digest = ContentDigest::parse(&hash).map_err(ApiError::BadRequest)?;
     let row = state
         .store
         .policy_entry(&digest)

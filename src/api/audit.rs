@@ -3,8 +3,9 @@
 //! every definition), per currency.
 
 use super::error::ApiError;
-use super::{AppState, number, slug};
+use super::{AppState, number, position, slug};
 use crate::audit::{AllocationFigures, Basis, concentration};
+use crate::client::layout;
 use crate::entry::Slug;
 use crate::store::MAX_LISTING;
 use axum::extract::{Query, State};
@@ -14,24 +15,21 @@ use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/audit/concentration", get(concentration_view))
+    Router::new().route(layout::AUDIT_CONCENTRATION, get(concentration_view))
 }
 
 /// Most actors the `largest` list may name.
-const MAX_LARGEST: usize = 1000;
+const MAX_LARGEST: u64 = 1000;
 
 async fn concentration_view(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let project = slug(&params, "project")?;
-    let since = number(&params, "since", Some(0))?;
-    let largest = number(&params, "largest", Some(10))?;
-    if largest > MAX_LARGEST as u64 {
-        return Err(ApiError::BadRequest(format!(
-            "largest={largest}: at most {MAX_LARGEST}"
-        )));
-    }
+    let since = position(&params, "since", Some(0))?;
+    let largest = number(&params, "largest", Some(10), MAX_LARGEST)?;
+    // At most MAX_LARGEST, so it fits.
+    let largest = usize::try_from(largest).unwrap_or(usize::MAX);
     let basis = params
         .get("basis")
         .map_or(Ok(Basis::Earned), |b| Basis::parse(b))
@@ -54,7 +52,7 @@ async fn concentration_view(
             );
         }
         match rows.last() {
-            Some((seq, _, _)) if rows.len() as i64 == MAX_LISTING => next = seq + 1,
+            Some((seq, _, _)) if rows.len() == MAX_LISTING => next = seq + 1,
             _ => break,
         }
     }
@@ -74,8 +72,8 @@ async fn concentration_view(
         .into_iter()
         .map(|(id, record)| (id.to_string(), record.kind))
         .collect();
-    let currencies = concentration(&figures, basis, &kinds, largest as usize)
-        .map_err(|e| corrupt(e.to_string()))?;
+    let currencies =
+        concentration(&figures, basis, &kinds, largest).map_err(|e| corrupt(e.to_string()))?;
     Ok(Json(json!({
         "project": project.as_ref().map(Slug::as_str),
         "since": since,

@@ -1,7 +1,8 @@
 //! `POST /v1/entries` (one signed entry, or `{ "entries": [...] }`) and `GET /v1/entries/{seq}`.
 
-use super::AppState;
 use super::error::ApiError;
+use super::{AppState, MAX_POSITION, parse_number};
+use crate::client::layout;
 use crate::crypto::{b64_encode, hash};
 use crate::entry::SignedEntry;
 use crate::store::StoreError;
@@ -20,8 +21,8 @@ use std::borrow::Cow;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/entries", post(submit))
-        .route("/v1/entries/{seq}", get(get_entry))
+        .route(layout::ENTRIES, post(submit))
+        .route(layout::ENTRY, get(get_entry))
 }
 
 /// One entry: 201 with its receipt (200 with the original receipt for a resubmission), or a
@@ -53,7 +54,7 @@ async fn submit(
             .sequencer
             .submit(vec![entry])
             .await
-            .map_err(ApiError::Ledger)?;
+            .map_err(ApiError::Append)?;
         let answer = results.pop().unwrap_or_else(|| Err(missing_result()))?;
         let status = if answer.resubmission {
             StatusCode::OK
@@ -86,7 +87,7 @@ async fn submit(
             .sequencer
             .submit(valid)
             .await
-            .map_err(ApiError::Ledger)?
+            .map_err(ApiError::Append)?
             .into_iter()
     };
     let results: Vec<Value> = parsed
@@ -151,9 +152,7 @@ async fn get_entry(
     State(state): State<AppState>,
     Path(seq): Path<String>,
 ) -> Result<Response, ApiError> {
-    let seq: u64 = seq
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("{seq:?} is not a sequence number")))?;
+    let seq = parse_number("seq", &seq, MAX_POSITION)?;
     let row = state
         .store
         .entry_by_seq(seq)

@@ -1,7 +1,7 @@
 //! The API's one error type and its mapping to problem+json (RFC 9457).
 
 use crate::entry::{EntryError, Rejection};
-use crate::ledger::LedgerError;
+use crate::service::ServiceError;
 use crate::store::StoreError;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -34,13 +34,45 @@ pub enum ApiError {
     /// The request is well formed but the log's state does not allow it.
     #[error("{0}")]
     Conflict(String),
+    /// Appending failed: nothing was stored.
+    #[error("cannot append")]
+    Append(#[source] Arc<ServiceError>),
+    /// A read or a computation of the service failed.
     #[error(transparent)]
-    Ledger(Arc<LedgerError>),
+    Service(#[from] ServiceError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A blocking computation of the handler panicked.
+    #[error("a blocking computation did not finish")]
+    Task(#[source] tokio::task::JoinError),
+    /// A response could not be written as JSON.
+    #[error("cannot encode the response")]
+    Encode(#[source] serde_json::Error),
+}
+
+/// A failure on the server's side, as clients see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ServerFailure {
+    /// The database was unavailable (503: worth a retry); otherwise the server or its data
+    /// failed (500).
+    unavailable: bool,
+    /// The request was a write, so the client learns that nothing was stored.
+    write: bool,
 }
 
 impl ApiError {
+    /// `None` for the client's own errors.
+    fn server_failure(&self) -> Option<ServerFailure> {
+        let (unavailable, write) = match self {
+            Self::Append(error) => (error.is_unavailable(), true),
+            Self::Service(error) => (error.is_unavailable(), false),
+            Self::Store(error) => (error.is_unavailable(), false),
+            Self::Task(_) | Self::Encode(_) => (false, false),
+            _ => return None,
+        };
+        Some(ServerFailure { unavailable, write })
+    }
+
     pub fn problem(&self) -> Problem {
         let (status, code, title) = match self {
             Self::Entry(e) => rejection_status(e.rejection),
@@ -60,19 +92,26 @@ impl ApiError {
                 "conflict",
                 "The request conflicts with the log",
             ),
-            Self::Ledger(_) | Self::Store(_) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "The ledger could not complete the request",
-            ),
+            _ => match self.server_failure() {
+                Some(ServerFailure {
+                    unavailable: true, ..
+                }) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "The ledger's database is unavailable",
+                ),
+                _ => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "The ledger could not complete the request",
+                ),
+            },
         };
-        let (detail, field) = match self {
-            Self::Entry(e) => (e.message.clone(), Some(e.field.clone())),
-            // Internal details stay in the server log; clients learn only that nothing was stored.
-            Self::Ledger(_) | Self::Store(_) => {
-                ("nothing was stored; retry later".to_owned(), None)
-            }
-            other => (other.to_string(), None),
+        let (detail, field) = match (self, self.server_failure()) {
+            (Self::Entry(e), _) => (e.message.clone(), Some(e.field.clone())),
+            // Internal details stay in the server log.
+            (_, Some(failure)) => (failure_detail(failure).to_owned(), None),
+            (other, None) => (other.to_string(), None),
         };
         Problem {
             problem_type: format!("urn:fairshare:problem:{code}"),
@@ -81,6 +120,15 @@ impl ApiError {
             detail,
             field,
         }
+    }
+}
+
+fn failure_detail(failure: ServerFailure) -> &'static str {
+    match (failure.unavailable, failure.write) {
+        (true, true) => "the database is unavailable; nothing was stored; retry later",
+        (true, false) => "the database is unavailable; retry later",
+        (false, true) => "the server failed; nothing was stored",
+        (false, false) => "the server failed",
     }
 }
 
@@ -112,8 +160,8 @@ fn rejection_status(rejection: Rejection) -> (StatusCode, &'static str, &'static
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if matches!(self, Self::Ledger(_) | Self::Store(_)) {
-            tracing::error!(error = %self, "request failed");
+        if self.server_failure().is_some() {
+            tracing::error!(error = &self as &dyn std::error::Error, "request failed");
         }
         self.problem().into_response()
     }

@@ -2,8 +2,9 @@
 //! proofs (RFC 9162), and the leaves as NDJSON pages for export.
 
 use super::error::ApiError;
-use super::{AppState, number};
-use crate::crypto::{b64_encode, hash};
+use super::{AppState, MAX_POSITION, parse_number, position};
+use crate::client::layout;
+use crate::crypto::hash;
 use crate::ledger::merkle::{self, Hash, NodeId};
 use crate::store::StoreError;
 use axum::extract::{Path, Query, State};
@@ -19,12 +20,12 @@ pub const MAX_PAGE: u64 = 1000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/log/key", get(log_key))
-        .route("/v1/log/checkpoint", get(latest_checkpoint))
-        .route("/v1/log/checkpoints/{tree_size}", get(checkpoint))
-        .route("/v1/log/proof/inclusion", get(inclusion_proof))
-        .route("/v1/log/proof/consistency", get(consistency_proof))
-        .route("/v1/log/entries", get(entries))
+        .route(layout::LOG_KEY, get(log_key))
+        .route(layout::LOG_CHECKPOINT, get(latest_checkpoint))
+        .route(layout::LOG_CHECKPOINT_OF_SIZE, get(checkpoint))
+        .route(layout::INCLUSION_PROOF, get(inclusion_proof))
+        .route(layout::CONSISTENCY_PROOF, get(consistency_proof))
+        .route(layout::LOG_ENTRIES, get(entries))
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -55,9 +56,7 @@ async fn checkpoint(
     State(state): State<AppState>,
     Path(size): Path<String>,
 ) -> Result<Response, ApiError> {
-    let size: u64 = size
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("{size:?} is not a tree size")))?;
+    let size = parse_number("tree_size", &size, MAX_POSITION)?;
     let stored = state
         .store
         .checkpoint(size)
@@ -99,7 +98,7 @@ async fn inclusion_proof(
     State(state): State<AppState>,
     Query(params): Params,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let tree_size = number(&params, "tree_size", None)?;
+    let tree_size = position(&params, "tree_size", None)?;
     let leaf_index = match params.get("leaf_hash") {
         Some(text) => {
             let leaf_hash = hash::parse_hex32(text).ok_or_else(|| {
@@ -113,7 +112,7 @@ async fn inclusion_proof(
                 .await?
                 .ok_or_else(|| ApiError::NotFound(format!("no leaf with hash {text}")))?
         }
-        None => number(&params, "leaf_index", None)?,
+        None => position(&params, "leaf_index", None)?,
     };
     if leaf_index >= tree_size {
         return Err(ApiError::BadRequest(format!(
@@ -133,8 +132,8 @@ async fn consistency_proof(
     State(state): State<AppState>,
     Query(params): Params,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let first = number(&params, "first", None)?;
-    let second = number(&params, "second", None)?;
+    let first = position(&params, "first", None)?;
+    let second = position(&params, "second", None)?;
     if first > second {
         return Err(ApiError::BadRequest(format!(
             "first={first} is greater than second={second}"
@@ -155,17 +154,19 @@ async fn entries(
     State(state): State<AppState>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
-    let start = number(&params, "start", Some(0))?;
-    let end = number(&params, "end", Some(start + MAX_PAGE))?;
+    let start = position(&params, "start", Some(0))?;
+    // No wrap: start is at most MAX_POSITION (2^63 - 1), far below u64::MAX - MAX_PAGE.
+    let page_end = (start + MAX_PAGE).min(MAX_POSITION);
+    let end = position(&params, "end", Some(page_end))?;
     if end < start {
         return Err(ApiError::BadRequest(format!(
             "end={end} is before start={start}"
         )));
     }
-    let rows = state.store.leaves(start, end.min(start + MAX_PAGE)).await?;
+    let rows = state.store.leaves(start, end.min(page_end)).await?;
     let mut body = String::new();
     for (index, leaf) in rows {
-        body.push_str(&json!({"index": index, "leaf": b64_encode(&leaf)}).to_string());
+        body.push_str(&layout::leaf_line(index, &leaf));
         body.push('\n');
     }
     Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())

@@ -9,8 +9,8 @@ pub mod error;
 mod health;
 mod log;
 
-use crate::allocation::worker::Allocator;
-use crate::ledger::Sequencer;
+use crate::service::Sequencer;
+use crate::service::allocator::Allocator;
 use crate::store::Store;
 use axum::Router;
 use std::sync::Arc;
@@ -37,20 +37,41 @@ pub struct AppState {
     pub settings: Arc<ApiSettings>,
 }
 
-/// A required (or defaulted) non-negative integer query parameter.
+/// The largest position or count in the log a request may name: what the store's `bigint`
+/// columns hold (2^63 - 1). Anything larger is refused before it is added to, multiplied or
+/// cast.
+const MAX_POSITION: u64 = i64::MAX.unsigned_abs();
+
+/// `text`, the value of the parameter `name`, as an integer from 0 to `max`.
+fn parse_number(name: &str, text: &str, max: u64) -> Result<u64, error::ApiError> {
+    text.parse().ok().filter(|n| *n <= max).ok_or_else(|| {
+        error::ApiError::BadRequest(format!("{name}={text:?} is not an integer from 0 to {max}"))
+    })
+}
+
+/// A required (or defaulted) integer query parameter from 0 to `max`.
 fn number(
     params: &std::collections::HashMap<String, String>,
     name: &str,
     default: Option<u64>,
+    max: u64,
 ) -> Result<u64, error::ApiError> {
     match params.get(name) {
-        Some(text) => text.parse().map_err(|_| {
-            error::ApiError::BadRequest(format!("{name}={text:?} is not a non-negative integer"))
-        }),
+        Some(text) => parse_number(name, text, max),
         None => default.ok_or_else(|| {
             error::ApiError::BadRequest(format!("the query parameter {name} is required"))
         }),
     }
+}
+
+/// A position or count in the log (sequence number, tree size, leaf index) as a query
+/// parameter.
+fn position(
+    params: &std::collections::HashMap<String, String>,
+    name: &str,
+    default: Option<u64>,
+) -> Result<u64, error::ApiError> {
+    number(params, name, default, MAX_POSITION)
 }
 
 /// An optional query parameter that must be a slug (project and actor ids).
@@ -62,6 +83,17 @@ fn slug(
         .get(name)
         .map(|text| crate::entry::Slug::parse(text).map_err(error::ApiError::BadRequest))
         .transpose()
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 pub fn router(state: AppState) -> Router {

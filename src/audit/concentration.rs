@@ -250,9 +250,9 @@ fn summarize(
         let weighted = shares
             .iter()
             .enumerate()
-            .map(|(position, s)| s * BigInt::from(n as i64 - 2 * position as i64 - 1))
+            .map(|(position, s)| s * (BigInt::from(n) - BigInt::from(2 * position + 1)))
             .sum::<BigRational>();
-        let gini = weighted / BigInt::from(n as i64);
+        let gini = weighted / BigInt::from(n);
         (Some(Figure::of(&hhi)), Some(Figure::of(&gini)))
     };
     let top = if t.is_zero() {

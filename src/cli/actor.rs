@@ -2,11 +2,12 @@
 //! the database, with a registration signed by the server key.
 
 use super::CliError;
+use super::sign::random_nonce;
 use crate::crypto::PublicKey;
-use crate::entry::envelope::{format_timestamp, sign_envelope};
-use crate::entry::{ActorId, ActorKind, SignedEntry};
-use crate::ledger::append_batch;
+use crate::entry::envelope::{Envelope, format_timestamp};
+use crate::entry::{ActorId, ActorKind, EntryType, SignedEntry};
 use crate::server::{DatabaseConfig, Ledger};
+use crate::service::append_batch;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -50,7 +51,7 @@ pub async fn run(command: ActorCommand) -> Result<(), CliError> {
     let actor = ActorId::parse(&args.id).map_err(CliError::Input)?;
     ActorKind::parse(&args.kind).map_err(CliError::Input)?;
     PublicKey::from_base64(&args.public_key)
-        .map_err(|e| CliError::Input(format!("--public-key: {e}")))?;
+        .map_err(|e| CliError::input_because("--public-key", e))?;
     let mut body = json!({"kind": args.kind, "public_key": args.public_key});
     if let Some(name) = &args.name {
         body["name"] = json!(name);
@@ -64,20 +65,18 @@ pub async fn run(command: ActorCommand) -> Result<(), CliError> {
 
     let ledger = Ledger::open(&args.database, 2)
         .await
-        .map_err(|e| CliError::Failed(e.to_string()))?;
-    let mut nonce = [0u8; 12];
-    getrandom::fill(&mut nonce).map_err(|e| CliError::Failed(e.to_string()))?;
-    let envelope = json!({
-        "v": 1, "type": "actor.registered", "actor": actor.as_str(),
-        "key": ledger.server_key.public_key().key_id().to_string(),
-        "nonce": format!("operator-{}", hex::encode(nonce)),
-        "ts": format_timestamp(chrono::Utc::now()),
-        "body": body,
-    });
+        .map_err(|e| CliError::failed_because("cannot open the ledger", e))?;
+    let envelope = Envelope::unsigned(
+        EntryType::ActorRegistered,
+        actor.as_str(),
+        ledger.server_key.public_key().key_id(),
+        &format!("operator-{}", random_nonce()?),
+        &format_timestamp(chrono::Utc::now()),
+        body,
+    );
     let outcome = async {
-        let signed = sign_envelope(&envelope, &ledger.server_key, &[])
-            .map_err(|e| CliError::Failed(e.to_string()))?;
-        let entry = SignedEntry::parse(&signed).map_err(|e| CliError::Input(e.to_string()))?;
+        let entry = SignedEntry::sign(envelope, &ledger.server_key)
+            .map_err(|e| CliError::input_because("not a valid registration", e))?;
         let plan = append_batch(
             &ledger.store,
             &Arc::new(ledger.rules.clone()),
@@ -86,8 +85,10 @@ pub async fn run(command: ActorCommand) -> Result<(), CliError> {
             &mut None,
         )
         .await
-        .map_err(|e| CliError::Failed(e.to_string()))?;
-        let answer = plan.result(0).map_err(|e| CliError::Input(e.to_string()))?;
+        .map_err(|e| CliError::failed_because("cannot append the registration", e))?;
+        let answer = plan
+            .result(0)
+            .map_err(|e| CliError::input_because("the registration was refused", e))?;
         println!("{}", json!(answer.receipt));
         Ok(())
     }

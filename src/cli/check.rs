@@ -1,8 +1,8 @@
 //! `fairshare check`: recompute the stored tree and checkpoints from the stored leaves.
 
 use super::CliError;
-use crate::ledger::check::check;
 use crate::server::{DatabaseConfig, Ledger};
+use crate::service::check::check;
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
@@ -13,10 +13,10 @@ pub struct CheckArgs {
 pub async fn run(args: &CheckArgs) -> Result<(), CliError> {
     let ledger = Ledger::open(&args.database, 2)
         .await
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+        .map_err(|e| CliError::failed_because("cannot open the ledger", e))?;
     let outcome = check(&ledger.store, &ledger.note_signer.verifier()).await;
     ledger.close().await;
-    let report = outcome.map_err(|e| CliError::Failed(format!("check failed: {e}")))?;
+    let report = outcome.map_err(|e| CliError::failed_because("check failed", e))?;
     println!(
         "ok: {} entries and {} checkpoints agree with the stored tree",
         report.entries, report.checkpoints

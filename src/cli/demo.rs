@@ -3,13 +3,17 @@
 //! kind, and the offline verifier's verdict on the whole log.
 
 use super::CliError;
-use crate::crypto::{SecretKey, b64_decode, hash};
-use crate::entry::envelope::{format_timestamp, sign_envelope};
-use crate::entry::{ActorId, rules::RegistrationPolicy};
-use crate::ledger::checkpoint::{NoteVerifier, open_checkpoint};
-use crate::ledger::replay::replay;
+use super::sign::random_nonce;
+use super::verify::{check_against, replay_log};
+use crate::client::LogClient;
+use crate::crypto::{SecretKey, hash};
+use crate::entry::envelope::{Envelope, format_timestamp, sign_envelope};
+use crate::entry::{ActorId, EntryType};
+use crate::ledger::merkle::Frontier;
+use crate::ledger::rules::RegistrationPolicy;
 use crate::server::{DatabaseConfig, RunningServer, ServerConfig};
 use serde_json::{Value, json};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// The two policies the demo adopts, shipped in policies/.
@@ -26,11 +30,6 @@ pub struct DemoArgs {
     data_dir: Option<PathBuf>,
 }
 
-struct Client {
-    http: reqwest::Client,
-    base: String,
-}
-
 struct Actor {
     id: &'static str,
     key: SecretKey,
@@ -40,74 +39,79 @@ impl Actor {
     fn new(id: &'static str) -> Result<Self, CliError> {
         Ok(Self {
             id,
-            key: SecretKey::generate().map_err(|e| CliError::Failed(e.to_string()))?,
+            key: SecretKey::generate().map_err(|e| CliError::failed_because("no key", e))?,
+        })
+    }
+
+    /// Signs and submits an entry of this actor's; its receipt.
+    async fn submit(
+        &self,
+        client: &LogClient,
+        entry_type: EntryType,
+        body: Value,
+    ) -> Result<Value, CliError> {
+        submit(client, self.id, &self.key, entry_type, body, &[]).await
+    }
+}
+
+/// The people, platform, regulator and AI of the story.
+struct Cast {
+    regulator: Actor,
+    acme: Actor,
+    alice: Actor,
+    scribe: Actor,
+    erin: Actor,
+    dana: Actor,
+}
+
+impl Cast {
+    fn new() -> Result<Self, CliError> {
+        Ok(Self {
+            regulator: Actor::new("regulator")?,
+            acme: Actor::new("acme")?,
+            alice: Actor::new("alice")?,
+            scribe: Actor::new("scribe")?,
+            erin: Actor::new("erin")?,
+            dana: Actor::new("dana")?,
         })
     }
 }
 
-fn nonce() -> String {
-    let mut bytes = [0u8; 12];
-    let _ = getrandom::fill(&mut bytes);
-    hex::encode(bytes)
-}
-
-impl Client {
-    /// Signs `body` as `actor` (with `key`, co-signed by `cosigners`) and submits it.
-    async fn submit(
-        &self,
-        actor: &str,
-        key: &SecretKey,
-        entry_type: &str,
-        body: Value,
-        cosigners: &[&Actor],
-    ) -> Result<Value, CliError> {
-        let envelope = json!({"v": 1, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
-                              "nonce": nonce(), "ts": format_timestamp(chrono::Utc::now()), "body": body});
-        let cosigners: Vec<(ActorId, &SecretKey)> = cosigners
-            .iter()
-            .map(|a| Ok((ActorId::parse(a.id).map_err(CliError::Failed)?, &a.key)))
-            .collect::<Result<_, CliError>>()?;
-        let entry = sign_envelope(&envelope, key, &cosigners)
-            .map_err(|e| CliError::Failed(e.to_string()))?;
-        let response = self
-            .http
-            .post(format!("{}/v1/entries", self.base))
-            .json(&entry)
-            .send()
-            .await
-            .map_err(failed)?;
-        let status = response.status();
-        let answer: Value = response.json().await.map_err(failed)?;
-        if !status.is_success() {
-            return Err(CliError::Failed(format!(
-                "{entry_type} by {actor} refused: {answer}"
-            )));
-        }
-        Ok(answer)
-    }
-
-    async fn get(&self, path: &str) -> Result<(u16, String), CliError> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .map_err(failed)?;
-        Ok((
-            response.status().as_u16(),
-            response.text().await.map_err(failed)?,
-        ))
-    }
-}
-
-fn failed(error: impl std::fmt::Display) -> CliError {
-    CliError::Failed(error.to_string())
+/// Signs `body` as `actor` with `key` (co-signed by `cosigners`) and submits it; the receipt.
+async fn submit(
+    client: &LogClient,
+    actor: &str,
+    key: &SecretKey,
+    entry_type: EntryType,
+    body: Value,
+    cosigners: &[&Actor],
+) -> Result<Value, CliError> {
+    let envelope = Envelope::unsigned(
+        entry_type,
+        actor,
+        key.public_key().key_id(),
+        &random_nonce()?,
+        &format_timestamp(chrono::Utc::now()),
+        body,
+    );
+    let cosigners: Vec<(ActorId, &SecretKey)> = cosigners
+        .iter()
+        .map(|a| Ok((ActorId::parse(a.id).map_err(CliError::Failed)?, &a.key)))
+        .collect::<Result<_, CliError>>()?;
+    let entry = sign_envelope(&envelope, key, &cosigners)
+        .map_err(|e| CliError::failed_because("cannot sign", e))?;
+    client
+        .submit(&entry)
+        .await
+        .map_err(|e| CliError::failed_because(format!("{} by {actor}", entry_type.as_str()), e))
 }
 
 pub async fn run(args: &DemoArgs) -> Result<(), CliError> {
     let temporary = match &args.data_dir {
         Some(_) => None,
-        None => Some(tempfile::tempdir().map_err(failed)?),
+        None => Some(
+            tempfile::tempdir().map_err(|e| CliError::failed_because("no temporary folder", e))?,
+        ),
     };
     let data_dir = args.data_dir.clone().unwrap_or_else(|| {
         temporary
@@ -115,14 +119,27 @@ pub async fn run(args: &DemoArgs) -> Result<(), CliError> {
             .map(|t| t.path().to_owned())
             .unwrap_or_default()
     });
-    let config = ServerConfig {
-        listen: "127.0.0.1:0".parse().map_err(failed)?,
+    let config = server_config(args.database_url.clone(), data_dir.clone());
+    println!("starting fairshare (data in {}) ...", data_dir.display());
+    let server = RunningServer::start(config)
+        .await
+        .map_err(|e| CliError::failed_because("cannot start the server", e))?;
+    let client = LogClient::new(&format!("http://{}", server.addr));
+    let outcome = scenario(&client, &data_dir).await;
+    server.stop().await;
+    outcome
+}
+
+/// A server on a free local port, with a fresh log (so the demo can run again in the same
+/// database) and checkpoints every 100 ms.
+fn server_config(database_url: Option<String>, data_dir: PathBuf) -> ServerConfig {
+    ServerConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         database: DatabaseConfig {
-            database_url: args.database_url.clone(),
-            data_dir: data_dir.clone(),
+            database_url,
+            data_dir,
             pg_bin: None,
             server_key: None,
-            // A fresh log, so the demo can run again in the same database.
             log_id: format!("demo-{}", chrono::Utc::now().timestamp_micros()),
             log_origin: "fairshare.local/demo".into(),
             registration: RegistrationPolicy::Open,
@@ -134,172 +151,157 @@ pub async fn run(args: &DemoArgs) -> Result<(), CliError> {
         checkpoint_interval_ms: 100,
         check_on_start: true,
         db_connections: 4,
-    };
-    println!("starting fairshare (data in {}) ...", data_dir.display());
-    let server = RunningServer::start(config).await.map_err(failed)?;
-    let client = Client {
-        http: reqwest::Client::new(),
-        base: format!("http://{}", server.addr),
-    };
-    let outcome = scenario(&client, &data_dir).await;
-    server.stop().await;
-    outcome
+    }
 }
 
-async fn scenario(client: &Client, data_dir: &std::path::Path) -> Result<(), CliError> {
-    let server_key = crate::keyfile::read(&data_dir.join("server.key")).map_err(failed)?;
-    let [regulator, acme, alice, scribe, erin, dana] =
-        ["regulator", "acme", "alice", "scribe", "erin", "dana"].map(Actor::new);
-    let (regulator, acme, alice, scribe, erin, dana) =
-        (regulator?, acme?, alice?, scribe?, erin?, dana?);
+async fn scenario(client: &LogClient, data_dir: &std::path::Path) -> Result<(), CliError> {
+    let server_key = crate::keyfile::read(&data_dir.join("server.key"))
+        .map_err(|e| CliError::failed_because("cannot read the server key", e))?;
+    let cast = Cast::new()?;
+    register(client, &server_key, &cast).await?;
+    let policies = adopt_policies(client, &cast).await?;
+    contribute_to_the_novel(client, &cast).await?;
+    let log_size = realize_values(client, &cast, &policies).await?;
+    regulators_view(client).await?;
+    println!(
+        "\n6. The offline verifier replays the exported log against the log's key and checkpoint."
+    );
+    verify_log(client, log_size).await
+}
 
+async fn register(client: &LogClient, server_key: &SecretKey, cast: &Cast) -> Result<(), CliError> {
     println!(
         "\n1. The operator registers the regulator and the platform; the others register themselves."
     );
-    for (actor, kind) in [(&regulator, "regulator"), (&acme, "platform")] {
+    let registered = EntryType::ActorRegistered;
+    for (actor, kind) in [(&cast.regulator, "regulator"), (&cast.acme, "platform")] {
         let body = json!({"kind": kind, "public_key": actor.key.public_key().to_base64()});
-        client
-            .submit(actor.id, &server_key, "actor.registered", body, &[])
-            .await?;
+        submit(client, actor.id, server_key, registered, body, &[]).await?;
     }
     for (actor, kind, name) in [
-        (&alice, "human", "Alice, author"),
-        (&erin, "human", "Erin, editor"),
-        (&dana, "human", "Dana, data curator"),
+        (&cast.alice, "human", "Alice, author"),
+        (&cast.erin, "human", "Erin, editor"),
+        (&cast.dana, "human", "Dana, data curator"),
     ] {
         let body =
             json!({"kind": kind, "public_key": actor.key.public_key().to_base64(), "name": name});
-        client
-            .submit(actor.id, &actor.key, "actor.registered", body, &[])
-            .await?;
+        actor.submit(client, registered, body).await?;
     }
+    let scribe = &cast.scribe;
     let body = json!({"kind": "ai", "public_key": scribe.key.public_key().to_base64(), "operator": "acme",
-                      "model": {"name": "scribe", "version": "2.1", "weights_hash": format!("blake3:{}", hash::to_hex(&hash::blake3(b"scribe-2.1 weights")))}});
-    client
-        .submit(scribe.id, &scribe.key, "actor.registered", body, &[&acme])
-        .await?;
+                      "model": {"name": "scribe", "version": "2.1", "weights_hash": digest(b"scribe-2.1 weights")}});
+    submit(
+        client,
+        scribe.id,
+        &scribe.key,
+        registered,
+        body,
+        &[&cast.acme],
+    )
+    .await?;
     println!(
         "   regulator, acme (platform), alice, erin, dana (humans), scribe (ai, operated by acme)"
     );
+    Ok(())
+}
 
+/// `blake3:<hex>` of `bytes`.
+fn digest(bytes: &[u8]) -> String {
+    format!("blake3:{}", hash::to_hex(&hash::blake3(bytes)))
+}
+
+/// Adopts the two policies; their hashes.
+async fn adopt_policies(client: &LogClient, cast: &Cast) -> Result<[String; 2], CliError> {
     println!("2. Policies are adopted: their text and hash go into the log.");
-    let mut policy_hashes = Vec::new();
-    for (name, text, by) in [
-        ("default", DEFAULT_POLICY, &regulator),
-        ("cocreation", COCREATION_POLICY, &acme),
-    ] {
-        let digest = format!("blake3:{}", hash::to_hex(&hash::blake3(text.as_bytes())));
-        client
-            .submit(
-                by.id,
-                &by.key,
-                "policy.adopted",
-                json!({"name": name, "text": text, "hash": digest}),
-                &[],
-            )
-            .await?;
-        println!("   {name:<10} {digest} (adopted by {})", by.id);
-        policy_hashes.push(digest);
+    let mut hashes = [String::new(), String::new()];
+    for ((name, text, by), adopted) in [
+        ("default", DEFAULT_POLICY, &cast.regulator),
+        ("cocreation", COCREATION_POLICY, &cast.acme),
+    ]
+    .into_iter()
+    .zip(&mut hashes)
+    {
+        let hash = digest(text.as_bytes());
+        let body = json!({"name": name, "text": text, "hash": hash});
+        by.submit(client, EntryType::PolicyAdopted, body).await?;
+        println!("   {name:<10} {hash} (adopted by {})", by.id);
+        *adopted = hash;
     }
+    Ok(hashes)
+}
 
+async fn contribute_to_the_novel(client: &LogClient, cast: &Cast) -> Result<(), CliError> {
     println!(
         "3. Contributions: drafts by the AI, curated by the editor; work that builds on them."
     );
-    let dataset = contribute(
-        client,
-        &dana,
-        ("data", "8000", "rows"),
-        "reader survey, 8000 rows",
-        &[],
-    )
-    .await?;
-    let chapter1 = contribute(client, &alice, ("text", "1200", "words"), "chapter 1", &[]).await?;
+    let data = ("data", "8000", "rows");
+    let dataset = contribute(client, &cast.dana, data, "reader survey, 8000 rows", &[]).await?;
+    let words = |count| ("text", count, "words");
+    let chapter1 = contribute(client, &cast.alice, words("1200"), "chapter 1", &[]).await?;
     let mut drafts = Vec::new();
     for n in 1..=3 {
-        drafts.push(
-            contribute(
-                client,
-                &scribe,
-                ("text", "2000", "words"),
-                &format!("AI draft {n}"),
-                &[&dataset],
-            )
-            .await?,
-        );
+        let artifact = format!("AI draft {n}");
+        let builds_on = [&dataset];
+        let draft = contribute(client, &cast.scribe, words("2000"), &artifact, &builds_on);
+        drafts.push(draft.await?);
     }
     for (draft, decision) in drafts.iter().zip(["accept", "accept", "reject"]) {
-        client
-            .submit(
-                erin.id,
-                &erin.key,
-                "endorsement",
-                json!({"contribution": draft, "decision": decision}),
-                &[],
-            )
+        let body = json!({"contribution": draft, "decision": decision});
+        cast.erin
+            .submit(client, EntryType::Endorsement, body)
             .await?;
     }
-    contribute(
-        client,
-        &erin,
-        ("review", "6", "edits"),
-        "editorial pass",
-        &[],
-    )
-    .await?;
-    contribute(
-        client,
-        &alice,
-        ("text", "1500", "words"),
-        "chapter 2",
-        &[&chapter1, &drafts[0]],
-    )
-    .await?;
-    contribute(
-        client,
-        &acme,
-        ("publish", "40", "pages"),
-        "typeset edition",
-        &[],
-    )
-    .await?;
+    let review = ("review", "6", "edits");
+    contribute(client, &cast.erin, review, "editorial pass", &[]).await?;
+    let builds_on = [&chapter1, &drafts[0]];
+    contribute(client, &cast.alice, words("1500"), "chapter 2", &builds_on).await?;
+    let publish = ("publish", "40", "pages");
+    contribute(client, &cast.acme, publish, "typeset edition", &[]).await?;
     println!(
         "   dana: 8000 rows of data; alice: two chapters (the second builds on chapter 1 and AI draft 1);"
     );
     println!(
         "   scribe: three drafts built on the data, erin accepts two and rejects one, and reviews; acme publishes."
     );
+    Ok(())
+}
 
+/// Realizes value twice and prints each allocation; the log's size after them.
+async fn realize_values(
+    client: &LogClient,
+    cast: &Cast,
+    policies: &[String; 2],
+) -> Result<u64, CliError> {
     println!("4. Value is realized twice, under the two policies; the server allocates each.");
-    let mut values = Vec::new();
-    for (amount, policy) in [
-        ("1000.00", &policy_hashes[0]),
-        ("300.00", &policy_hashes[1]),
-    ] {
+    let mut log_size = 0;
+    for ((amount, policy), name) in [("1000.00", &policies[0]), ("300.00", &policies[1])]
+        .into_iter()
+        .zip(["default", "cocreation"])
+    {
         let body =
             json!({"project": "novel", "amount": amount, "currency": "EUR", "policy": policy});
-        let receipt = client
-            .submit(acme.id, &acme.key, "value.realized", body, &[])
+        let receipt = cast
+            .acme
+            .submit(client, EntryType::ValueRealized, body)
             .await?;
-        values.push(receipt["id"].as_str().unwrap_or_default().to_owned());
-    }
-    for (value, name) in values.iter().zip(["default", "cocreation"]) {
+        let value = receipt["id"].as_str().unwrap_or_default();
         let allocation = wait_for_allocation(client, value).await?;
         print_allocation(&allocation["body"], name);
+        // Allocations are the last entries appended.
+        log_size = log_size.max(allocation["seq"].as_u64().unwrap_or_default() + 1);
     }
+    Ok(log_size)
+}
 
+async fn regulators_view(client: &LogClient) -> Result<(), CliError> {
     println!(
         "\n5. The regulator's view (GET /v1/audit/concentration): payouts by actor kind over both"
     );
     println!("   allocations, the AI's share counted as the AI's though paid to its operator.");
-    let (status, text) = client
-        .get("/v1/audit/concentration?project=novel&basis=earned")
-        .await?;
-    if status != 200 {
-        return Err(CliError::Failed(format!(
-            "the regulator's view: HTTP {status}: {text}"
-        )));
-    }
-    let view: Value = serde_json::from_str(&text).map_err(failed)?;
+    let view = client
+        .concentration("project=novel&basis=earned")
+        .await
+        .map_err(|e| CliError::failed_because("the regulator's view", e))?;
     for currency in view["currencies"].as_array().into_iter().flatten() {
         let code = currency["currency"].as_str().unwrap_or("?");
         for kind in currency["by_kind"].as_array().into_iter().flatten() {
@@ -324,17 +326,13 @@ async fn scenario(client: &Client, data_dir: &std::path::Path) -> Result<(), Cli
                 .unwrap_or("-"),
         );
     }
-
-    println!(
-        "\n6. The offline verifier replays the exported log against the log's key and checkpoint."
-    );
-    verify_log(client).await
+    Ok(())
 }
 
 /// Submits a contribution to the project "novel" (`measure` = kind, quantity, unit) whose
 /// evidence is the digest of `artifact`; returns its entry id.
 async fn contribute(
-    client: &Client,
+    client: &LogClient,
     actor: &Actor,
     measure: (&str, &str, &str),
     artifact: &str,
@@ -342,18 +340,15 @@ async fn contribute(
 ) -> Result<String, CliError> {
     let (kind, quantity, unit) = measure;
     let body = json!({"project": "novel", "kind": kind, "measure": {"quantity": quantity, "unit": unit},
-                      "evidence": format!("blake3:{}", hash::to_hex(&hash::blake3(artifact.as_bytes()))), "builds_on": builds_on});
-    let receipt = client
-        .submit(actor.id, &actor.key, "contribution", body, &[])
-        .await?;
+                      "evidence": digest(artifact.as_bytes()), "builds_on": builds_on});
+    let receipt = actor.submit(client, EntryType::Contribution, body).await?;
     Ok(receipt["id"].as_str().unwrap_or_default().to_owned())
 }
 
-async fn wait_for_allocation(client: &Client, value: &str) -> Result<Value, CliError> {
+async fn wait_for_allocation(client: &LogClient, value: &str) -> Result<Value, CliError> {
     for _ in 0..400 {
-        let (status, text) = client.get(&format!("/v1/allocations/{value}")).await?;
-        if status == 200 {
-            return serde_json::from_str(&text).map_err(failed);
+        if let Some(allocation) = client.allocation(value).await? {
+            return Ok(allocation);
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
@@ -373,8 +368,11 @@ fn with_decimal(fraction: &str) -> String {
     }
 }
 
+/// A bar of up to 40 blocks for a share in [0, 1].
 fn bar(share: f64) -> String {
-    "█".repeat((share * 40.0).round() as usize)
+    let blocks = (share.clamp(0.0, 1.0) * 40.0).round();
+    #[allow(clippy::cast_possible_truncation)] // clamped above: a whole number in 0..=40
+    "█".repeat(blocks as usize)
 }
 
 fn print_allocation(body: &Value, policy: &str) {
@@ -416,42 +414,25 @@ fn print_allocation(body: &Value, policy: &str) {
     }
 }
 
-async fn verify_log(client: &Client) -> Result<(), CliError> {
-    let (_, key) = client.get("/v1/log/key").await?;
-    let verifier = NoteVerifier::from_vkey(key.trim()).map_err(failed)?;
-    let mut leaves = Vec::new();
-    loop {
-        let (_, page) = client
-            .get(&format!("/v1/log/entries?start={}", leaves.len()))
-            .await?;
-        if page.is_empty() {
-            break;
-        }
-        for line in page.lines() {
-            let value: Value = serde_json::from_str(line).map_err(failed)?;
-            leaves.push(b64_decode(value["leaf"].as_str().unwrap_or_default()).map_err(failed)?);
-        }
-    }
-    // Wait for the checkpoint that covers the whole log.
-    let mut note = String::new();
+/// Fetches the log of `size` entries, checked against its signed checkpoint as it comes,
+/// and replays it as `fairshare verify` does.
+async fn verify_log(client: &LogClient, size: u64) -> Result<(), CliError> {
+    let verifier = client.log_key().await?;
+    // The checkpointer signs a checkpoint of the whole log shortly after the last commit.
+    let mut signed = client.checkpoint(&verifier).await?;
     for _ in 0..200 {
-        note = client.get("/v1/log/checkpoint").await?.1;
-        if note.lines().nth(1) == Some(leaves.len().to_string().as_str()) {
+        if signed.checkpoint.size >= size {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        signed = client.checkpoint(&verifier).await?;
     }
-    let (checkpoint, _) =
-        open_checkpoint(&note, std::slice::from_ref(&verifier)).map_err(failed)?;
-    let server_key =
-        crate::crypto::PublicKey::from_bytes(verifier.public_key().as_bytes()).map_err(failed)?;
-    let report = replay(&leaves, server_key, &[checkpoint.size], &|_, _| {})
-        .map_err(|bad| CliError::Failed(format!("verification failed at {bad}")))?;
-    if report.roots.get(&checkpoint.size) != Some(&checkpoint.root) {
-        return Err(CliError::Failed(
-            "the log does not match its checkpoint".into(),
-        ));
-    }
+    let checkpoint = signed.checkpoint;
+    let mut stream = client.leaves(checkpoint.clone(), Frontier::new());
+    let leaves = stream.read_all().await?;
+    stream.verify_root()?;
+    let report = replay_log(leaves, &verifier, vec![checkpoint.size]).await?;
+    check_against(&checkpoint, &report, "checkpoint")?;
     println!(
         "   ok: {} entries, {} actors; every signature and rule checked, every allocation recomputed;\n   root {} matches the signed checkpoint of size {}.",
         report.entries,

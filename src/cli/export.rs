@@ -1,9 +1,13 @@
 //! `fairshare export`: the whole log as NDJSON (`{"index", "leaf"}` per line) up to the
-//! latest checkpoint, saved beside it as FILE.checkpoint; resumes where a file ends.
+//! latest checkpoint, saved beside it as FILE.checkpoint; resumes where a file ends. The
+//! leaves are checked against the checkpoint as they arrive: a file is finished only when
+//! they are the leaves it signs.
 
 use super::CliError;
+use crate::client::layout::{leaf_line, parse_leaf_line};
+use crate::client::{LogClient, SignedCheckpoint};
+use crate::ledger::merkle::{Frontier, leaf_hash};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -22,59 +26,39 @@ pub struct ExportArgs {
 }
 
 pub async fn run(args: &ExportArgs) -> Result<(), CliError> {
-    let base = args.server.trim_end_matches('/');
-    let client = reqwest::Client::new();
-    let note = get_text(&client, &format!("{base}/v1/log/checkpoint")).await?;
-    let size: u64 = note
-        .lines()
-        .nth(1)
-        .and_then(|l| l.parse().ok())
-        .ok_or_else(|| CliError::Failed("the server's checkpoint has no tree size".into()))?;
-    let mut next = complete_lines(&args.out)?;
+    let client = LogClient::new(&args.server);
+    let verifier = client.log_key().await?;
+    let SignedCheckpoint { checkpoint, note } = client.checkpoint(&verifier).await?;
+    let size = checkpoint.size;
+    let held = leaves_held(&args.out)?;
     let progress = ProgressBar::new(size);
     progress.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} leaves {per_sec} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    progress.set_position(next.min(size));
+    progress.set_position(held.size().min(size));
+    let writing = |e: std::io::Error| {
+        CliError::failed_because(format!("cannot write {}", args.out.display()), e)
+    };
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&args.out)
-        .map_err(|e| CliError::Failed(format!("{}: {e}", args.out.display())))?;
-    while next < size {
-        let page = get_text(
-            &client,
-            &format!("{base}/v1/log/entries?start={next}&end={size}"),
-        )
-        .await?;
-        let mut count = 0;
-        for line in page.lines() {
-            let value: Value = serde_json::from_str(line)
-                .map_err(|e| CliError::Failed(format!("bad page line: {e}")))?;
-            if value["index"].as_u64() != Some(next) {
-                return Err(CliError::Failed(format!(
-                    "expected leaf {next}, the server sent {}",
-                    value["index"]
-                )));
-            }
-            writeln!(file, "{line}").map_err(|e| CliError::Failed(e.to_string()))?;
-            next += 1;
-            count += 1;
+        .map_err(writing)?;
+    let mut leaves = client.leaves(checkpoint, held);
+    while let Some(page) = leaves.next_page().await? {
+        for leaf in &page {
+            writeln!(file, "{}", leaf_line(leaf.index, &leaf.bytes)).map_err(writing)?;
         }
-        if count == 0 {
-            return Err(CliError::Failed(format!(
-                "the server sent no leaves from {next}, below its checkpoint size {size}"
-            )));
-        }
-        progress.set_position(next);
+        progress.set_position(leaves.position());
     }
-    file.sync_all()
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+    leaves.verify_root()?;
+    file.sync_all().map_err(writing)?;
     progress.finish_and_clear();
     let checkpoint_path = checkpoint_path(&args.out);
-    std::fs::write(&checkpoint_path, &note)
-        .map_err(|e| CliError::Failed(format!("{}: {e}", checkpoint_path.display())))?;
+    std::fs::write(&checkpoint_path, &note).map_err(|e| {
+        CliError::failed_because(format!("cannot write {}", checkpoint_path.display()), e)
+    })?;
     println!(
         "{size} leaves in {}, checkpoint in {}",
         args.out.display(),
@@ -90,36 +74,41 @@ pub fn checkpoint_path(log: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Counts the complete lines of an earlier export, cutting a partly written last line.
-fn complete_lines(path: &Path) -> Result<u64, CliError> {
+/// The tree of the leaves an earlier export wrote to `path` (empty if there is none), after
+/// cutting a partly written last line.
+fn leaves_held(path: &Path) -> Result<Frontier, CliError> {
     let Ok(bytes) = std::fs::read(path) else {
-        return Ok(0);
+        return Ok(Frontier::new());
+    };
+    let resuming = |e: std::io::Error| {
+        CliError::failed_because(format!("cannot resume {}", path.display()), e)
     };
     let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     if complete < bytes.len() {
         let file = std::fs::OpenOptions::new()
             .write(true)
             .open(path)
-            .map_err(|e| CliError::Failed(e.to_string()))?;
-        file.set_len(complete as u64)
-            .map_err(|e| CliError::Failed(e.to_string()))?;
+            .map_err(resuming)?;
+        file.set_len(complete as u64).map_err(resuming)?;
     }
-    Ok(bytes[..complete].iter().filter(|b| **b == b'\n').count() as u64)
-}
-
-pub(super) async fn get_text(client: &reqwest::Client, url: &str) -> Result<String, CliError> {
-    let response = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot reach {url}: {e}")))?;
-    let status = response.status();
-    let body = response
-        .text()
-        .await
-        .map_err(|e| CliError::Failed(format!("{url}: {e}")))?;
-    if !status.is_success() {
-        return Err(CliError::Failed(format!("{url} answered {status}: {body}")));
+    let text = std::str::from_utf8(&bytes[..complete])
+        .map_err(|e| CliError::input_because(format!("{} is not text", path.display()), e))?;
+    let mut frontier = Frontier::new();
+    for (number, line) in text.lines().enumerate() {
+        let (index, leaf) = parse_leaf_line(line).map_err(|e| {
+            CliError::input_because(format!("{}:{}", path.display(), number + 1), e)
+        })?;
+        if index != frontier.size() {
+            return Err(CliError::Input(format!(
+                "{}:{}: holds leaf {index} where leaf {} belongs",
+                path.display(),
+                number + 1,
+                frontier.size()
+            )));
+        }
+        frontier
+            .append_with(leaf_hash(&leaf), |_, _| {})
+            .map_err(|e| CliError::input_because(path.display().to_string(), e))?;
     }
-    Ok(body)
+    Ok(frontier)
 }

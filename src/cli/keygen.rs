@@ -13,8 +13,10 @@ pub struct KeygenArgs {
 }
 
 pub fn run(args: &KeygenArgs) -> Result<(), CliError> {
-    let key = SecretKey::generate().map_err(|e| CliError::Failed(e.to_string()))?;
-    keyfile::write(&args.out, &key).map_err(|e| CliError::Input(e.to_string()))?;
+    let key =
+        SecretKey::generate().map_err(|e| CliError::failed_because("cannot make a key", e))?;
+    keyfile::write(&args.out, &key)
+        .map_err(|e| CliError::input_because("cannot write the key file", e))?;
     let public = key.public_key();
     println!("public_key {}\nkey {}", public.to_base64(), public.key_id());
     Ok(())

@@ -2,6 +2,7 @@
 
 mod actor;
 mod check;
+mod db;
 mod demo;
 mod export;
 mod keygen;
@@ -13,6 +14,9 @@ mod verify;
 
 use clap::{Parser, Subcommand};
 
+/// What caused a command's error, kept so `main` can print it after the message.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 /// Errors of the command-line layer; `exit_code` maps them to the process status.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -22,13 +26,46 @@ pub enum CliError {
     /// The command could not complete. Exit code 1.
     #[error("{0}")]
     Failed(String),
+    /// Bad input, and the error that showed it. Exit code 2.
+    #[error("{message}")]
+    InputCause {
+        message: String,
+        #[source]
+        cause: Cause,
+    },
+    /// The command could not complete, and why. Exit code 1.
+    #[error("{message}")]
+    FailedCause {
+        message: String,
+        #[source]
+        cause: Cause,
+    },
+    /// The server could not be reached, refused, or served what does not verify. Exit code 1.
+    #[error(transparent)]
+    Client(#[from] crate::client::ClientError),
 }
 
 impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Input(_) => 2,
-            Self::Failed(_) => 1,
+            Self::Input(_) | Self::InputCause { .. } => 2,
+            Self::Failed(_) | Self::FailedCause { .. } | Self::Client(_) => 1,
+        }
+    }
+
+    /// Bad input: `message` says which, `cause` what showed it.
+    pub fn input_because(message: impl Into<String>, cause: impl Into<Cause>) -> Self {
+        Self::InputCause {
+            message: message.into(),
+            cause: cause.into(),
+        }
+    }
+
+    /// A failure: `message` says what could not be done, `cause` why.
+    pub fn failed_because(message: impl Into<String>, cause: impl Into<Cause>) -> Self {
+        Self::FailedCause {
+            message: message.into(),
+            cause: cause.into(),
         }
     }
 }
@@ -54,6 +91,9 @@ pub enum Command {
     /// Operator commands with direct database access.
     #[command(subcommand)]
     Actor(actor::ActorCommand),
+    /// Database administration: set up roles and the database, apply migrations.
+    #[command(subcommand)]
+    Db(db::DbCommand),
     /// Create an ed25519 key file (mode 0600) and print its public key and key id.
     #[command(after_help = "Example:\n  fairshare keygen --out alice.key")]
     Keygen(keygen::KeygenArgs),
@@ -102,6 +142,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(config) => serve::run(config).await,
         Command::Actor(command) => actor::run(command).await,
+        Command::Db(command) => db::run(command).await,
         Command::Keygen(args) => keygen::run(&args),
         Command::Sign(args) => sign::run_sign(&args),
         Command::Cosign(args) => sign::run_cosign(&args),
@@ -117,10 +158,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 /// Reads a file named on the command line; a missing file is bad input.
 fn read_input(path: &std::path::Path) -> Result<String, CliError> {
     std::fs::read_to_string(path)
-        .map_err(|e| CliError::Input(format!("cannot read {}: {e}", path.display())))
+        .map_err(|e| CliError::input_because(format!("cannot read {}", path.display()), e))
 }
 
 fn json_input(path: &std::path::Path) -> Result<serde_json::Value, CliError> {
     serde_json::from_str(&read_input(path)?)
-        .map_err(|e| CliError::Input(format!("{} is not JSON: {e}", path.display())))
+        .map_err(|e| CliError::input_because(format!("{} is not JSON", path.display()), e))
 }

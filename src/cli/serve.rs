@@ -6,7 +6,7 @@ use crate::server::{RunningServer, ServerConfig};
 pub async fn run(config: ServerConfig) -> Result<(), CliError> {
     let server = RunningServer::start(config)
         .await
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+        .map_err(|e| CliError::failed_because("cannot start the server", e))?;
     println!("fairshare listening on http://{}", server.addr);
     wait_for_stop_signal().await;
     println!("stopping");

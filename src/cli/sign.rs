@@ -1,7 +1,7 @@
 //! `fairshare sign` and `fairshare cosign`: the client side of the protocol.
 
 use super::{CliError, json_input};
-use crate::entry::envelope::{format_timestamp, sign_envelope};
+use crate::entry::envelope::{Envelope, format_timestamp, sign_envelope};
 use crate::entry::{ActorId, EntryType, SignedEntry};
 use crate::keyfile;
 use serde_json::{Value, json};
@@ -15,9 +15,9 @@ pub struct SignArgs {
     /// The signing actor's id.
     #[arg(long)]
     actor: String,
-    /// Entry type (actor.registered, key.rotated, key.revoked, contribution, endorsement, value.realized).
-    #[arg(long = "type")]
-    entry_type: String,
+    /// Entry type.
+    #[arg(long = "type", value_parser = entry_types())]
+    entry_type: EntryType,
     /// JSON file holding the body.
     #[arg(long)]
     body: PathBuf,
@@ -27,6 +27,13 @@ pub struct SignArgs {
     /// Timestamp, RFC 3339 UTC (default: now).
     #[arg(long)]
     ts: Option<String>,
+}
+
+/// Every entry type, as `--help` lists them and `--type` accepts them.
+fn entry_types() -> impl clap::builder::TypedValueParser<Value = EntryType> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(EntryType::ALL.map(EntryType::as_str))
+        .try_map(|name: String| EntryType::parse(&name))
 }
 
 #[derive(clap::Args, Debug)]
@@ -42,34 +49,45 @@ pub struct CosignArgs {
 }
 
 pub fn run_sign(args: &SignArgs) -> Result<(), CliError> {
-    let key = keyfile::read(&args.key).map_err(|e| CliError::Input(e.to_string()))?;
+    let key = read_key(&args.key)?;
     let nonce = match &args.nonce {
         Some(n) => n.clone(),
-        None => {
-            let mut bytes = [0u8; 12];
-            getrandom::fill(&mut bytes).map_err(|e| CliError::Failed(e.to_string()))?;
-            hex::encode(bytes)
-        }
+        None => random_nonce()?,
     };
-    let envelope = json!({
-        "v": 1,
-        "type": args.entry_type,
-        "actor": args.actor,
-        "key": key.public_key().key_id().to_string(),
-        "nonce": nonce,
-        "ts": args.ts.clone().unwrap_or_else(|| format_timestamp(chrono::Utc::now())),
-        "body": json_input(&args.body)?,
-    });
-    let signed = sign_envelope(&envelope, &key, &[]).map_err(|e| CliError::Input(e.to_string()))?;
+    let ts = args
+        .ts
+        .clone()
+        .unwrap_or_else(|| format_timestamp(chrono::Utc::now()));
+    let envelope = Envelope::unsigned(
+        args.entry_type,
+        &args.actor,
+        key.public_key().key_id(),
+        &nonce,
+        &ts,
+        json_input(&args.body)?,
+    );
+    let signed = sign_envelope(&envelope, &key, &[])
+        .map_err(|e| CliError::input_because("cannot sign the envelope", e))?;
     // Refuse to print an entry the server would refuse for its form.
     SignedEntry::parse(&signed).map_err(|e| CliError::Input(e.to_string()))?;
-    EntryType::parse(&args.entry_type).map_err(CliError::Input)?;
     println!("{signed}");
     Ok(())
 }
 
+/// 24 random hex characters.
+pub(super) fn random_nonce() -> Result<String, CliError> {
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| CliError::failed_because("no randomness for a nonce", e))?;
+    Ok(hex::encode(bytes))
+}
+
+fn read_key(path: &std::path::Path) -> Result<crate::crypto::SecretKey, CliError> {
+    keyfile::read(path).map_err(|e| CliError::input_because("cannot read the key file", e))
+}
+
 pub fn run_cosign(args: &CosignArgs) -> Result<(), CliError> {
-    let key = keyfile::read(&args.key).map_err(|e| CliError::Input(e.to_string()))?;
+    let key = read_key(&args.key)?;
     let actor = ActorId::parse(&args.actor).map_err(CliError::Input)?;
     let mut entry: Value = json_input(&args.entry)?;
     let message = SignedEntry::parse(&entry)

@@ -1,8 +1,10 @@
 //! `fairshare submit`: one entry, or NDJSON of many sent in batches with a progress bar.
 
 use super::{CliError, read_input};
+use crate::client::LogClient;
+use crate::server::at_least_one_up_to;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -14,8 +16,8 @@ pub struct SubmitArgs {
         default_value = "http://127.0.0.1:8080"
     )]
     server: String,
-    /// Entries per batch request.
-    #[arg(long, default_value_t = 1000)]
+    /// Entries per batch request (1 to 1,000,000; the server takes at most its --max-batch-entries).
+    #[arg(long, default_value_t = 1000, value_parser = at_least_one_up_to(1_000_000))]
     batch: usize,
     /// A signed entry (JSON) or many (NDJSON, one per line).
     file: PathBuf,
@@ -24,18 +26,10 @@ pub struct SubmitArgs {
 pub async fn run(args: &SubmitArgs) -> Result<(), CliError> {
     let text = read_input(&args.file)?;
     let entries = parse_entries(&text, &args.file.display().to_string())?;
-    let url = format!("{}/v1/entries", args.server.trim_end_matches('/'));
-    let client = reqwest::Client::new();
-    if entries.len() == 1 {
-        let (status, body) = post(&client, &url, &entries[0]).await?;
-        println!("{body}");
-        return if status.is_success() {
-            Ok(())
-        } else {
-            Err(CliError::Failed(format!(
-                "the server refused the entry ({status})"
-            )))
-        };
+    let client = LogClient::new(&args.server);
+    if let [entry] = entries.as_slice() {
+        println!("{}", client.submit(entry).await?);
+        return Ok(());
     }
     let progress = ProgressBar::new(entries.len() as u64);
     progress.set_style(
@@ -43,15 +37,12 @@ pub async fn run(args: &SubmitArgs) -> Result<(), CliError> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut rejected = 0usize;
-    for (batch_index, batch) in entries.chunks(args.batch.max(1)).enumerate() {
-        let (status, body) = post(&client, &url, &json!({"entries": batch})).await?;
-        if !status.is_success() {
+    for (batch_index, batch) in entries.chunks(args.batch).enumerate() {
+        let answer = client.submit_batch(batch).await.map_err(|e| {
             progress.abandon();
-            return Err(CliError::Failed(format!(
-                "batch {batch_index} refused ({status}): {body}"
-            )));
-        }
-        for (i, result) in body["results"].as_array().into_iter().flatten().enumerate() {
+            CliError::failed_because(format!("batch {batch_index}"), e)
+        })?;
+        for (i, result) in answer.results.iter().enumerate() {
             if result.get("seq").is_none() {
                 rejected += 1;
                 progress
@@ -80,30 +71,11 @@ fn parse_entries(text: &str, name: &str) -> Result<Vec<Value>, CliError> {
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(i, line)| {
             serde_json::from_str(line)
-                .map_err(|e| CliError::Input(format!("{name}:{}: not JSON: {e}", i + 1)))
+                .map_err(|e| CliError::input_because(format!("{name}:{}: not JSON", i + 1), e))
         })
         .collect::<Result<_, _>>()?;
     if entries.is_empty() {
         return Err(CliError::Input(format!("{name} holds no entries")));
     }
     Ok(entries)
-}
-
-async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    body: &Value,
-) -> Result<(reqwest::StatusCode, Value), CliError> {
-    let response = client
-        .post(url)
-        .json(body)
-        .send()
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot reach {url}: {e}")))?;
-    let status = response.status();
-    let body = response
-        .json::<Value>()
-        .await
-        .map_err(|e| CliError::Failed(format!("unreadable answer from {url}: {e}")))?;
-    Ok((status, body))
 }

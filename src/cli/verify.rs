@@ -1,14 +1,18 @@
 //! `fairshare verify`: check an exported log offline against the log's key and checkpoints.
+//! The log comes from a file written by `fairshare export` or straight from a server.
 
-use super::export::{checkpoint_path, get_text};
+use super::export::checkpoint_path;
 use super::{CliError, read_input};
-use crate::crypto::{PublicKey, b64_decode, hash};
+use crate::allocation::reproduce::Reproducer;
+use crate::client::LogClient;
+use crate::client::layout::parse_leaf_line;
+use crate::crypto::{PublicKey, hash};
 use crate::ledger::checkpoint::{Checkpoint, NoteVerifier, open_checkpoint};
-use crate::ledger::replay::replay;
+use crate::ledger::merkle::Frontier;
+use crate::ledger::replay::{ReplayReport, replay};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use std::borrow::Cow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 pub struct VerifyArgs {
@@ -27,94 +31,25 @@ pub struct VerifyArgs {
 }
 
 pub async fn run(args: &VerifyArgs) -> Result<(), CliError> {
-    let key_text = match std::fs::read_to_string(&args.log_key) {
-        Ok(text) => text,
-        Err(_) => args.log_key.clone(),
-    };
-    let verifier = NoteVerifier::from_vkey(key_text.trim())
-        .map_err(|e| CliError::Input(format!("--log-key: {e}")))?;
-    let server_key = PublicKey::from_bytes(verifier.public_key().as_bytes())
-        .map_err(|e| CliError::Input(format!("--log-key: {e}")))?;
+    let verifier = log_key(&args.log_key)?;
     let is_url = args.log.starts_with("http://") || args.log.starts_with("https://");
-
-    let (leaves, note) = if is_url {
-        let base = args.log.trim_end_matches('/');
-        let client = reqwest::Client::new();
-        let note = match &args.checkpoint {
-            Some(path) => read_input(path)?,
-            None => get_text(&client, &format!("{base}/v1/log/checkpoint")).await?,
-        };
-        let (mut text, mut start) = (String::new(), 0);
-        loop {
-            let page = get_text(&client, &format!("{base}/v1/log/entries?start={start}")).await?;
-            if page.is_empty() {
-                break;
-            }
-            start += page.lines().count();
-            text.push_str(&page);
-        }
-        (parse_leaves(&text, &args.log)?, note)
+    let (leaves, checkpoint) = if is_url {
+        fetch_log(&args.log, args.checkpoint.as_deref(), &verifier).await?
     } else {
-        let path = PathBuf::from(&args.log);
-        let note = read_input(args.checkpoint.as_ref().unwrap_or(&checkpoint_path(&path)))?;
-        (parse_leaves(&read_input(&path)?, &args.log)?, note)
+        read_export(Path::new(&args.log), args.checkpoint.as_deref(), &verifier)?
     };
-
-    let (checkpoint, _) = open_checkpoint(&note, std::slice::from_ref(&verifier))
-        .map_err(|e| CliError::Input(format!("checkpoint: {e}")))?;
-    let previous = match &args.previous_checkpoint {
-        Some(path) => {
-            let (previous, _) =
-                open_checkpoint(&read_input(path)?, std::slice::from_ref(&verifier))
-                    .map_err(|e| CliError::Input(format!("--previous-checkpoint: {e}")))?;
-            Some(previous)
-        }
-        None => None,
-    };
-
-    let progress = ProgressBar::new(leaves.len() as u64);
-    progress.set_style(
-        ProgressStyle::with_template("{msg:22} {bar:40} {pos}/{len}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    if leaves.len() < 100_000 {
-        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
+    let previous = args
+        .previous_checkpoint
+        .as_deref()
+        .map(|path| checkpoint_file(path, &verifier, "--previous-checkpoint"))
+        .transpose()?;
     let sizes: Vec<u64> = std::iter::once(checkpoint.size)
         .chain(previous.as_ref().map(|p| p.size))
         .collect();
-    let report = tokio::task::spawn_blocking(move || {
-        let progress_fn = |phase: &'static str, done: u64| {
-            progress.set_message(phase);
-            progress.set_position(done);
-        };
-        let result = replay(&leaves, server_key, &sizes, &progress_fn);
-        progress.finish_and_clear();
-        result
-    })
-    .await
-    .map_err(|e| CliError::Failed(e.to_string()))?
-    .map_err(|bad| CliError::Failed(format!("verification failed at {bad}")))?;
-
-    check_against(&checkpoint, &report.roots, report.entries, "checkpoint")?;
+    let report = replay_log(leaves, &verifier, sizes).await?;
+    check_against(&checkpoint, &report, "checkpoint")?;
     if let Some(previous) = &previous {
-        if previous.size > checkpoint.size {
-            return Err(CliError::Failed(format!(
-                "inconsistent checkpoints: the previous checkpoint has {} entries, the current one only {}",
-                previous.size, checkpoint.size
-            )));
-        }
-        check_against(
-            previous,
-            &report.roots,
-            report.entries,
-            "previous checkpoint",
-        )
-        .map_err(|e| {
-            CliError::Failed(format!(
-                "inconsistent checkpoints: {e}: history was rewritten or forked"
-            ))
-        })?;
+        check_extends(previous, &checkpoint, &report)?;
     }
     println!(
         "ok: {} entries, {} actors; every signature, leaf and rule checked, every allocation recomputed; root {} matches the checkpoint of size {}{}",
@@ -132,16 +67,105 @@ pub async fn run(args: &VerifyArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn check_against(
+/// `--log-key`: the key itself, or a file holding it.
+fn log_key(argument: &str) -> Result<NoteVerifier, CliError> {
+    let text = std::fs::read_to_string(argument).unwrap_or_else(|_| argument.to_owned());
+    NoteVerifier::from_vkey(text.trim()).map_err(|e| CliError::input_because("--log-key", e))
+}
+
+/// The checkpoint in the file `path`, verified under the log's key.
+fn checkpoint_file(
+    path: &Path,
+    verifier: &NoteVerifier,
+    what: &str,
+) -> Result<Checkpoint, CliError> {
+    let (checkpoint, _) = open_checkpoint(&read_input(path)?, std::slice::from_ref(verifier))
+        .map_err(|e| CliError::input_because(format!("{what} {}", path.display()), e))?;
+    Ok(checkpoint)
+}
+
+/// Every leaf the server at `base` holds, and the checkpoint (`checkpoint`, else the
+/// server's latest). The replay recomputes the roots and names the first bad leaf, which
+/// says more than the stream's own root check, so that check is left to it.
+async fn fetch_log(
+    base: &str,
+    checkpoint: Option<&Path>,
+    verifier: &NoteVerifier,
+) -> Result<(Vec<Vec<u8>>, Checkpoint), CliError> {
+    let client = LogClient::new(base);
+    let checkpoint = match checkpoint {
+        Some(path) => checkpoint_file(path, verifier, "--checkpoint")?,
+        None => client.checkpoint(verifier).await?.checkpoint,
+    };
+    let leaves = client
+        .leaves(checkpoint.clone(), Frontier::new())
+        .to_log_end()
+        .read_all()
+        .await?;
+    Ok((leaves, checkpoint))
+}
+
+/// The leaves of an export file and its checkpoint (`checkpoint`, else FILE.checkpoint).
+fn read_export(
+    path: &Path,
+    checkpoint: Option<&Path>,
+    verifier: &NoteVerifier,
+) -> Result<(Vec<Vec<u8>>, Checkpoint), CliError> {
+    let checkpoint = match checkpoint {
+        Some(given) => checkpoint_file(given, verifier, "--checkpoint")?,
+        None => checkpoint_file(&checkpoint_path(path), verifier, "checkpoint")?,
+    };
+    let leaves = parse_leaves(&read_input(path)?, &path.display().to_string())?;
+    Ok((leaves, checkpoint))
+}
+
+/// Replays the log on all cores, with a progress bar for large logs; `sizes` are the tree
+/// sizes whose roots the checks need.
+pub(super) async fn replay_log(
+    leaves: Vec<Vec<u8>>,
+    verifier: &NoteVerifier,
+    sizes: Vec<u64>,
+) -> Result<ReplayReport, CliError> {
+    let server_key = PublicKey::from_bytes(verifier.public_key().as_bytes())
+        .map_err(|e| CliError::input_because("--log-key", e))?;
+    let progress = ProgressBar::new(leaves.len() as u64);
+    progress.set_style(
+        ProgressStyle::with_template("{msg:22} {bar:40} {pos}/{len}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    if leaves.len() < 100_000 {
+        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    tokio::task::spawn_blocking(move || {
+        let progress_fn = |phase: &'static str, done: u64| {
+            progress.set_message(phase);
+            progress.set_position(done);
+        };
+        let result = replay(
+            &leaves,
+            server_key,
+            &sizes,
+            &mut Reproducer::default(),
+            &progress_fn,
+        );
+        progress.finish_and_clear();
+        result
+    })
+    .await
+    .map_err(|e| CliError::failed_because("the replay did not finish", e))?
+    .map_err(|bad| CliError::Failed(format!("verification failed at {bad}")))
+}
+
+/// The log holds `checkpoint`'s leaves: its root at that size is the checkpoint's.
+pub(super) fn check_against(
     checkpoint: &Checkpoint,
-    roots: &std::collections::HashMap<u64, [u8; 32]>,
-    entries: u64,
+    report: &ReplayReport,
     what: &str,
 ) -> Result<(), CliError> {
-    match roots.get(&checkpoint.size) {
+    match report.roots.get(&checkpoint.size) {
         None => Err(CliError::Failed(format!(
-            "the {what} covers {} entries but the log has only {entries}: entries were removed",
-            checkpoint.size
+            "the {what} covers {} entries but the log has only {}: entries were removed",
+            checkpoint.size, report.entries
         ))),
         Some(root) if *root != checkpoint.root => Err(CliError::Failed(format!(
             "the root recomputed from the first {} leaves ({}) differs from the {what}'s ({})",
@@ -153,32 +177,41 @@ fn check_against(
     }
 }
 
-/// One line of an export. Base64 needs no escapes, so the leaf is borrowed from the text
-/// unless a writer escaped it anyway.
-#[derive(serde::Deserialize)]
-struct ExportLine<'a> {
-    index: u64,
-    #[serde(borrow)]
-    leaf: Cow<'a, str>,
+/// The log the current checkpoint signs extends the one the previous checkpoint signed.
+fn check_extends(
+    previous: &Checkpoint,
+    current: &Checkpoint,
+    report: &ReplayReport,
+) -> Result<(), CliError> {
+    if previous.size > current.size {
+        return Err(CliError::Failed(format!(
+            "inconsistent checkpoints: the previous checkpoint has {} entries, the current one only {}",
+            previous.size, current.size
+        )));
+    }
+    check_against(previous, report, "previous checkpoint").map_err(|e| {
+        CliError::Failed(format!(
+            "inconsistent checkpoints: {e}: history was rewritten or forked"
+        ))
+    })
 }
 
-/// NDJSON `{"index", "leaf"}` lines, indices consecutive from 0, decoded on all cores; an
-/// error names the first bad line.
+/// NDJSON leaf lines, indices consecutive from 0, decoded on all cores; an error names the
+/// first bad line.
 fn parse_leaves(text: &str, name: &str) -> Result<Vec<Vec<u8>>, CliError> {
     let lines: Vec<&str> = text.lines().collect();
     let leaves: Vec<Result<Vec<u8>, CliError>> = lines
         .par_iter()
         .enumerate()
         .map(|(i, line)| {
-            let line: ExportLine = serde_json::from_str(line)
-                .map_err(|e| CliError::Input(format!("{name}:{}: {e}", i + 1)))?;
-            if line.index != i as u64 {
+            let (index, leaf) = parse_leaf_line(line)
+                .map_err(|e| CliError::input_because(format!("{name}:{}", i + 1), e))?;
+            if index != i as u64 {
                 return Err(CliError::Failed(format!(
-                    "verification failed at leaf {i}: the export holds index {} there (missing or reordered leaves)",
-                    line.index
+                    "verification failed at leaf {i}: the export holds index {index} there (missing or reordered leaves)"
                 )));
             }
-            b64_decode(&line.leaf).map_err(|e| CliError::Input(format!("{name}:{}: {e}", i + 1)))
+            Ok(leaf)
         })
         .collect();
     leaves.into_iter().collect()

@@ -244,8 +244,9 @@ mod tests {
         let mut carry = 0u16;
         for i in 0..32 {
             let sum = u16::from(s_plus_l[32 + i]) + u16::from(L[i]) + carry;
-            s_plus_l[32 + i] = sum as u8;
-            carry = sum >> 8;
+            let [low, high] = sum.to_le_bytes();
+            s_plus_l[32 + i] = low;
+            carry = u16::from(high);
         }
         let tampered = Signature::from_bytes(&s_plus_l).expect("64 bytes");
         assert_eq!(

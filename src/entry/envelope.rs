@@ -33,6 +33,25 @@ pub struct Envelope {
     pub body: Body,
 }
 
+impl Envelope {
+    /// The JSON of an envelope before it is signed, `{ v: 1, type, actor, key, nonce, ts,
+    /// body }`: how the server, the command line and the demo make entries. Nothing is
+    /// validated here; signing and [`SignedEntry::parse`] do that.
+    pub fn unsigned(
+        entry_type: EntryType,
+        actor: &str,
+        key: KeyId,
+        nonce: &str,
+        ts: &str,
+        body: Value,
+    ) -> Value {
+        json!({
+            "v": 1, "type": entry_type.as_str(), "actor": actor, "key": key.to_string(),
+            "nonce": nonce, "ts": ts, "body": body,
+        })
+    }
+}
+
 /// A further signature over the same signing message, by another actor (an ai actor's
 /// operator) or by a key being added (proof of possession).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -346,6 +365,21 @@ mod tests {
         edit(&mut env);
         let signed = sign_envelope(&env, &key(), &[]).expect("signs");
         SignedEntry::parse(&signed).expect_err("must be refused")
+    }
+
+    #[test]
+    fn an_unsigned_envelope_is_the_one_clients_sign() {
+        let built = Envelope::unsigned(
+            EntryType::Contribution,
+            "alice",
+            key().public_key().key_id(),
+            "n-0000001",
+            "2026-11-29T12:00:00Z",
+            envelope()["body"].clone(),
+        );
+        assert_eq!(built, envelope());
+        let entry = SignedEntry::sign(built, &key()).expect("valid");
+        assert_eq!(entry.envelope.entry_type, EntryType::Contribution);
     }
 
     #[test]

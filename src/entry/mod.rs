@@ -1,6 +1,6 @@
-//! Entries: the signed envelope, every body type, and the validation rules. Pure: the
-//! stateless checks need only the entry and the clock; the stateful checks ask a
-//! [`rules::LedgerView`] that the ledger fills from the store.
+//! Entries: the signed envelope, every body type, their stateless validation, and the
+//! records and effects that accepting one makes. Pure: the stateless checks need only the
+//! entry and the clock; the stateful rules (who may sign what) are in `ledger::rules`.
 
 pub mod body;
 pub mod currency;
@@ -8,7 +8,7 @@ pub mod decimal;
 pub mod envelope;
 mod fields;
 pub mod ids;
-pub mod rules;
+pub mod record;
 
 pub use body::{ActorKind, Body, EntryType};
 pub use envelope::{Cosignature, SIGNING_PREFIX, SignedEntry};

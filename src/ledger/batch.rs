@@ -3,10 +3,9 @@
 //! consecutive sequence numbers. The sequencer runs this inside its locked transaction.
 
 use super::merkle;
+use super::rules::{self, LedgerView, RuleSettings};
 use crate::crypto::{KeyId, PublicKey, Signature, hash};
-use crate::entry::rules::{
-    self, ActorRecord, Effect, EntryRef, KeyRecord, LedgerView, ProjectRecord, RuleSettings,
-};
+use crate::entry::record::{ActorRecord, Effect, EntryRef, KeyRecord, ProjectRecord};
 use crate::entry::{ActorId, ContentDigest, EntryError, EntryId, Rejection, SignedEntry, Slug};
 use rayon::prelude::*;
 use serde::Serialize;

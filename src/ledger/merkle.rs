@@ -387,11 +387,17 @@ fn range_node_ids(begin: u64, end: u64) -> Vec<NodeId> {
     ids
 }
 
+/// The level of the largest complete subtree that fits in `leaves` (> 0): its highest set bit.
+fn largest_subtree_level(leaves: u64) -> u8 {
+    // ilog2 of a u64 is at most 63, so it fits in a u8.
+    u8::try_from(leaves.ilog2()).unwrap_or(u8::MAX)
+}
+
 fn push_range_node_ids(begin: u64, end: u64, out: &mut Vec<NodeId>) {
     let mut position = begin;
     let mut remaining = end - begin;
     while remaining != 0 {
-        let level = (63 - remaining.leading_zeros()) as u8;
+        let level = largest_subtree_level(remaining);
         debug_assert!(level <= MAX_LEVEL);
         debug_assert_eq!(position % (1 << level), 0, "unaligned range");
         out.push(NodeId::new(level, position >> level));
@@ -497,7 +503,7 @@ fn range_hash(store: &impl HashStore, range: LeafRange) -> Result<Hash, MerkleEr
     let mut remaining = range.end - range.begin;
     let mut parts: Vec<Hash> = Vec::with_capacity(remaining.count_ones() as usize);
     while remaining != 0 {
-        let level = (63 - remaining.leading_zeros()) as u8;
+        let level = largest_subtree_level(remaining);
         parts.push(fetch(store, NodeId::new(level, position >> level))?);
         position += 1 << level;
         remaining -= 1 << level;
@@ -730,6 +736,7 @@ pub fn verify_consistency(
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)] // test trees have at most a few hundred leaves
 mod tests {
     use super::*;
 

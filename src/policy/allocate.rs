@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::error::{PolicyError, Result};
 use super::exact::Exact;
 use super::file::Policy;
-use super::game::{PolicyGame, build_game_with};
+use super::game::{Detail, PolicyGame, build_game_with};
 use super::input::{ActorKind, Inputs, Realized};
 use super::money_fmt;
 use super::payout::apply_kind_limits;
@@ -31,7 +31,7 @@ use crate::shapley::select::{Method, Request, Values, solve};
 pub struct Allocation {
     /// Policy name.
     pub policy: String,
-    /// blake3 of the policy file, lowercase hex.
+    /// `blake3:<hex>` of the policy file's bytes.
     pub policy_hash: String,
     /// Solver(s) used: `closed-form/mc-nets`, plus `+exact` or `+monte-carlo` for the
     /// measured game.
@@ -150,17 +150,6 @@ pub struct ExcludedContribution {
     pub actor: String,
     /// Why.
     pub reason: String,
-}
-
-/// How much an allocation explains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Detail {
-    /// The figures only (the `breakdown` and `excluded` lists stay empty): what an
-    /// allocation entry records. A large project has millions of attributions, the bulk of
-    /// the work and memory.
-    Figures,
-    /// The figures, each player's breakdown, and the contributions that did not count.
-    Breakdown,
 }
 
 /// Allocate `realized` among the actors of `inputs` under `policy`, with each player's

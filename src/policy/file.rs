@@ -24,7 +24,7 @@ pub struct Policy {
     pub name: String,
     /// Free text.
     pub description: String,
-    /// Lowercase hex blake3 of the file's bytes.
+    /// `blake3:<hex>` of the file's bytes, the form every entry and the API use.
     pub hash: String,
     /// Weights per (contribution kind, unit); `*` matches any.
     pub weights: Vec<Weight>,
@@ -378,9 +378,9 @@ pub fn is_identifier(s: &str) -> bool {
         })
 }
 
-/// Lowercase hex blake3 of a policy file's bytes: the hash `policy.adopted` records.
+/// `blake3:<hex>` of a policy file's bytes: the content digest `policy.adopted` records.
 pub fn policy_hash(bytes: &[u8]) -> String {
-    blake3::hash(bytes).to_hex().to_string()
+    format!("blake3:{}", blake3::hash(bytes).to_hex())
 }
 
 impl Policy {
@@ -584,17 +584,20 @@ fn validate(src: &Source, raw: RawPolicy) -> Result<Policy> {
     let lineage = match &raw.lineage {
         None => None,
         Some(l) => {
-            let depth = *l.depth.get_ref();
-            if !(1..=i64::from(MAX_LINEAGE_DEPTH)).contains(&depth) {
+            let raw_depth = *l.depth.get_ref();
+            let Some(depth) = u32::try_from(raw_depth)
+                .ok()
+                .filter(|d| (1..=MAX_LINEAGE_DEPTH).contains(d))
+            else {
                 return src.invalid(
                     "lineage.depth",
                     l.depth.span().start,
-                    format!("{depth} is not in 1..={MAX_LINEAGE_DEPTH}"),
+                    format!("{raw_depth} is not in 1..={MAX_LINEAGE_DEPTH}"),
                 );
-            }
+            };
             Some(Lineage {
                 share: src.fraction("lineage.share", &l.share)?,
-                depth: depth as u32,
+                depth,
             })
         }
     };
@@ -674,14 +677,17 @@ fn validate(src: &Source, raw: RawPolicy) -> Result<Policy> {
     if let Some(s) = &raw.solver {
         if let Some(e) = &s.exact_limit {
             let v = *e.get_ref();
-            if !(1..=MAX_EXACT_LIMIT as i64).contains(&v) {
+            let Some(limit) = usize::try_from(v)
+                .ok()
+                .filter(|limit| (1..=MAX_EXACT_LIMIT).contains(limit))
+            else {
                 return src.invalid(
                     "solver.exact_limit",
                     e.span().start,
                     format!("{v} is not in 1..={MAX_EXACT_LIMIT}"),
                 );
-            }
-            solver.exact_limit = v as usize;
+            };
+            solver.exact_limit = limit;
         }
         if let Some(n) = &s.samples {
             let v = *n.get_ref();

@@ -13,7 +13,6 @@ use num_traits::{One, Zero};
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
-use super::allocate::Detail;
 use super::error::{PolicyError, Result};
 use super::exact::Exact;
 use super::file::{Policy, SynergyTrigger, Unlisted};
@@ -21,6 +20,17 @@ use super::input::{ActorKind, Inputs};
 use super::measured::MeasuredGame;
 use crate::shapley::mcnets::{McNets, Rule};
 use crate::shapley::money::decimal_to_ratio;
+
+/// How much an allocation explains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// The figures only (the `breakdown` and `excluded` lists stay empty): what an
+    /// allocation entry records. A large project has millions of attributions, the bulk of
+    /// the work and memory.
+    Figures,
+    /// The figures, each player's breakdown, and the contributions that did not count.
+    Breakdown,
+}
 
 /// A player of the game: an actor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,7 +191,7 @@ fn number_sets(
     player_of: &[usize],
 ) {
     for a in players.iter_mut() {
-        *a = player_of[*a as usize] as u32;
+        *a = compact(player_of[*a as usize]);
     }
     for set in sets {
         players[set].sort_unstable();
@@ -281,7 +291,8 @@ impl Draft {
             values,
         };
         for set in sets {
-            out.sets.push((out.players.len() as u32, set.len() as u32));
+            out.sets
+                .push((compact(out.players.len()), compact(set.len())));
             out.players.extend_from_slice(set);
         }
         out
@@ -301,7 +312,7 @@ impl Draft {
         if c.worth.is_zero() {
             return;
         }
-        let origin = Some(c.contribution as u32);
+        let origin = Some(compact(c.contribution));
         stack.push((k, c.worth.clone(), lineage.map_or(0, |l| l.1)));
         while let Some((x, amount, depth_left)) = stack.pop() {
             let node = &counted[x];
@@ -320,7 +331,7 @@ impl Draft {
                 },
                 role: Role::Author,
                 contribution: origin,
-                via: (x != k).then_some(node.contribution as u32),
+                via: (x != k).then_some(compact(node.contribution)),
                 synergy: None,
             };
             self.pay_owners(node, &keep, curator_share, base);
@@ -368,7 +379,7 @@ impl Draft {
             let source = Source {
                 feature: Feature::Synergy,
                 role: Role::Team,
-                contribution: Some(c.contribution as u32),
+                contribution: Some(compact(c.contribution)),
                 via: None,
                 synergy: Some(synergy),
             };
@@ -381,7 +392,7 @@ impl Draft {
             return;
         }
         let first = self.players.len();
-        self.players.extend(all.into_iter().map(|a| a as u32));
+        self.players.extend(all.into_iter().map(compact));
         self.parts.push(Part {
             first,
             count: self.players.len() - first,
@@ -442,10 +453,35 @@ pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
     build_game_with(policy, inputs, Detail::Breakdown)
 }
 
+/// Most actors, and most contributions, one game is built over: its tables number players,
+/// contributions, parts and sets in `u32` ([`compact`]), and each contribution makes a
+/// bounded number of parts (its own, lineage, synergies), so every index stays below 2^32.
+pub const MAX_RECORDS: usize = 1 << 24;
+
+/// An index into one of the game's tables, which are numbered in `u32` to halve their
+/// memory. Fits: the inputs are at most [`MAX_RECORDS`] (checked in [`build_game_with`]).
+#[allow(clippy::cast_possible_truncation)] // bounded by MAX_RECORDS, see above
+fn compact(index: usize) -> u32 {
+    debug_assert!(u32::try_from(index).is_ok());
+    index as u32
+}
+
+fn within_records(inputs: &Inputs) -> Result<()> {
+    if inputs.actors.len() > MAX_RECORDS || inputs.contributions.len() > MAX_RECORDS {
+        return Err(PolicyError::Input(format!(
+            "{} actors and {} contributions: a game holds at most {MAX_RECORDS} of each",
+            inputs.actors.len(),
+            inputs.contributions.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Build the game of `policy` over `inputs`. With [`Detail::Figures`] only what solving
 /// needs: `parts`, `part_players` and `contributions` stay empty (the rules are the same).
 pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Result<PolicyGame> {
     let input = |m: String| PolicyError::Input(m);
+    within_records(inputs)?;
 
     let mut actor_at: HashMap<&str, usize, FxBuild> =
         HashMap::with_capacity_and_hasher(inputs.actors.len(), FxBuild::default());
@@ -609,7 +645,7 @@ pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Resu
         .filter_map(|(i, s)| match &s.trigger {
             SynergyTrigger::Kinds { kinds, bonus } => {
                 let bonus = Exact::from_decimal(*bonus);
-                (!bonus.is_zero()).then_some((i as u32, kinds.as_slice(), bonus))
+                (!bonus.is_zero()).then_some((compact(i), kinds.as_slice(), bonus))
             }
             SynergyTrigger::Actors { .. } => None,
         })
@@ -668,7 +704,7 @@ pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Resu
             role: Role::Team,
             contribution,
             via: None,
-            synergy: Some(s_idx as u32),
+            synergy: Some(compact(s_idx)),
         };
         match &syn.trigger {
             SynergyTrigger::Kinds { .. } => {}
@@ -906,7 +942,7 @@ fn sum_by_set<'a>(
     let mut sets: Vec<&[u32]> = Vec::new();
     let mut slot: Vec<u32> = Vec::with_capacity(count);
     for (players, _) in items.clone() {
-        let next = sets.len() as u32;
+        let next = compact(sets.len());
         let k = match players {
             [p] => {
                 let k = &mut single[*p as usize];

@@ -21,12 +21,11 @@ pub mod measured;
 pub mod payout;
 
 pub use allocate::{
-    Allocation, Attribution, Detail, PlayerAllocation, Recipient, allocate, allocate_game,
-    allocate_with,
+    Allocation, Attribution, PlayerAllocation, Recipient, allocate, allocate_game, allocate_with,
 };
 pub use error::{PolicyError, Result};
 pub use file::{Policy, policy_hash};
-pub use game::{PolicyGame, build_game, build_game_with};
+pub use game::{Detail, PolicyGame, build_game, build_game_with};
 pub use input::{Actor, ActorKind, Contribution, Endorsement, Inputs, MeasuredCoalition, Realized};
 
 /// Exact numbers in results: reduced `p/q`, or `p` for integers.

@@ -1,9 +1,9 @@
 //! Reads behind allocation: pending value entries, adopted policy texts, actor records,
 //! and the allocation entries the API lists (a project's inputs are in `inputs.rs`).
 
-use super::append::{entry_id, parse_kind, slug};
+use super::decode::{bigint, entry_id, parse_kind, slug};
 use super::{Store, StoreError};
-use crate::entry::rules::ActorRecord;
+use crate::entry::record::ActorRecord;
 use crate::entry::{ActorId, ContentDigest, EntryId};
 use std::collections::HashMap;
 
@@ -15,7 +15,7 @@ type LeafQuery<'q> =
     sqlx::query::QueryAs<'q, sqlx::Postgres, (i64, Vec<u8>, Vec<u8>), sqlx::postgres::PgArguments>;
 
 /// Most rows one listing returns.
-pub const MAX_LISTING: i64 = 1000;
+pub const MAX_LISTING: usize = 1000;
 
 impl Store {
     /// `value.realized` entries that no allocation entry answers yet, oldest first.
@@ -47,11 +47,12 @@ impl Store {
         project: Option<&str>,
         since_seq: u64,
     ) -> Result<Vec<LeafEntry>, StoreError> {
+        let (since_seq, limit) = (bigint(since_seq)?, bigint(MAX_LISTING as u64)?);
         self.leaf_entries(
             "SELECT seq, id, leaf FROM entries
               WHERE log_id = $1 AND entry_type = 'allocation' AND ($2::text IS NULL OR project = $2) AND seq >= $3
               ORDER BY seq LIMIT $4",
-            |q| q.bind(project.map(str::to_owned)).bind(since_seq as i64).bind(MAX_LISTING),
+            |q| q.bind(project.map(str::to_owned)).bind(since_seq).bind(limit),
         )
         .await
     }

@@ -1,11 +1,12 @@
 //! The append transaction: one per batch, serialized across processes by an advisory lock.
 
+use super::decode::{bigint, entry_id, hash32, parse_kind, slug, stored_received_at};
 use super::inputs::InputColumns;
 use super::{Store, StoreError};
 use crate::crypto::{KeyId, PublicKey, hash};
-use crate::entry::body::{ActorKind, Body, EntryType};
-use crate::entry::rules::{ActorRecord, Effect, EntryRef, KeyRecord, ProjectRecord};
-use crate::entry::{ActorId, ContentDigest, EntryId, SignedEntry};
+use crate::entry::body::{Body, EntryType};
+use crate::entry::record::{ActorRecord, Effect, EntryRef, KeyRecord, ProjectRecord};
+use crate::entry::{ActorId, ContentDigest, SignedEntry};
 use crate::ledger::batch::{Plan, Receipt, Snapshot, StoredNonce};
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
@@ -213,7 +214,7 @@ impl AppendTx {
         let mut allocations = (Vec::new(), Vec::new());
         for accepted in &plan.accepted {
             let env = &entries[accepted.input].envelope;
-            let seq = accepted.receipt.seq as i64;
+            let seq = bigint(accepted.receipt.seq)?;
             rows.push(seq, accepted, env);
             inputs.push(seq, &accepted.receipt.id, env);
             for effect in &accepted.effects {
@@ -491,31 +492,4 @@ fn push_key(keys: &mut KeyColumns, actor: &ActorId, public_key: &PublicKey, seq:
     keys.1.push(public_key.key_id().to_string());
     keys.2.push(public_key.to_bytes().to_vec());
     keys.3.push(seq);
-}
-
-pub(super) fn slug(text: &str) -> Result<ActorId, StoreError> {
-    ActorId::parse(text).map_err(StoreError::Corrupt)
-}
-
-pub(super) fn parse_kind(text: &str) -> Result<ActorKind, StoreError> {
-    ActorKind::parse(text).map_err(StoreError::Corrupt)
-}
-
-pub(super) fn entry_id(bytes: &[u8]) -> Result<EntryId, StoreError> {
-    hash32(bytes).map(EntryId)
-}
-
-pub(super) fn hash32(bytes: &[u8]) -> Result<[u8; 32], StoreError> {
-    bytes
-        .try_into()
-        .map_err(|_| StoreError::Corrupt(format!("a stored hash has {} bytes", bytes.len())))
-}
-
-/// The received_at string exactly as the leaf holds it (the timestamptz column is an index
-/// for queries; the leaf is authoritative).
-pub(super) fn stored_received_at(leaf: &[u8]) -> Result<String, StoreError> {
-    serde_json::from_slice::<serde_json::Value>(leaf)
-        .ok()
-        .and_then(|v| v["received_at"].as_str().map(str::to_owned))
-        .ok_or_else(|| StoreError::Corrupt("a stored leaf has no received_at".into()))
 }

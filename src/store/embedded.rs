@@ -26,7 +26,7 @@ impl EmbeddedPostgres {
     /// it when another process already runs it. Blocking: call it from a blocking context.
     pub fn start(data_dir: &Path, configured_bin_dir: Option<&Path>) -> Result<Self, StoreError> {
         let bin_dir = find_binaries(configured_bin_dir)?;
-        let run_as = if unsafe { libc::geteuid() } == 0 {
+        let run_as = if effective_uid() == 0 {
             Some(postgres_user()?)
         } else {
             None
@@ -188,6 +188,14 @@ pub fn find_binaries(configured: Option<&Path>) -> Result<PathBuf, StoreError> {
 }
 
 /// uid and gid of the `postgres` user, read from /etc/passwd.
+/// The process's effective user id: PostgreSQL refuses to run as root, so as root the
+/// cluster runs as the `postgres` user.
+#[allow(unsafe_code)] // std has no geteuid; this is the crate's one unsafe call.
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid takes no arguments, cannot fail and touches no memory of ours.
+    unsafe { libc::geteuid() }
+}
+
 fn postgres_user() -> Result<(u32, u32), StoreError> {
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     passwd

@@ -2,7 +2,8 @@
 //! endorsements and measured coalitions as plain columns, inserted in the append transaction
 //! of their entries and read back by the allocator as the policy's input records.
 
-use super::append::{AppendTx, entry_id};
+use super::append::AppendTx;
+use super::decode::{bigint, entry_id};
 use super::{Store, StoreError};
 use crate::crypto::hash;
 use crate::entry::body::{Body, Decision};
@@ -156,7 +157,7 @@ impl Store {
         project: &str,
         before_seq: u64,
     ) -> Result<Inputs, StoreError> {
-        let before_seq = before_seq as i64;
+        let before_seq = bigint(before_seq)?;
         // Three tables, three pooled connections: read at once.
         let hex_id = |bytes: &[u8]| entry_id(bytes).map(|id| hash::to_hex(&id.0));
         let decimal = |text: &str| parse_non_negative(text).map_err(StoreError::Corrupt);

@@ -3,9 +3,11 @@
 
 mod allocations;
 mod append;
+mod decode;
 pub mod embedded;
 mod inputs;
 mod reads;
+pub mod setup;
 mod tree;
 
 pub use allocations::{LeafEntry, MAX_LISTING};
@@ -14,13 +16,7 @@ pub use reads::{ActorRow, EntryRow, KeyRow};
 pub use tree::{LeafRow, StoredCheckpoint};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, Executor, PgConnection, PgPool};
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-/// The role the server acts as: INSERT and SELECT on the log tables, nothing else.
-pub const APP_ROLE: &str = "fairshare_app";
-const SET_APP_ROLE: &str = "SET ROLE fairshare_app";
+use sqlx::{Executor, PgPool};
 /// sqlx prepares every statement; after five runs PostgreSQL may switch to a generic plan
 /// chosen when the log was nearly empty (a sequential scan), making each append cost the
 /// whole log. Custom plans use the indexes as the log grows.
@@ -36,6 +32,54 @@ pub enum StoreError {
     Embedded(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("{0} is beyond what a bigint column holds")]
+    OutOfRange(u64),
+    #[error("DATABASE_URL: {0}")]
+    Url(#[source] sqlx::Error),
+    #[error(
+        "the server's database role {role} {what}: connect as a login role with INSERT and SELECT \
+         only (`fairshare db setup` makes one; docs/SECURITY.md)"
+    )]
+    OverPrivileged { role: String, what: &'static str },
+    #[error("the database lacks migrations {0:?}: run `fairshare db migrate` as the tables' owner")]
+    NotMigrated(Vec<i64>),
+    #[error("database set-up: {0}")]
+    Setup(String),
+}
+
+impl StoreError {
+    /// Whether the database could not be reached or would not serve (refused, closed or
+    /// dropped connections, a pool that timed out or closed, a server shutting down or out
+    /// of connections): a passing condition worth a retry, unlike corrupt data or a failed
+    /// query.
+    pub fn is_unavailable(&self) -> bool {
+        let Self::Database(error) = self else {
+            return false;
+        };
+        match error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+                // PostgreSQL's SQLSTATE classes: 08 connection exception, 53 insufficient
+                // resources (too many connections), 57P admin or crash shutdown, cannot
+                // connect now, database dropped; 3D000: the database does not exist (any
+                // more).
+                code.starts_with("08")
+                    || code.starts_with("53")
+                    || code.starts_with("57P")
+                    || code == "3D000"
+            }),
+            _ => false,
+        }
+    }
+}
+
+/// The connection options of a PostgreSQL URL (`postgres://user@host/db?host=/socket`).
+pub fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
+    url.parse().map_err(StoreError::Url)
 }
 
 /// A handle on one log in one database.
@@ -46,27 +90,25 @@ pub struct Store {
 }
 
 impl Store {
-    /// Migrates the database with the connecting user, then opens a pool whose connections
-    /// all act as [`APP_ROLE`], so the running server cannot change what it appended.
+    /// Opens a pool on a migrated database, as a role that can only INSERT and SELECT the
+    /// log (checked: a stronger role is refused, see [`setup`]), so the running server
+    /// cannot change what it appended.
     pub async fn connect(
         options: PgConnectOptions,
         log_id: &str,
         max_connections: u32,
     ) -> Result<Self, StoreError> {
-        let mut admin = PgConnection::connect_with(&options).await?;
-        MIGRATOR.run(&mut admin).await?;
-        admin.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
-                    conn.execute(SET_APP_ROLE).await?;
                     conn.execute(CUSTOM_PLANS).await?;
                     Ok(())
                 })
             })
             .connect_with(options)
             .await?;
+        setup::check_least_privilege(&mut *pool.acquire().await?).await?;
         Ok(Self {
             pool,
             log_id: log_id.to_owned(),

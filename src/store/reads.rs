@@ -1,6 +1,6 @@
 //! Read queries behind the API.
 
-use super::append::{entry_id, hash32, parse_kind, slug, stored_received_at};
+use super::decode::{entry_id, hash32, parse_kind, slug, stored_received_at};
 use super::{Store, StoreError};
 use crate::entry::{ActorId, ActorKind, EntryId};
 

@@ -1,6 +1,7 @@
 //! The stored Merkle tree, checkpoints and leaf pages: what proofs, export and `check` read.
 
-use super::append::{AppendTx, hash32};
+use super::append::AppendTx;
+use super::decode::{bigint, bigints, hash32};
 use super::reads::StoredEntryColumns;
 use super::{Store, StoreError};
 use crate::ledger::merkle::{Frontier, Hash, NodeId, complete_subtree_hash};
@@ -40,7 +41,7 @@ impl AppendTx {
             return Ok(());
         }
         let levels: Vec<i16> = nodes.iter().map(|(n, _)| i16::from(n.level)).collect();
-        let indexes: Vec<i64> = nodes.iter().map(|(n, _)| n.index as i64).collect();
+        let indexes = bigints(nodes.iter().map(|(n, _)| n.index))?;
         let hashes: Vec<Vec<u8>> = nodes.iter().map(|(_, h)| h.to_vec()).collect();
         sqlx::query(
             "INSERT INTO tree_nodes (log_id, level, idx, hash)
@@ -71,12 +72,8 @@ async fn fetch_nodes<'e>(
     let (stored, hashed): (Vec<NodeId>, Vec<NodeId>) =
         ids.iter().partition(|n| n.level >= FIRST_STORED_LEVEL);
     let levels: Vec<i16> = stored.iter().map(|n| i16::from(n.level)).collect();
-    let indexes: Vec<i64> = stored.iter().map(|n| n.index as i64).collect();
-    let mut leaves: Vec<i64> = hashed
-        .iter()
-        .flat_map(|n| n.begin()..n.end())
-        .map(|seq| seq as i64)
-        .collect();
+    let indexes = bigints(stored.iter().map(|n| n.index))?;
+    let mut leaves = bigints(hashed.iter().flat_map(|n| n.begin()..n.end()))?;
     leaves.sort_unstable();
     leaves.dedup();
     let rows: Vec<(i16, i64, Vec<u8>)> = sqlx::query_as(
@@ -94,7 +91,11 @@ async fn fetch_nodes<'e>(
     .await?;
     let mut found = rows
         .into_iter()
-        .map(|(level, idx, hash)| Ok((NodeId::new(level as u8, idx as u64), hash32(&hash)?)))
+        .map(|(level, idx, hash)| {
+            let level = u8::try_from(level)
+                .map_err(|_| StoreError::Corrupt(format!("a tree node of level {level}")))?;
+            Ok((NodeId::new(level, idx as u64), hash32(&hash)?))
+        })
         .collect::<Result<HashMap<_, _>, StoreError>>()?;
     // A node below the stored levels exists when all its leaves do.
     for node in hashed {
@@ -128,8 +129,8 @@ impl Store {
         let rows: Vec<(i64, Vec<u8>)> =
             sqlx::query_as("SELECT seq, leaf FROM entries WHERE log_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq")
                 .bind(&self.log_id)
-                .bind(start as i64)
-                .bind(end as i64)
+                .bind(bigint(start)?)
+                .bind(bigint(end)?)
                 .fetch_all(&self.pool)
                 .await?;
         Ok(rows
@@ -144,8 +145,8 @@ impl Store {
             "SELECT seq, id, leaf_hash, leaf FROM entries WHERE log_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
         )
         .bind(&self.log_id)
-        .bind(start as i64)
-        .bind(limit as i64)
+        .bind(bigint(start)?)
+        .bind(bigint(limit)?)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -166,7 +167,7 @@ impl Store {
              ON CONFLICT (log_id, tree_size) DO NOTHING",
         )
         .bind(&self.log_id)
-        .bind(tree_size as i64)
+        .bind(bigint(tree_size)?)
         .bind(root.to_vec())
         .bind(note)
         .execute(&self.pool)
@@ -216,7 +217,7 @@ impl Store {
             sqlx::query_as::<_, (i64, Vec<u8>, String, DateTime<Utc>)>(sqlx::AssertSqlSafe(sql))
                 .bind(&self.log_id);
         if let Some(size) = size {
-            query = query.bind(size as i64);
+            query = query.bind(bigint(size)?);
         }
         let row = query.fetch_optional(&self.pool).await?;
         row.map(|(tree_size, root, note, issued_at)| {

@@ -5,10 +5,11 @@
 
 use crate::helpers::{Actor, TestApp, admin_connection, spawn_app};
 use fairshare::allocation::reproduce::Reproducer;
-use fairshare::allocation::worker;
 use fairshare::crypto::hash;
 use fairshare::entry::body::Body;
 use fairshare::entry::{EntryId, SignedEntry};
+use fairshare::ledger::replay::Observer;
+use fairshare::service::allocator;
 use serde_json::{Value, json};
 
 fn work(
@@ -199,7 +200,7 @@ async fn the_projection_and_the_leaves_give_the_same_inputs_and_allocations() {
     for (seq, id, leaf, entry) in &log {
         if let Body::ValueRealized(realized) = &entry.envelope.body {
             let from_leaves = reproducer.project_inputs(&realized.project, *seq);
-            let loaded = worker::load(app.server.store(), *seq, *id, leaf)
+            let loaded = allocator::load(app.server.store(), *seq, *id, leaf)
                 .await
                 .expect("projection");
             assert_eq!(

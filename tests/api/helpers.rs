@@ -40,7 +40,11 @@ pub fn admin_url() -> String {
                 let url = cluster.url();
                 CLUSTER.get_or_init(|| Mutex::new(Some(cluster)));
                 // Statics are never dropped: stop the cluster when the test binary exits.
-                unsafe { libc::atexit(stop_cluster) };
+                #[allow(unsafe_code)] // std has no atexit
+                // SAFETY: stop_cluster is an extern "C" fn that never unwinds across the boundary.
+                unsafe {
+                    libc::atexit(stop_cluster)
+                };
                 url
             }
         })
@@ -83,7 +87,8 @@ async fn drop_stale_databases(admin: &mut PgConnection) {
     }
 }
 
-/// A new, empty database; returns its URL.
+/// A new, empty, migrated database, set up as `fairshare db setup` does; returns the URL
+/// the server connects with (the login role with INSERT and SELECT only) and its name.
 pub async fn fresh_database() -> (String, String) {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
@@ -97,13 +102,16 @@ pub async fn fresh_database() -> (String, String) {
     CLEANED
         .get_or_init(|| drop_stale_databases(&mut admin))
         .await;
-    // The name is generated above from digits: safe to splice.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut admin)
+    admin.close().await.expect("close");
+    let admin_options = PgConnectOptions::from_str(&admin_url()).expect("admin url");
+    fairshare::store::setup::provision(&admin_options, &name)
         .await
-        .expect("create database");
+        .unwrap_or_else(|e| panic!("set up {name}: {e}"));
     let mut url = url::Url::parse(&admin_url()).expect("url");
     url.set_path(&name);
+    url.set_username(fairshare::store::setup::APP_ROLE)
+        .expect("a URL with a user");
+    url.set_password(None).expect("a URL with a user");
     (url.to_string(), name)
 }
 
@@ -117,8 +125,13 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// [`spawn_app`] with extra `fairshare serve` flags.
+pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     let (url, name) = fresh_database().await;
-    spawn_app_on(url, name, tempfile::tempdir().expect("tempdir"), &[]).await
+    spawn_app_on(url, name, tempfile::tempdir().expect("tempdir"), extra).await
 }
 
 /// Starts a server on an existing database and data folder (server key), with extra flags.
@@ -276,17 +289,23 @@ impl TestApp {
         answer(response).await
     }
 
-    /// Registers `actor` as the server operator does (`fairshare actor register`).
-    pub async fn register_by_operator(&self, actor: &Actor, kind: &str) {
+    /// An entry of `actor` signed by the server key, as the operator's registrations and
+    /// the allocator's entries are.
+    pub fn sign_as_server(&self, actor: &str, entry_type: &str, body: Value) -> Value {
         let key_path = self.data_dir.path().join("server.key");
         let server_key = fairshare::keyfile::read(&key_path).expect("server key");
         let envelope = json!({
-            "v": 1, "type": "actor.registered", "actor": actor.id,
+            "v": 1, "type": entry_type, "actor": actor,
             "key": server_key.public_key().key_id().to_string(), "nonce": next_nonce(),
-            "ts": format_timestamp(chrono::Utc::now()),
-            "body": {"kind": kind, "public_key": actor.key.public_key().to_base64()},
+            "ts": format_timestamp(chrono::Utc::now()), "body": body,
         });
-        let signed = sign_envelope(&envelope, &server_key, &[]).expect("signs");
+        sign_envelope(&envelope, &server_key, &[]).expect("signs")
+    }
+
+    /// Registers `actor` as the server operator does (`fairshare actor register`).
+    pub async fn register_by_operator(&self, actor: &Actor, kind: &str) {
+        let body = json!({"kind": kind, "public_key": actor.key.public_key().to_base64()});
+        let signed = self.sign_as_server(&actor.id, "actor.registered", body);
         let (status, body) = self.post(&signed).await;
         assert_eq!(status, 201, "{body}");
     }
@@ -318,6 +337,20 @@ impl TestApp {
     pub async fn log_size(&self) -> u64 {
         self.server.store().size().await.expect("size")
     }
+}
+
+/// Status and text of `GET path` (checkpoints, keys, NDJSON pages).
+pub async fn text(app: &TestApp, path: &str) -> (u16, String) {
+    let response = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .expect("request");
+    (
+        response.status().as_u16(),
+        response.text().await.expect("text"),
+    )
 }
 
 /// Status and JSON body of a response; every error must be problem+json.

@@ -1,15 +1,23 @@
 //! One integration-test binary (faster to link than many): each module tests one area
 //! against the real server on a random port and a fresh database.
 
+// Test data are small counts, sizes and indices: casts between integer widths cannot
+// truncate or wrap here.
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+
 mod actors;
 mod allocation_inputs;
 mod allocations;
 mod audit;
 mod cli;
+mod client;
 mod concurrency;
 mod embedded;
 mod entries;
+mod failures;
 mod guards;
 mod helpers;
+mod ranges;
 mod retry;
+mod spec;
 mod transparency;

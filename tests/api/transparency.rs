@@ -1,7 +1,7 @@
 //! Checkpoints and proofs over HTTP, export and the offline verifier, and tampering done as a
 //! database superuser with the guards switched off: each kind is caught and named.
 
-use crate::helpers::{Actor, TestApp, admin_connection, fresh_database, spawn_app_on};
+use crate::helpers::{Actor, TestApp, admin_connection, fresh_database, spawn_app_on, text};
 use fairshare::crypto::hash;
 use fairshare::ledger::checkpoint::{
     Checkpoint, NoteSigner, NoteVerifier, open_checkpoint, sign_checkpoint,
@@ -14,7 +14,7 @@ use std::process::Command;
 const BIN: &str = env!("CARGO_BIN_EXE_fairshare");
 
 /// A server with fast checkpoints and a log of one registration and `contributions` entries.
-async fn app_with_log(contributions: usize) -> TestApp {
+pub async fn app_with_log(contributions: usize) -> TestApp {
     let (url, name) = fresh_database().await;
     let app = spawn_app_on(
         url,
@@ -34,19 +34,6 @@ async fn app_with_log(contributions: usize) -> TestApp {
     );
     wait_for_checkpoint(&app, contributions as u64 + 1).await;
     app
-}
-
-async fn text(app: &TestApp, path: &str) -> (u16, String) {
-    let response = app
-        .client
-        .get(format!("{}{path}", app.base))
-        .send()
-        .await
-        .expect("request");
-    (
-        response.status().as_u16(),
-        response.text().await.expect("text"),
-    )
 }
 
 async fn wait_for_checkpoint(app: &TestApp, size: u64) -> String {
@@ -186,7 +173,7 @@ async fn export_resumes_and_verifies_offline() {
 }
 
 /// Runs `statements` as a superuser with triggers (and so the append-only guards) disabled.
-async fn tamper(app: &TestApp, statements: &[&str]) {
+pub async fn tamper(app: &TestApp, statements: &[&str]) {
     let mut db = admin_connection(&app.database).await;
     db.execute("SET session_replication_role = replica")
         .await

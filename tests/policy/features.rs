@@ -419,6 +419,157 @@ fn payout_rules_cap_floor_and_operator_redirect() {
     );
 }
 
+/// Texts of 6000, 1000 and 1000 words by `model`, `alice` and `plat` (or the given
+/// quantities) under a policy weighting words 0.01 with `limits` appended.
+fn limited(limits: &str, quantities: [&str; 3]) -> (Policy, Inputs) {
+    let text = format!(
+        "name = \"limits\"\n[[weights]]\nkind = \"text\"\nunit = \"words\"\nweight = 0.01\n{limits}"
+    );
+    let inputs = Inputs {
+        actors: actors(),
+        contributions: [("d1", "model"), ("c2", "alice"), ("c3", "plat")]
+            .iter()
+            .zip(quantities)
+            .enumerate()
+            .filter(|(_, (_, q))| *q != "0")
+            .map(|(i, ((id, actor), q))| {
+                contribution(id, i as u64 + 1, actor, "text", "words", q, &[])
+            })
+            .collect(),
+        ..Inputs::default()
+    };
+    (policy(text.as_bytes()), inputs)
+}
+
+#[test]
+fn caps_yield_in_proportion_to_the_amounts_they_fixed() {
+    // human 60, ai 40 of 100.00; human ≤ 0.5, ai ≤ 0.3. Round 1: both over their caps, fixed
+    // at 50 and 30. Every kind is fixed and 20 is left: the capped kinds share it in
+    // proportion to the amounts they were fixed at, 50:30 -> human 62.5, ai 37.5 (not
+    // 62:38, the proportion of their Shapley totals).
+    let (p, inputs) = limited(
+        "[[payout.kind_limit]]\nkind = \"human\"\nmax = 0.5\n[[payout.kind_limit]]\nkind = \"ai\"\nmax = 0.3\n",
+        ["4000", "6000", "0"],
+    );
+    let a = run(&p, &inputs, "100.00");
+    assert_eq!(
+        table(&a),
+        vec![
+            row("alice", "60", "62.50", "alice"),
+            row("model", "40", "37.50", "model"),
+        ]
+    );
+}
+
+#[test]
+fn over_committed_floors_take_from_the_capped_kinds() {
+    // ai 80, human 10, platform 10 of 100.00; ai ≤ 0.5, human ≥ 0.3, platform ≥ 0.3.
+    // Round 1: ai fixed at its cap, 50. Round 2: 50 left for human and platform, 25 each,
+    // both under their floors: fixed at 30 each. Every kind is fixed and 110 is committed:
+    // the capped kind gives back the 10, ai 40.
+    let (p, inputs) = limited(
+        "[[payout.kind_limit]]\nkind = \"ai\"\nmax = 0.5\n[[payout.kind_limit]]\nkind = \"human\"\nmin = 0.3\n[[payout.kind_limit]]\nkind = \"platform\"\nmin = 0.3\n",
+        ["8000", "1000", "1000"],
+    );
+    let a = run(&p, &inputs, "100.00");
+    assert_eq!(
+        table(&a),
+        vec![
+            row("alice", "10", "30.00", "alice"),
+            row("model", "80", "40.00", "model"),
+            row("plat", "10", "30.00", "plat"),
+        ]
+    );
+}
+
+#[test]
+fn caps_of_zero_yield_in_proportion_to_the_shapley_totals() {
+    // human 60, ai 40; both capped at 0, so both are fixed at 0 and all 100.00 is left: the
+    // amounts they were fixed at add up to 0, so the Shapley totals decide, 60:40.
+    let (p, inputs) = limited(
+        "[[payout.kind_limit]]\nkind = \"human\"\nmax = 0\n[[payout.kind_limit]]\nkind = \"ai\"\nmax = 0\n",
+        ["4000", "6000", "0"],
+    );
+    let a = run(&p, &inputs, "100.00");
+    assert_eq!(
+        table(&a),
+        vec![
+            row("alice", "60", "60.00", "alice"),
+            row("model", "40", "40.00", "model"),
+        ]
+    );
+}
+
+#[test]
+fn a_kind_worth_nothing_shares_its_floor_equally() {
+    // Measured: {alice} 10 and {alice, plat, shop} 10; with max-subset fill every coalition
+    // is worth 10 with alice and 0 without: alice 10, plat 0, shop 0. No rule has worth, so
+    // the method is bare `exact`. Platforms ≥ 0.2 of 100.00: the platform kind is fixed at
+    // 20, and its Shapley total being 0, its two players share it equally.
+    let text = "name = \"floor\"\n[measured]\nfill = \"max-subset\"\n[[payout.kind_limit]]\nkind = \"platform\"\nmin = 0.2\n";
+    let mut inputs = ab_test();
+    inputs.actors.push(Actor {
+        id: "shop".into(),
+        kind: ActorKind::Platform,
+        operator: None,
+    });
+    inputs.measured = vec![
+        MeasuredCoalition {
+            members: vec!["alice".into()],
+            worth: d("10"),
+            seq: 1,
+        },
+        MeasuredCoalition {
+            members: vec!["alice".into(), "plat".into(), "shop".into()],
+            worth: d("10"),
+            seq: 2,
+        },
+    ];
+    let a = run(&policy(text.as_bytes()), &inputs, "100.00");
+    assert_eq!(a.method, "exact");
+    assert_eq!(
+        table(&a),
+        vec![
+            row("alice", "10", "80.00", "alice"),
+            row("plat", "0", "10.00", "plat"),
+            row("shop", "0", "10.00", "shop"),
+        ]
+    );
+}
+
+#[test]
+fn an_accepting_curator_has_a_counted_contribution_for_actor_synergy() {
+    // bob's only part in the project is accepting model's draft d1: as one of d1's owners
+    // he has a counted contribution, so the synergy between bob and model holds. d1 = 10:
+    // model 7.5, bob 2.5; c2 = 10 (alice); synergy 6: 3 each. alice 10, bob 11/2,
+    // model 21/2; v(N) = 26.
+    let text = "name = \"editor\"\n[[weights]]\nkind = \"text\"\nunit = \"words\"\nweight = 0.01\n\
+                [curation]\nkinds = [\"ai\"]\ncurator_share = 0.25\n\
+                [[synergy]]\nname = \"editor-model\"\nactors = [\"bob\", \"model\"]\nworth = 6\n";
+    let p = policy(text.as_bytes());
+    let project = |accept: bool| Inputs {
+        actors: actors(),
+        contributions: vec![
+            contribution("d1", 1, "model", "text", "words", "1000", &[]),
+            contribution("c2", 2, "alice", "text", "words", "1000", &[]),
+        ],
+        endorsements: vec![endorse("d1", "bob", accept, 3)],
+        ..Inputs::default()
+    };
+    let a = run(&p, &project(true), "260.00");
+    assert_eq!(
+        table(&a),
+        vec![
+            row("alice", "10", "100.00", "alice"),
+            row("bob", "11/2", "55.00", "bob"),
+            row("model", "21/2", "105.00", "model"),
+        ]
+    );
+    // Rejected, d1 does not count: neither bob nor model owns a counted contribution.
+    let a = run(&p, &project(false), "260.00");
+    assert_eq!(table(&a), vec![row("alice", "10", "260.00", "alice")]);
+}
+
 #[test]
 fn default_policy_combines_the_features() {
     let p = policy(include_bytes!("../../policies/default.toml"));
@@ -455,8 +606,7 @@ fn default_policy_combines_the_features() {
 fn the_policy_hash_is_blake3_of_the_bytes() {
     let bytes = include_bytes!("../../policies/default.toml");
     let p = policy(bytes);
-    assert_eq!(p.hash, blake3::hash(bytes).to_hex().to_string());
-    assert_eq!(p.hash.len(), 64);
+    assert_eq!(p.hash, format!("blake3:{}", blake3::hash(bytes).to_hex()));
     let mut changed = bytes.to_vec();
     changed.extend_from_slice(b"\n# a comment changes the hash\n");
     assert_ne!(policy(&changed).hash, p.hash);

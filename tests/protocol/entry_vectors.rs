@@ -4,12 +4,12 @@
 //!
 //! Regenerate (only for a deliberate protocol change): FAIRSHARE_WRITE_VECTORS=1 cargo test --test protocol
 
+use crate::committed::check_or_write;
 use fairshare::crypto::{SecretKey, hash};
 use fairshare::entry::SignedEntry;
 use fairshare::entry::envelope::sign_envelope;
 use fairshare::ledger::merkle::leaf_hash;
 use serde_json::{Value, json};
-use std::path::PathBuf;
 
 fn key(byte: u8) -> SecretKey {
     SecretKey::from_seed(&[byte; 32])
@@ -76,17 +76,7 @@ fn vectors() -> Value {
 
 #[test]
 fn committed_entry_vectors_match_the_code() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/entry/entries.json");
-    let current = vectors();
-    if std::env::var_os("FAIRSHARE_WRITE_VECTORS").is_some() {
-        std::fs::write(&path, format!("{current:#}\n")).expect("write vectors");
-    }
-    let committed: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("vector file")).expect("JSON");
-    assert_eq!(
-        committed, current,
-        "the protocol changed: regenerate only if that was intended"
-    );
+    check_or_write("entry/entries.json", &vectors());
 }
 
 #[test]

@@ -2,10 +2,9 @@
 //! and every proof in them must verify: a change that breaks compatibility fails here.
 //!
 //! Regenerate (only for a deliberate format change) with:
-//!   FAIRSHARE_WRITE_VECTORS=1 cargo test --test merkle_vectors
+//!   FAIRSHARE_WRITE_VECTORS=1 cargo test --test protocol
 
-use std::path::PathBuf;
-
+use crate::committed::check_or_write;
 use ed25519_dalek::SigningKey;
 use fairshare::ledger::checkpoint::{
     Checkpoint, NoteSigner, add_cosignature, open_checkpoint, sign_checkpoint,
@@ -197,32 +196,6 @@ fn checkpoint_vectors() -> CheckpointVectors {
     }
 }
 
-fn vector_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/merkle")
-}
-
-fn check_or_write<T: Serialize + for<'de> Deserialize<'de> + PartialEq + std::fmt::Debug>(
-    file: &str,
-    generated: &T,
-) -> T {
-    let path = vector_dir().join(file);
-    if std::env::var_os("FAIRSHARE_WRITE_VECTORS").is_some() {
-        std::fs::create_dir_all(vector_dir()).unwrap();
-        let mut json = serde_json::to_string_pretty(generated).unwrap();
-        json.push('\n');
-        std::fs::write(&path, json).unwrap();
-    }
-    let committed: T = serde_json::from_str(
-        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap();
-    assert_eq!(
-        &committed, generated,
-        "{file} differs from the code's output"
-    );
-    committed
-}
-
 fn hash(text: &str) -> Hash {
     hex::decode(text).unwrap().try_into().unwrap()
 }
@@ -251,7 +224,7 @@ fn verify_tree_file(vectors: &TreeVectors) {
 
 #[test]
 fn rfc6962_vector_file_matches() {
-    let vectors = check_or_write("rfc6962.json", &rfc6962_vectors());
+    let vectors = check_or_write("merkle/rfc6962.json", &rfc6962_vectors());
     assert_eq!(
         vectors.roots[8],
         "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
@@ -261,14 +234,14 @@ fn rfc6962_vector_file_matches() {
 
 #[test]
 fn sequential_vector_file_matches() {
-    let vectors = check_or_write("sequential.json", &sequential_vectors());
+    let vectors = check_or_write("merkle/sequential.json", &sequential_vectors());
     assert_eq!(vectors.roots.len(), 65);
     verify_tree_file(&vectors);
 }
 
 #[test]
 fn checkpoint_vector_file_matches() {
-    let vectors = check_or_write("checkpoint.json", &checkpoint_vectors());
+    let vectors = check_or_write("merkle/checkpoint.json", &checkpoint_vectors());
     let log = fairshare::ledger::checkpoint::NoteVerifier::from_vkey(&vectors.log_vkey).unwrap();
     let witness =
         fairshare::ledger::checkpoint::NoteVerifier::from_vkey(&vectors.witness_vkey).unwrap();

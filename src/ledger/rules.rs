@@ -1,41 +1,11 @@
 //! Stateful validation: who may sign what, given the ledger as it stands. Pure: the ledger
 //! passes a [`LedgerView`] that already includes the earlier entries of the same batch.
 
-use super::body::{ActorKind, Body, EntryType};
-use super::envelope::SignedEntry;
-use super::ids::{ActorId, ContentDigest, EntryId, Slug};
-use super::{EntryError, Rejection};
 use crate::crypto::{KeyId, PublicKey, Signature, SignatureCheck, verify_batch};
+use crate::entry::body::{ActorKind, Body, EntryType};
+use crate::entry::record::{ActorRecord, Effect, EntryRef, KeyRecord, ProjectRecord, SERVER_ACTOR};
+use crate::entry::{ActorId, ContentDigest, EntryError, EntryId, Rejection, SignedEntry, Slug};
 use rayon::prelude::*;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActorRecord {
-    pub kind: ActorKind,
-    pub operator: Option<ActorId>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeyRecord {
-    pub public_key: PublicKey,
-    pub revoked: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntryRef {
-    pub entry_type: EntryType,
-    pub actor: ActorId,
-    /// The project its body names (`Body::project`); read back from the store, an
-    /// endorsement carries its contribution's. The rules read it for value entries only.
-    pub project: Option<Slug>,
-}
-
-/// What the log says about a project so far.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProjectRecord {
-    pub has_contributions: bool,
-    /// The currency of the project's first realized value: later ones must match.
-    pub currency: Option<String>,
-}
 
 /// What the rules need to know about the ledger.
 pub trait LedgerView {
@@ -48,10 +18,6 @@ pub trait LedgerView {
     fn allocated(&self, value_entry: &EntryId) -> bool;
     fn project(&self, project: &Slug) -> ProjectRecord;
 }
-
-/// The actor id under which the server appends its own entries (allocations); no one can
-/// register it.
-pub const SERVER_ACTOR: &str = "server";
 
 /// Who may register through the API once the operator has bootstrapped the first actors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -68,41 +34,6 @@ pub struct RuleSettings {
     /// The server's own key: a registration signed by it was made by the server operator
     /// (`fairshare actor register`).
     pub server_key: PublicKey,
-}
-
-/// A change to the projections (actors, keys, policies, projects) that accepting the entry makes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    RegisterActor {
-        actor: ActorId,
-        kind: ActorKind,
-        operator: Option<ActorId>,
-        public_key: PublicKey,
-    },
-    AddKey {
-        actor: ActorId,
-        public_key: PublicKey,
-    },
-    RevokeKey {
-        actor: ActorId,
-        key: KeyId,
-    },
-    AdoptPolicy {
-        hash: ContentDigest,
-        name: Slug,
-    },
-    /// The project's first contribution.
-    OpenProject {
-        project: Slug,
-    },
-    /// The project's first realized value fixes its currency.
-    FixCurrency {
-        project: Slug,
-        currency: String,
-    },
-    Allocate {
-        value_entry: EntryId,
-    },
 }
 
 /// The outcome of the rules: the effects, and the signatures that still have to verify

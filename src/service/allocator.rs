@@ -3,18 +3,17 @@
 //! It never blocks ingestion; what fails for a passing reason (database) is retried on the
 //! next commit or tick.
 
-use super::{allocate, compute, name_actors};
+use super::{Sequencer, ServiceError};
+use crate::allocation::{allocate, compute, name_actors};
 use crate::crypto::SecretKey;
 use crate::entry::EntryId;
-use crate::entry::body::Body;
-use crate::entry::envelope::format_timestamp;
-use crate::entry::rules::SERVER_ACTOR;
+use crate::entry::body::{Body, EntryType};
+use crate::entry::envelope::{Envelope, format_timestamp};
+use crate::entry::record::SERVER_ACTOR;
 use crate::entry::{Rejection, SignedEntry};
-use crate::ledger::{LedgerError, Sequencer};
 use crate::policy::{self, Detail};
 use crate::store::{Store, StoreError};
 use serde_json::Value;
-use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -79,10 +78,13 @@ pub fn spawn(
                     allocator.record(None);
                 }
                 Err(error) => {
-                    tracing::warn!(%error, "allocation deferred; will retry");
+                    tracing::warn!(
+                        error = &error as &dyn std::error::Error,
+                        "allocation deferred; will retry"
+                    );
                     allocator.record(Some(Deferral {
                         at: format_timestamp(chrono::Utc::now()),
-                        reason: error.to_string(),
+                        reason: super::describe(&error),
                     }));
                 }
             }
@@ -96,40 +98,46 @@ pub async fn allocate_pending(
     store: &Store,
     sequencer: &Sequencer,
     server_key: &SecretKey,
-) -> Result<usize, LedgerError> {
+) -> Result<usize, ServiceError> {
     let mut appended = 0;
     for (seq, value_id, leaf) in store.pending_values(100).await? {
         let started = Instant::now();
         let inputs = load(store, seq, value_id, &leaf).await?;
         let loaded = started.elapsed();
-        let body = tokio::task::spawn_blocking(move || inputs.compute())
-            .await
-            .map_err(|e| LedgerError::Planning(e.to_string()))?;
+        let body = tokio::task::spawn_blocking(move || inputs.compute()).await?;
         let computed = started.elapsed();
 
-        let envelope = json!({
-            "v": 1, "type": "allocation", "actor": SERVER_ACTOR,
-            "key": server_key.public_key().key_id().to_string(),
+        let envelope = Envelope::unsigned(
+            EntryType::Allocation,
+            SERVER_ACTOR,
+            server_key.public_key().key_id(),
             // One nonce per value entry: a second allocator process is refused, not duplicated.
-            "nonce": format!("allocation-{}", &value_id.to_string()[..32]),
-            "ts": format_timestamp(chrono::Utc::now()),
-            "body": body,
-        });
-        let entry = SignedEntry::sign(envelope, server_key)
-            .map_err(|e| LedgerError::Planning(format!("allocation entry: {e}")))?;
-        let mut results = sequencer
-            .submit(vec![entry])
-            .await
-            .map_err(|e| LedgerError::Planning(e.to_string()))?;
+            &format!("allocation-{}", &value_id.to_string()[..32]),
+            &format_timestamp(chrono::Utc::now()),
+            body,
+        );
+        let entry = SignedEntry::sign(envelope, server_key).map_err(|source| {
+            ServiceError::AllocationEntry {
+                value: value_id,
+                source,
+            }
+        })?;
+        let mut results = sequencer.submit(vec![entry]).await.map_err(|source| {
+            ServiceError::AllocationAppend {
+                value: value_id,
+                source,
+            }
+        })?;
         tracing::info!(value = %value_id, ?loaded, ?computed, appended = ?started.elapsed(),
                        "allocation: inputs read, computed, appended (times since start)");
         match results.pop() {
             Some(Ok(_)) => appended += 1,
             Some(Err(e)) if e.rejection == Rejection::Conflict => {}
-            Some(Err(e)) => {
-                return Err(LedgerError::Planning(format!(
-                    "allocation of {value_id} refused: {e}"
-                )));
+            Some(Err(source)) => {
+                return Err(ServiceError::AllocationRefused {
+                    value: value_id,
+                    source,
+                });
             }
             None => {}
         }
@@ -183,7 +191,7 @@ pub async fn load(
     value_seq: u64,
     value_id: EntryId,
     leaf: &[u8],
-) -> Result<Loaded, LedgerError> {
+) -> Result<Loaded, ServiceError> {
     let (value, _) = SignedEntry::from_leaf(leaf).map_err(corrupt)?;
     let Body::ValueRealized(realized) = &value.envelope.body else {
         return Err(corrupt(format!("entry {value_id} is not a value.realized")));
@@ -229,6 +237,6 @@ pub async fn load(
     })
 }
 
-fn corrupt(message: String) -> LedgerError {
-    LedgerError::Store(StoreError::Corrupt(message))
+fn corrupt(message: String) -> ServiceError {
+    ServiceError::Store(StoreError::Corrupt(message))
 }

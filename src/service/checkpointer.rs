@@ -1,8 +1,8 @@
 //! Issues signed checkpoints: after commits, at most once per interval, each one kept.
 
-use super::LedgerError;
-use super::checkpoint::{Checkpoint, NoteSigner, sign_checkpoint};
-use super::merkle::{self, Hash};
+use super::ServiceError;
+use crate::ledger::checkpoint::{Checkpoint, NoteSigner, sign_checkpoint};
+use crate::ledger::merkle::{self, Hash};
 use crate::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +28,10 @@ pub fn spawn(
                 tokio::time::sleep_until(last + interval).await;
             }
             if let Err(error) = issue(&store, &signer, &origin).await {
-                tracing::error!(%error, "could not issue a checkpoint");
+                tracing::error!(
+                    error = &error as &dyn std::error::Error,
+                    "could not issue a checkpoint"
+                );
             }
             last_issued = Some(Instant::now());
         }
@@ -41,23 +44,20 @@ pub async fn issue(
     store: &Store,
     signer: &NoteSigner,
     origin: &str,
-) -> Result<Option<u64>, LedgerError> {
+) -> Result<Option<u64>, ServiceError> {
     let size = store.size().await?;
     if store.checkpoint(size).await?.is_some() {
         return Ok(None);
     }
     let root = root_at(store, size).await?;
-    let checkpoint =
-        Checkpoint::new(origin, size, root).map_err(|e| LedgerError::Planning(e.to_string()))?;
-    let note =
-        sign_checkpoint(&checkpoint, signer).map_err(|e| LedgerError::Planning(e.to_string()))?;
+    let checkpoint = Checkpoint::new(origin, size, root)?;
+    let note = sign_checkpoint(&checkpoint, signer)?;
     store.insert_checkpoint(size, &root, &note).await?;
     Ok(Some(size))
 }
 
 /// The root of the tree of `size` leaves, from the stored subtrees (O(log n) reads).
-pub async fn root_at(store: &Store, size: u64) -> Result<Hash, LedgerError> {
+pub async fn root_at(store: &Store, size: u64) -> Result<Hash, ServiceError> {
     let nodes = store.tree_nodes(&merkle::root_nodes(size)).await?;
-    merkle::root_at(size, &nodes)
-        .map_err(|e| LedgerError::Store(crate::store::StoreError::Corrupt(e.to_string())))
+    merkle::root_at(size, &nodes).map_err(ServiceError::StoredTree)
 }

@@ -1,10 +1,10 @@
 //! `fairshare check`: recompute ids, leaf hashes, the stored tree and every checkpoint's
 //! root from the stored leaves. The server runs it before serving (unless disabled).
 
-use super::LedgerError;
-use super::checkpoint::{Checkpoint, NoteVerifier, open_checkpoint};
-use super::merkle::{Frontier, NodeId, leaf_hash};
+use super::ServiceError;
 use crate::crypto::hash;
+use crate::ledger::checkpoint::{Checkpoint, NoteVerifier, open_checkpoint};
+use crate::ledger::merkle::{Frontier, NodeId, leaf_hash};
 use crate::store::Store;
 
 /// Rows read per query.
@@ -16,12 +16,12 @@ pub struct CheckReport {
     pub checkpoints: usize,
 }
 
-pub async fn check(store: &Store, verifier: &NoteVerifier) -> Result<CheckReport, LedgerError> {
+pub async fn check(store: &Store, verifier: &NoteVerifier) -> Result<CheckReport, ServiceError> {
     let checkpoints = store.checkpoints().await?;
     let mut pending = checkpoints.iter().peekable();
     let mut frontier = Frontier::new();
     let inconsistent =
-        |index: Option<u64>, reason: String| LedgerError::Inconsistent { index, reason };
+        |index: Option<u64>, reason: String| ServiceError::Inconsistent { index, reason };
     let check_checkpoints_at = |frontier: &Frontier,
                                 pending: &mut std::iter::Peekable<
         std::slice::Iter<'_, crate::store::StoredCheckpoint>,

@@ -1,12 +1,12 @@
 //! The sequencer: the one append path. Submissions queue up while a batch commits; the next
 //! batch takes everything queued (group commit), so one fsync serves many submitters.
 
-use super::LedgerError;
-use super::batch::{self, Answer, Plan, Preverified};
-use super::merkle::Frontier;
+use super::ServiceError;
 use crate::entry::envelope::format_timestamp;
-use crate::entry::rules::RuleSettings;
 use crate::entry::{EntryError, SignedEntry};
+use crate::ledger::batch::{self, Answer, Plan, Preverified};
+use crate::ledger::merkle::Frontier;
+use crate::ledger::rules::RuleSettings;
 use crate::store::Store;
 use chrono::{SubsecRound, Utc};
 use std::sync::Arc;
@@ -18,7 +18,7 @@ pub type EntryResult = Result<Answer, EntryError>;
 struct Job {
     entries: Vec<SignedEntry>,
     preverified: Vec<Preverified>,
-    reply: oneshot::Sender<Result<Vec<EntryResult>, Arc<LedgerError>>>,
+    reply: oneshot::Sender<Result<Vec<EntryResult>, Arc<ServiceError>>>,
 }
 
 /// A handle on the sequencer task; cheap to clone.
@@ -61,7 +61,7 @@ impl Sequencer {
     pub async fn submit(
         &self,
         entries: Vec<SignedEntry>,
-    ) -> Result<Vec<EntryResult>, Arc<LedgerError>> {
+    ) -> Result<Vec<EntryResult>, Arc<ServiceError>> {
         let view = self
             .store
             .signer_snapshot(&entries)
@@ -74,7 +74,7 @@ impl Sequencer {
                 (entries, preverified)
             })
             .await
-            .map_err(|e| Arc::new(LedgerError::Planning(e.to_string())))?
+            .map_err(|e| Arc::new(ServiceError::Task(e)))?
         };
         let (reply, answer) = oneshot::channel();
         self.jobs
@@ -84,8 +84,8 @@ impl Sequencer {
                 reply,
             })
             .await
-            .map_err(|_| Arc::new(LedgerError::Stopped))?;
-        answer.await.map_err(|_| Arc::new(LedgerError::Stopped))?
+            .map_err(|_| Arc::new(ServiceError::Stopped))?;
+        answer.await.map_err(|_| Arc::new(ServiceError::Stopped))?
     }
 }
 
@@ -138,7 +138,11 @@ async fn run(
                 }
             }
             Err(error) => {
-                tracing::error!(%error, entries = entries.len(), "append batch failed; nothing was stored");
+                tracing::error!(
+                    error = &error as &dyn std::error::Error,
+                    entries = entries.len(),
+                    "append batch failed; nothing was stored"
+                );
                 let error = Arc::new(error);
                 for (_, reply) in replies {
                     let _ = reply.send(Err(error.clone()));
@@ -159,7 +163,7 @@ pub async fn append_batch(
     entries: Arc<Vec<SignedEntry>>,
     preverified: Vec<Preverified>,
     frontier: &mut Option<Frontier>,
-) -> Result<Plan, LedgerError> {
+) -> Result<Plan, ServiceError> {
     let known = frontier.take();
     let mut tx = store.begin_append().await?;
     let next_seq = tx.next_seq().await?;
@@ -179,8 +183,7 @@ pub async fn append_batch(
                 &stamp,
             )
         })
-        .await
-        .map_err(|e| LedgerError::Planning(e.to_string()))?
+        .await?
     };
     tx.insert(&planned, &entries, received_at).await?;
     // Extend the stored tree in the same transaction: proofs never rehash the log.
@@ -193,7 +196,7 @@ pub async fn append_batch(
         tree.append_with(accepted.receipt.leaf_hash, |node, hash| {
             nodes.push((node, hash))
         })
-        .map_err(|e| LedgerError::Planning(e.to_string()))?;
+        .map_err(ServiceError::Tree)?;
     }
     tx.insert_nodes(&nodes).await?;
     tx.commit().await?;

@@ -1,0 +1,117 @@
+//! The server's long-running tasks, over the store: the sequencer (the one append path),
+//! the checkpointer, the stored-tree check, and the allocator.
+
+pub mod allocator;
+pub mod check;
+pub mod checkpointer;
+pub mod sequencer;
+
+pub use sequencer::{Sequencer, append_batch};
+
+use crate::entry::{EntryError, EntryId};
+use crate::ledger::checkpoint::NoteError;
+use crate::ledger::merkle::MerkleError;
+use std::sync::Arc;
+
+/// The service layer's error. Each variant keeps its cause; `is_unavailable` tells a
+/// passing database outage from a failure of the server or of its data.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("the sequencer has stopped")]
+    Stopped,
+    /// A blocking computation (planning, signatures, an allocation) panicked.
+    #[error("a blocking computation did not finish")]
+    Task(#[from] tokio::task::JoinError),
+    /// The batch's leaves do not fit the tree (a size beyond 2^64 leaves).
+    #[error("cannot extend the tree")]
+    Tree(#[source] MerkleError),
+    /// The stored tree lacks a hash that its size implies: corruption.
+    #[error("the stored tree is incomplete")]
+    StoredTree(#[source] MerkleError),
+    #[error("cannot sign a checkpoint")]
+    Checkpoint(#[from] NoteError),
+    /// The allocator built an entry that does not validate: a bug, not bad input.
+    #[error("the allocation of {value} is not a valid entry")]
+    AllocationEntry {
+        value: EntryId,
+        #[source]
+        source: EntryError,
+    },
+    #[error("the allocation of {value} was refused")]
+    AllocationRefused {
+        value: EntryId,
+        #[source]
+        source: EntryError,
+    },
+    #[error("cannot append the allocation of {value}")]
+    AllocationAppend {
+        value: EntryId,
+        #[source]
+        source: Arc<ServiceError>,
+    },
+    /// Stored data disagrees with what the leaves imply: tampering or corruption.
+    #[error("{}{reason}", index.map(|i| format!("leaf {i}: ")).unwrap_or_default())]
+    Inconsistent { index: Option<u64>, reason: String },
+}
+
+impl ServiceError {
+    /// Whether the database was unavailable (see `StoreError::is_unavailable`): worth a
+    /// retry, unlike every other failure.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Store(error) => error.is_unavailable(),
+            Self::AllocationAppend { source, .. } => source.is_unavailable(),
+            _ => false,
+        }
+    }
+}
+
+/// `error` and its causes, each once: `a: caused by b: caused by c`. A cause whose text the
+/// message before it already holds (many errors write their cause into their own message)
+/// is not repeated.
+pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut previous = text.clone();
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        let message = current.to_string();
+        if !previous.contains(&message) {
+            text.push_str(": caused by ");
+            text.push_str(&message);
+        }
+        previous = message;
+        cause = current.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_description_names_each_cause_once() {
+        let stopped = Arc::new(ServiceError::Stopped);
+        let error = ServiceError::AllocationAppend {
+            value: EntryId([7; 32]),
+            source: stopped,
+        };
+        assert_eq!(
+            describe(&error),
+            format!(
+                "cannot append the allocation of {}: caused by the sequencer has stopped",
+                EntryId([7; 32])
+            )
+        );
+        // A cause already written into the message is not repeated.
+        #[derive(Debug, thiserror::Error)]
+        #[error("the check failed: {0}")]
+        struct Quoting(#[source] ServiceError);
+        assert_eq!(
+            describe(&Quoting(ServiceError::Stopped)),
+            "the check failed: the sequencer has stopped"
+        );
+    }
+}
