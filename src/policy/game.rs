@@ -436,18 +436,6 @@ impl Draft {
     }
 }
 
-/// The drafted chunks: every part (for the breakdown), or only their sums by set of players.
-enum Chunks {
-    Parts(Vec<Draft>),
-    Sums(Vec<SetSums>),
-}
-
-/// All the rules drafted, with the synergies between named actors (last).
-enum Drafted {
-    Parts(Draft),
-    Sums(Vec<SetSums>, Draft),
-}
-
 /// Build the game of `policy` over `inputs`, with every part's provenance.
 pub fn build_game(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
     build_game_with(policy, inputs, Detail::Breakdown)
@@ -477,78 +465,256 @@ fn within_records(inputs: &Inputs) -> Result<()> {
     Ok(())
 }
 
+/// Where the drafting pass leaves the rules it drafts, chunk by chunk of contributions:
+/// every part with its provenance ([`EveryPart`], for the breakdown), or only their worths
+/// summed by set of players ([`SumsBySet`], for the figures). The pass is the same for both.
+trait Sink: Sized {
+    /// What one chunk of contributions leaves.
+    type Chunk: Send;
+    /// Whether [`Sink::keep`] leaves the draft's memory to the next chunk.
+    const REUSES_DRAFT: bool;
+    /// What a chunk's `draft` (over actor indices below `actors`) leaves; the draft is then
+    /// cleared and reused for the next chunk.
+    fn keep(draft: &mut Draft, actors: usize) -> Self::Chunk;
+    /// The chunks in order, then the synergies between named actors.
+    fn gather(chunks: Vec<Self::Chunk>, named: Draft) -> Self;
+    /// The lists of actor indices the rules name.
+    fn actor_lists(&self) -> impl Iterator<Item = &[u32]>;
+    /// Actor indices to player indices (`player_of`), then the rules merged by set of
+    /// players as the engine's game over `players` players ([`engine_rules`]).
+    fn engine_rules(
+        &mut self,
+        players: usize,
+        player_of: &[usize],
+    ) -> Result<(Option<McNets>, BigInt)>;
+    /// Every part and the players of each (numbered), when kept.
+    fn into_parts(self) -> Option<(Vec<Part>, Vec<u32>)>;
+}
+
+/// Keeps every part with its provenance, for the breakdown.
+struct EveryPart(Draft);
+
+impl Sink for EveryPart {
+    type Chunk = Draft;
+    const REUSES_DRAFT: bool = false;
+
+    fn keep(draft: &mut Draft, _actors: usize) -> Draft {
+        std::mem::take(draft)
+    }
+
+    fn gather(mut chunks: Vec<Draft>, named: Draft) -> Self {
+        chunks.push(named);
+        EveryPart(Draft::concat(chunks))
+    }
+
+    fn actor_lists(&self) -> impl Iterator<Item = &[u32]> {
+        std::iter::once(self.0.players.as_slice())
+    }
+
+    fn engine_rules(
+        &mut self,
+        players: usize,
+        player_of: &[usize],
+    ) -> Result<(Option<McNets>, BigInt)> {
+        self.0.number(player_of);
+        engine_rules(players, self.0.items(), self.0.parts.len())
+    }
+
+    fn into_parts(self) -> Option<(Vec<Part>, Vec<u32>)> {
+        Some((self.0.parts, self.0.players))
+    }
+}
+
+/// Keeps only each chunk's worths summed by set of players, for the figures: a chunk's
+/// parts are summed as soon as it is drafted, in scratch space that each thread reuses, so
+/// the half million parts of a big project never exist all at once.
+struct SumsBySet {
+    chunks: Vec<SetSums>,
+    /// The synergies between named actors (a few parts).
+    named: Draft,
+}
+
+impl Sink for SumsBySet {
+    type Chunk = SetSums;
+    const REUSES_DRAFT: bool = true;
+
+    fn keep(draft: &mut Draft, actors: usize) -> SetSums {
+        draft.sum_by_set(actors)
+    }
+
+    fn gather(chunks: Vec<SetSums>, named: Draft) -> Self {
+        SumsBySet { chunks, named }
+    }
+
+    fn actor_lists(&self) -> impl Iterator<Item = &[u32]> {
+        let chunks = self.chunks.iter().map(|s| s.players.as_slice());
+        chunks.chain(std::iter::once(self.named.players.as_slice()))
+    }
+
+    fn engine_rules(
+        &mut self,
+        players: usize,
+        player_of: &[usize],
+    ) -> Result<(Option<McNets>, BigInt)> {
+        self.chunks.par_iter_mut().for_each(|s| s.number(player_of));
+        self.named.number(player_of);
+        let count =
+            self.chunks.iter().map(|s| s.values.len()).sum::<usize>() + self.named.parts.len();
+        let items = self.chunks.iter().flat_map(SetSums::items);
+        let items = items.chain(self.named.items());
+        engine_rules(players, items, count)
+    }
+
+    fn into_parts(self) -> Option<(Vec<Part>, Vec<u32>)> {
+        None
+    }
+}
+
 /// Build the game of `policy` over `inputs`. With [`Detail::Figures`] only what solving
 /// needs: `parts`, `part_players` and `contributions` stay empty (the rules are the same).
 pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Result<PolicyGame> {
-    let input = |m: String| PolicyError::Input(m);
-    within_records(inputs)?;
+    match detail {
+        Detail::Breakdown => build::<EveryPart>(policy, inputs),
+        Detail::Figures => build::<SumsBySet>(policy, inputs),
+    }
+}
 
-    let mut actor_at: HashMap<&str, usize, FxBuild> =
+/// [`build_game_with`], keeping of the drafted rules what sink `S` keeps.
+fn build<S: Sink>(policy: &Policy, inputs: &Inputs) -> Result<PolicyGame> {
+    within_records(inputs)?;
+    let actor_at = actor_indices(inputs)?;
+    let log = LogOrder::of(inputs, &actor_at)?;
+    let acceptors = acceptors(inputs, &actor_at, &log)?;
+    let (counted, excluded) = count_contributions(policy, inputs, &log, &acceptors)?;
+    let chunks = draft_chunks::<S>(policy, inputs, &counted);
+    let named = named_synergies(policy, inputs, &actor_at, &counted);
+    let mut drafted = S::gather(chunks, named);
+    let measured_sets = latest_measurements(policy, inputs, &actor_at)?;
+    let (players, player_of) = players(inputs, &drafted, &measured_sets)?;
+    let (rules, rules_scale) = drafted.engine_rules(players.len(), &player_of)?;
+    let (parts, part_players, contributions) = match drafted.into_parts() {
+        // The parts name contributions by their position in log order.
+        Some((parts, part_players)) => {
+            let ids = log
+                .order
+                .iter()
+                .map(|&i| inputs.contributions[i].id.clone())
+                .collect();
+            (parts, part_players, ids)
+        }
+        None => (Vec::new(), Vec::new(), Vec::new()),
+    };
+    Ok(PolicyGame {
+        players,
+        contributions,
+        parts,
+        part_players,
+        rules,
+        rules_scale,
+        measured: measured_game(policy, &measured_sets, &player_of),
+        excluded,
+    })
+}
+
+/// Actor indices (into `inputs.actors`) by actor id.
+type ActorAt<'a> = HashMap<&'a str, usize, FxBuild>;
+
+fn actor_indices(inputs: &Inputs) -> Result<ActorAt<'_>> {
+    let mut actor_at: ActorAt<'_> =
         HashMap::with_capacity_and_hasher(inputs.actors.len(), FxBuild::default());
     for (i, a) in inputs.actors.iter().enumerate() {
         if actor_at.insert(a.id.as_str(), i).is_some() {
-            return Err(input(format!("actors[{i}]: actor {:?} listed twice", a.id)));
-        }
-    }
-    let kind_of = |a: usize| inputs.actors[a].kind;
-
-    // Log order makes every later step deterministic whatever the caller's order.
-    let mut order: Vec<usize> = (0..inputs.contributions.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (x, y) = (&inputs.contributions[a], &inputs.contributions[b]);
-        x.seq.cmp(&y.seq).then_with(|| x.id.cmp(&y.id))
-    });
-    let mut position: HashMap<&str, usize, FxBuild> =
-        HashMap::with_capacity_and_hasher(order.len(), FxBuild::default());
-    let mut author: Vec<usize> = Vec::with_capacity(order.len());
-    for (pos, &i) in order.iter().enumerate() {
-        let c = &inputs.contributions[i];
-        if position.insert(c.id.as_str(), pos).is_some() {
-            return Err(input(format!(
-                "contributions[{i}]: entry id {} listed twice",
-                c.id
+            return Err(PolicyError::Input(format!(
+                "actors[{i}]: actor {:?} listed twice",
+                a.id
             )));
         }
-        let a = *actor_at.get(c.actor.as_str()).ok_or_else(|| {
-            input(format!(
-                "contributions[{i}] ({}): unknown actor {:?}",
-                c.id, c.actor
-            ))
-        })?;
-        if c.quantity < Decimal::ZERO {
-            return Err(input(format!(
-                "contributions[{i}] ({}): negative quantity {}",
-                c.id, c.quantity
-            )));
-        }
-        author.push(a);
     }
+    Ok(actor_at)
+}
 
-    // Latest decision of each endorser on each contribution.
+/// The contributions in log order, which makes every later step deterministic whatever
+/// the caller's order.
+struct LogOrder<'a> {
+    /// Indices into `inputs.contributions`, by sequence number, then entry id.
+    order: Vec<usize>,
+    /// Each contribution's position in `order`, by entry id.
+    position: HashMap<&'a str, usize, FxBuild>,
+    /// Each contribution's author (an actor index), by position.
+    author: Vec<usize>,
+}
+
+impl<'a> LogOrder<'a> {
+    fn of(inputs: &'a Inputs, actor_at: &ActorAt<'_>) -> Result<Self> {
+        let mut order: Vec<usize> = (0..inputs.contributions.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (x, y) = (&inputs.contributions[a], &inputs.contributions[b]);
+            x.seq.cmp(&y.seq).then_with(|| x.id.cmp(&y.id))
+        });
+        let mut position: HashMap<&str, usize, FxBuild> =
+            HashMap::with_capacity_and_hasher(order.len(), FxBuild::default());
+        let mut author: Vec<usize> = Vec::with_capacity(order.len());
+        for (pos, &i) in order.iter().enumerate() {
+            let c = &inputs.contributions[i];
+            if position.insert(c.id.as_str(), pos).is_some() {
+                return Err(PolicyError::Input(format!(
+                    "contributions[{i}]: entry id {} listed twice",
+                    c.id
+                )));
+            }
+            let a = *actor_at.get(c.actor.as_str()).ok_or_else(|| {
+                PolicyError::Input(format!(
+                    "contributions[{i}] ({}): unknown actor {:?}",
+                    c.id, c.actor
+                ))
+            })?;
+            if c.quantity < Decimal::ZERO {
+                return Err(PolicyError::Input(format!(
+                    "contributions[{i}] ({}): negative quantity {}",
+                    c.id, c.quantity
+                )));
+            }
+            author.push(a);
+        }
+        Ok(LogOrder {
+            order,
+            position,
+            author,
+        })
+    }
+}
+
+/// The humans accepting each contribution (by position in log order), sorted by actor id:
+/// the latest decision of each endorser on each contribution.
+fn acceptors(
+    inputs: &Inputs,
+    actor_at: &ActorAt<'_>,
+    log: &LogOrder<'_>,
+) -> Result<Vec<Vec<usize>>> {
     let mut endorsements: Vec<usize> = (0..inputs.endorsements.len()).collect();
     endorsements.sort_by_key(|&e| inputs.endorsements[e].seq);
     let mut decision: BTreeMap<(usize, usize), bool> = BTreeMap::new();
     for &e in &endorsements {
         let en = &inputs.endorsements[e];
-        let pos = *position.get(en.contribution.as_str()).ok_or_else(|| {
-            input(format!(
+        let pos = *log.position.get(en.contribution.as_str()).ok_or_else(|| {
+            PolicyError::Input(format!(
                 "endorsements[{e}]: unknown contribution {}",
                 en.contribution
             ))
         })?;
         let by = *actor_at.get(en.endorser.as_str()).ok_or_else(|| {
-            input(format!(
+            PolicyError::Input(format!(
                 "endorsements[{e}]: unknown endorser {:?}",
                 en.endorser
             ))
         })?;
         // Only a human judging someone else's work filters (docs/PROTOCOL.md enforces it
         // at ingestion; here it is a guard, not an error).
-        if kind_of(by) == ActorKind::Human && by != author[pos] {
+        if inputs.actors[by].kind == ActorKind::Human && by != log.author[pos] {
             decision.insert((pos, by), en.accept);
         }
     }
-    let mut acceptors: Vec<Vec<usize>> = vec![Vec::new(); order.len()];
+    let mut acceptors: Vec<Vec<usize>> = vec![Vec::new(); log.order.len()];
     for (&(pos, by), &accept) in &decision {
         if accept {
             acceptors[pos].push(by);
@@ -557,16 +723,25 @@ pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Resu
     for list in &mut acceptors {
         list.sort_by(|&a, &b| inputs.actors[a].id.cmp(&inputs.actors[b].id));
     }
+    Ok(acceptors)
+}
 
-    // Which contributions count, their worth and owners.
+/// Which contributions count, with their worth, owners and counted parents; and which do
+/// not, and why.
+fn count_contributions(
+    policy: &Policy,
+    inputs: &Inputs,
+    log: &LogOrder<'_>,
+    acceptors: &[Vec<usize>],
+) -> Result<(Vec<Counted>, Vec<Excluded>)> {
     let mut excluded = Vec::new();
-    let mut counted: Vec<Counted> = Vec::with_capacity(order.len());
-    let mut counted_at: Vec<Option<usize>> = vec![None; order.len()];
-    for (pos, &i) in order.iter().enumerate() {
+    let mut counted: Vec<Counted> = Vec::with_capacity(log.order.len());
+    let mut counted_at: Vec<Option<usize>> = vec![None; log.order.len()];
+    for (pos, &i) in log.order.iter().enumerate() {
         let c = &inputs.contributions[i];
         let Some(weight) = policy.weight(&c.kind, &c.unit) else {
             if policy.unlisted == Unlisted::Reject {
-                return Err(input(format!(
+                return Err(PolicyError::Input(format!(
                     "contributions[{i}] ({}): the policy has no weight for kind {:?}, unit {:?}",
                     c.id, c.kind, c.unit
                 )));
@@ -579,13 +754,14 @@ pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Resu
             continue;
         };
         let worth = weight.checked_mul(c.quantity).ok_or_else(|| {
-            input(format!(
+            PolicyError::Input(format!(
                 "contributions[{i}] ({}): weight × quantity overflows",
                 c.id
             ))
         })?;
+        let author = log.author[pos];
         let owners = match &policy.curation {
-            Some(cur) if cur.kinds.contains(&kind_of(author[pos])) => {
+            Some(cur) if cur.kinds.contains(&inputs.actors[author].kind) => {
                 if acceptors[pos].is_empty() {
                     excluded.push(Excluded {
                         contribution: c.id.clone(),
@@ -595,11 +771,11 @@ pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Resu
                     continue;
                 }
                 Owners::Curated {
-                    model: author[pos],
+                    model: author,
                     curators: acceptors[pos].clone(),
                 }
             }
-            _ => Owners::Author(author[pos]),
+            _ => Owners::Author(author),
         };
         counted_at[pos] = Some(counted.len());
         counted.push(Counted {
@@ -609,12 +785,24 @@ pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Resu
             parents: Vec::new(),
         });
     }
-    for k in 0..counted.len() {
-        let c = &inputs.contributions[order[counted[k].contribution]];
+    link_parents(&mut counted, &counted_at, inputs, log);
+    Ok((counted, excluded))
+}
+
+/// Sets each counted contribution's parents: the counted contributions it builds on
+/// (`counted_at` gives each position's index in `counted`), sorted.
+fn link_parents(
+    counted: &mut [Counted],
+    counted_at: &[Option<usize>],
+    inputs: &Inputs,
+    log: &LogOrder<'_>,
+) {
+    for (k, node) in counted.iter_mut().enumerate() {
+        let c = &inputs.contributions[log.order[node.contribution]];
         let mut parents: Vec<usize> = Vec::new();
         for id in &c.builds_on {
             // Parents outside the inputs (other projects) or not counted take no royalty.
-            if let Some(&pos) = position.get(id.as_str())
+            if let Some(&pos) = log.position.get(id.as_str())
                 && let Some(p) = counted_at[pos]
                 && p != k
                 && !parents.contains(&p)
@@ -623,17 +811,21 @@ pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Resu
             }
         }
         parents.sort_unstable();
-        counted[k].parents = parents;
+        node.parents = parents;
     }
+}
 
+/// The drafting pass: proportional worth with lineage royalties along builds_on, then
+/// synergy over kinds, drafted in fixed-size chunks of contributions on all cores, each
+/// chunk left as sink `S` keeps it. The chunks come back in order, so the parts' order
+/// depends on the chunk size only, never on threads.
+fn draft_chunks<S: Sink>(policy: &Policy, inputs: &Inputs, counted: &[Counted]) -> Vec<S::Chunk> {
+    const CHUNK: usize = 4096;
+    let kind_of = |a: usize| inputs.actors[a].kind;
     let curator_share = policy
         .curation
         .as_ref()
         .map_or(Exact::ZERO, |c| Exact::from_decimal(c.curator_share));
-
-    // Proportional worth with lineage royalties along builds_on, then synergy over kinds,
-    // drafted in fixed-size chunks of contributions on all cores; the chunks are appended
-    // in order, so the parts' order depends on the chunk size only, never on threads.
     let lineage = policy
         .lineage
         .as_ref()
@@ -650,140 +842,141 @@ pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Resu
             SynergyTrigger::Actors { .. } => None,
         })
         .collect();
-    const CHUNK: usize = 4096;
     let draft_chunk = |chunk: usize, draft: &mut Draft, stack: &mut Vec<_>, team: &mut Vec<_>| {
         let range = chunk * CHUNK..((chunk + 1) * CHUNK).min(counted.len());
         for k in range.clone() {
-            draft.flows(k, &counted, lineage.as_ref(), &curator_share, stack);
+            draft.flows(k, counted, lineage.as_ref(), &curator_share, stack);
         }
         for (s_idx, kinds, bonus) in &kind_synergies {
             for c in &counted[range.clone()] {
-                draft.synergy(c, &counted, kinds, bonus, *s_idx, &kind_of, team);
+                draft.synergy(c, counted, kinds, bonus, *s_idx, &kind_of, team);
             }
         }
     };
-    let chunks = (0..counted.len().div_ceil(CHUNK)).into_par_iter();
-    let chunks: Chunks = match detail {
-        Detail::Breakdown => Chunks::Parts(
-            chunks
-                .map(|chunk| {
-                    let mut draft = Draft::default();
-                    draft_chunk(chunk, &mut draft, &mut Vec::new(), &mut Vec::new());
-                    draft
-                })
-                .collect(),
-        ),
-        // Each chunk's parts are summed by set of players at once, in scratch space that each
-        // thread reuses: the half million parts of a big project never exist all at once.
-        // One run of chunks per thread: rayon makes new scratch space for every piece it
-        // splits the work into, and each is fresh memory, zeroed by the kernel when touched.
-        Detail::Figures => Chunks::Sums(
-            chunks
-                .with_min_len(counted.len().div_ceil(CHUNK * rayon::current_num_threads()))
-                .map_init(
-                    || (Draft::default(), Vec::new(), Vec::new()),
-                    |(draft, stack, team), chunk| {
-                        draft.clear();
-                        draft_chunk(chunk, draft, stack, team);
-                        draft.sum_by_set(inputs.actors.len())
-                    },
-                )
-                .collect(),
-        ),
+    // A sink that reuses the draft takes one run of chunks per thread: rayon makes new
+    // scratch space for every piece it splits the work into, and each is fresh memory,
+    // zeroed by the kernel when touched. Otherwise rayon balances chunk by chunk.
+    let run = if S::REUSES_DRAFT {
+        counted.len().div_ceil(CHUNK * rayon::current_num_threads())
+    } else {
+        1
     };
+    (0..counted.len().div_ceil(CHUNK))
+        .into_par_iter()
+        .with_min_len(run)
+        .map_init(
+            || (Draft::default(), Vec::new(), Vec::new()),
+            |(draft, stack, team), chunk| {
+                draft.clear();
+                draft_chunk(chunk, draft, stack, team);
+                S::keep(draft, inputs.actors.len())
+            },
+        )
+        .collect()
+}
 
-    // Synergy between named actors.
+/// Synergies between named actors: each fires when every actor it names owns a counted
+/// contribution, and they earn its worth jointly.
+fn named_synergies(
+    policy: &Policy,
+    inputs: &Inputs,
+    actor_at: &ActorAt<'_>,
+    counted: &[Counted],
+) -> Draft {
     let mut named = Draft::default();
     let mut participates = vec![false; inputs.actors.len()];
     for a in counted.iter().flat_map(|c| c.owners.actors()) {
         participates[a] = true;
     }
     for (s_idx, syn) in policy.synergies.iter().enumerate() {
-        let s_source = |contribution: Option<u32>| Source {
-            feature: Feature::Synergy,
-            role: Role::Team,
-            contribution,
-            via: None,
-            synergy: Some(compact(s_idx)),
+        let SynergyTrigger::Actors { actors, worth } = &syn.trigger else {
+            continue;
         };
-        match &syn.trigger {
-            SynergyTrigger::Kinds { .. } => {}
-            SynergyTrigger::Actors { actors, worth } => {
-                let members: Option<Vec<usize>> = actors
-                    .iter()
-                    .map(|id| {
-                        actor_at
-                            .get(id.as_str())
-                            .copied()
-                            .filter(|&a| participates[a])
-                    })
-                    .collect();
-                if let Some(members) = members {
-                    let mut members = members;
-                    members.sort_unstable();
-                    named.push(members, Exact::from_decimal(*worth), s_source(None));
-                }
-            }
+        let members: Option<Vec<usize>> = actors
+            .iter()
+            .map(|id| {
+                actor_at
+                    .get(id.as_str())
+                    .copied()
+                    .filter(|&a| participates[a])
+            })
+            .collect();
+        if let Some(mut members) = members {
+            members.sort_unstable();
+            let source = Source {
+                feature: Feature::Synergy,
+                role: Role::Team,
+                contribution: None,
+                via: None,
+                synergy: Some(compact(s_idx)),
+            };
+            named.push(members, Exact::from_decimal(*worth), source);
         }
     }
-    let mut drafted = match chunks {
-        Chunks::Parts(mut drafts) => {
-            drafts.push(named);
-            Drafted::Parts(Draft::concat(drafts))
-        }
-        Chunks::Sums(sums) => Drafted::Sums(sums, named),
-    };
+    named
+}
 
-    // Measured coalitions: the latest measurement of each set of actors.
-    let mut measured_sets: BTreeMap<Vec<usize>, (u64, Decimal)> = BTreeMap::new();
-    if policy.measured.is_some() {
-        for (i, m) in inputs.measured.iter().enumerate() {
-            let mut members = Vec::with_capacity(m.members.len());
-            for (j, id) in m.members.iter().enumerate() {
-                let a = *actor_at.get(id.as_str()).ok_or_else(|| {
-                    input(format!("measured[{i}].members[{j}]: unknown actor {id:?}"))
-                })?;
-                if members.contains(&a) {
-                    return Err(input(format!(
-                        "measured[{i}].members[{j}]: {id:?} listed twice"
-                    )));
-                }
-                members.push(a);
-            }
-            if members.is_empty() {
-                return Err(input(format!(
-                    "measured[{i}]: no members (the empty coalition is worth 0 by definition)"
+/// Measured worths by set of actors (sorted actor indices), each with the sequence number
+/// of its measurement.
+type MeasuredSets = BTreeMap<Vec<usize>, (u64, Decimal)>;
+
+/// The latest measurement of each set of actors, when the policy has a measured game.
+fn latest_measurements(
+    policy: &Policy,
+    inputs: &Inputs,
+    actor_at: &ActorAt<'_>,
+) -> Result<MeasuredSets> {
+    let mut measured_sets = MeasuredSets::new();
+    if policy.measured.is_none() {
+        return Ok(measured_sets);
+    }
+    for (i, m) in inputs.measured.iter().enumerate() {
+        let mut members = Vec::with_capacity(m.members.len());
+        for (j, id) in m.members.iter().enumerate() {
+            let a = *actor_at.get(id.as_str()).ok_or_else(|| {
+                PolicyError::Input(format!("measured[{i}].members[{j}]: unknown actor {id:?}"))
+            })?;
+            if members.contains(&a) {
+                return Err(PolicyError::Input(format!(
+                    "measured[{i}].members[{j}]: {id:?} listed twice"
                 )));
             }
-            members.sort_unstable();
-            match measured_sets.get(&members) {
-                Some((seq, _)) if *seq >= m.seq => {}
-                _ => {
-                    measured_sets.insert(members, (m.seq, m.worth));
-                }
+            members.push(a);
+        }
+        if members.is_empty() {
+            return Err(PolicyError::Input(format!(
+                "measured[{i}]: no members (the empty coalition is worth 0 by definition)"
+            )));
+        }
+        members.sort_unstable();
+        match measured_sets.get(&members) {
+            Some((seq, _)) if *seq >= m.seq => {}
+            _ => {
+                measured_sets.insert(members, (m.seq, m.worth));
             }
         }
     }
+    Ok(measured_sets)
+}
 
-    // Players: every actor named by a rule or a measurement, sorted by id.
+/// The players: every actor named by a rule or a measurement, sorted by id; and each
+/// actor's player index (`usize::MAX` for an actor outside the game).
+fn players(
+    inputs: &Inputs,
+    drafted: &impl Sink,
+    measured_sets: &MeasuredSets,
+) -> Result<(Vec<Player>, Vec<usize>)> {
     let mut in_game = vec![false; inputs.actors.len()];
-    let mut mark = |actors: &[u32]| actors.iter().for_each(|&a| in_game[a as usize] = true);
-    match &drafted {
-        Drafted::Parts(draft) => mark(&draft.players),
-        Drafted::Sums(sums, named) => {
-            sums.iter().for_each(|s| mark(&s.players));
-            mark(&named.players);
-        }
+    for &a in drafted.actor_lists().flatten() {
+        in_game[a as usize] = true;
     }
-    for set in measured_sets.keys() {
-        for &a in set {
-            in_game[a] = true;
-        }
+    for &a in measured_sets.keys().flatten() {
+        in_game[a] = true;
     }
     let mut actors_in_game: Vec<usize> = (0..in_game.len()).filter(|&a| in_game[a]).collect();
     actors_in_game.sort_by(|&a, &b| inputs.actors[a].id.cmp(&inputs.actors[b].id));
     if actors_in_game.is_empty() {
-        return Err(input(
+        return Err(PolicyError::Input(
             "no player: no contribution counts under this policy and nothing was measured".into(),
         ));
     }
@@ -791,7 +984,7 @@ pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Resu
     for (p, &a) in actors_in_game.iter().enumerate() {
         player_of[a] = p;
     }
-    let players: Vec<Player> = actors_in_game
+    let players = actors_in_game
         .iter()
         .map(|&a| Player {
             actor: inputs.actors[a].id.clone(),
@@ -799,71 +992,42 @@ pub fn build_game_with(policy: &Policy, inputs: &Inputs, detail: Detail) -> Resu
             operator: inputs.actors[a].operator.clone(),
         })
         .collect();
-    let n = players.len();
+    Ok((players, player_of))
+}
 
-    let (rules, rules_scale) = match &mut drafted {
-        Drafted::Parts(draft) => {
-            draft.number(&player_of);
-            engine_rules(n, draft.items(), draft.parts.len())?
-        }
-        Drafted::Sums(sums, named) => {
-            sums.par_iter_mut().for_each(|s| s.number(&player_of));
-            named.number(&player_of);
-            let count = sums.iter().map(|s| s.values.len()).sum::<usize>() + named.parts.len();
-            let items = sums.iter().flat_map(SetSums::items).chain(named.items());
-            engine_rules(n, items, count)?
-        }
-    };
-    let (parts, part_players) = match drafted {
-        Drafted::Parts(draft) => (draft.parts, draft.players),
-        Drafted::Sums(..) => (Vec::new(), Vec::new()),
-    };
-
-    let measured = match &policy.measured {
-        Some(m) if !measured_sets.is_empty() => {
-            let mut members: Vec<usize> = measured_sets
-                .keys()
-                .flatten()
-                .map(|&a| player_of[a])
-                .collect();
-            members.sort_unstable();
-            members.dedup();
-            let local: HashMap<usize, usize> =
-                members.iter().enumerate().map(|(l, &p)| (p, l)).collect();
-            let scale = decimal_to_ratio(m.scale);
-            let coalitions: Vec<(Vec<usize>, BigRational)> = measured_sets
-                .iter()
-                .map(|(set, (_, worth))| {
-                    (
-                        set.iter().map(|a| local[&player_of[*a]]).collect(),
-                        decimal_to_ratio(*worth) * &scale,
-                    )
-                })
-                .collect();
-            Some((
-                MeasuredGame::new(members.len(), &coalitions, m.fill),
-                members,
-            ))
-        }
-        _ => None,
-    };
-
-    Ok(PolicyGame {
-        players,
-        contributions: match detail {
-            Detail::Breakdown => order
-                .iter()
-                .map(|&i| inputs.contributions[i].id.clone())
-                .collect(),
-            Detail::Figures => Vec::new(),
-        },
-        parts,
-        part_players,
-        rules,
-        rules_scale,
-        measured,
-        excluded,
-    })
+/// The measured part: the latest measurements as an explicit game over the players they
+/// name, scaled as the policy says, and those players' indices.
+fn measured_game(
+    policy: &Policy,
+    measured_sets: &MeasuredSets,
+    player_of: &[usize],
+) -> Option<(MeasuredGame, Vec<usize>)> {
+    let m = policy
+        .measured
+        .as_ref()
+        .filter(|_| !measured_sets.is_empty())?;
+    let mut members: Vec<usize> = measured_sets
+        .keys()
+        .flatten()
+        .map(|&a| player_of[a])
+        .collect();
+    members.sort_unstable();
+    members.dedup();
+    let local: HashMap<usize, usize> = members.iter().enumerate().map(|(l, &p)| (p, l)).collect();
+    let scale = decimal_to_ratio(m.scale);
+    let coalitions: Vec<(Vec<usize>, BigRational)> = measured_sets
+        .iter()
+        .map(|(set, (_, worth))| {
+            (
+                set.iter().map(|a| local[&player_of[*a]]).collect(),
+                decimal_to_ratio(*worth) * &scale,
+            )
+        })
+        .collect();
+    Some((
+        MeasuredGame::new(members.len(), &coalitions, m.fill),
+        members,
+    ))
 }
 
 /// Worths merged by set of players, as the engine's MC-nets game: integer worths (times
