@@ -2,7 +2,11 @@
 //! passes a [`LedgerView`] that already includes the earlier entries of the same batch.
 
 use crate::crypto::{KeyId, PublicKey, Signature, SignatureCheck, verify_batch};
-use crate::entry::body::{ActorKind, Body, EntryType};
+use crate::entry::body::{
+    ActorKind, ActorRegistered, AllocationRecord, Body, CoalitionMeasured, Contribution,
+    Endorsement, EntryType, KeyRevoked, KeyRotated, PolicyAdopted, ValueRealized,
+};
+use crate::entry::envelope::Envelope;
 use crate::entry::record::{ActorRecord, Effect, EntryRef, KeyRecord, ProjectRecord, SERVER_ACTOR};
 use crate::entry::{ActorId, ContentDigest, EntryError, EntryId, Rejection, SignedEntry, Slug};
 use rayon::prelude::*;
@@ -54,315 +58,361 @@ pub fn check(
     let signer_key = resolve_signer(entry, view, settings)?;
     let cosigners = resolve_cosigners(entry, view)?;
     let signatures = slot_signatures(entry, signer_key, &cosigners);
-    let cosigned_by_kind = |kind: ActorKind| cosigners.iter().any(|c| c.kind == Some(kind));
-    let not_permitted = |field: &str, message: String| {
-        Err(EntryError::new(Rejection::NotPermitted, field, message))
+    let ctx = Context {
+        env,
+        view,
+        settings,
+        signer_key,
+        signer_kind: view.actor(&env.actor).map(|a| a.kind),
+        cosigners: &cosigners,
     };
-
-    let signer_kind = view.actor(&env.actor).map(|a| a.kind);
     let effects = match &env.body {
-        Body::ActorRegistered(reg) => {
-            if env.actor.as_str() == SERVER_ACTOR {
-                return not_permitted(
-                    "envelope.actor",
-                    format!("{SERVER_ACTOR:?} is reserved for the server's own entries"),
-                );
-            }
-            if view.actor(&env.actor).is_some() {
-                return Err(EntryError::new(
-                    Rejection::Conflict,
-                    "envelope.actor",
-                    format!("actor {} is already registered", env.actor),
-                ));
-            }
-            let by_operator = signer_key == settings.server_key;
-            match reg.kind {
-                ActorKind::Regulator if !by_operator && !cosigned_by_kind(ActorKind::Regulator) => {
-                    return not_permitted("cosignatures", "a regulator is registered by the server operator or co-signed by a registered regulator".into());
-                }
-                ActorKind::Ai => {
-                    let operator = reg.operator.as_ref().ok_or_else(|| {
-                        EntryError::malformed("envelope.body.operator", "required for an ai actor")
-                    })?;
-                    match view.actor(operator).map(|a| a.kind) {
-                        Some(ActorKind::Human | ActorKind::Platform) => {}
-                        Some(_) => {
-                            return not_permitted(
-                                "envelope.body.operator",
-                                format!("operator {operator} must be a human or platform actor"),
-                            );
-                        }
-                        None => {
-                            return Err(EntryError::new(
-                                Rejection::UnknownReference,
-                                "envelope.body.operator",
-                                format!("operator {operator} is not registered"),
-                            ));
-                        }
-                    }
-                    if !by_operator && !cosigners.iter().any(|c| &c.actor == operator) {
-                        return not_permitted(
-                            "cosignatures",
-                            format!(
-                                "an ai actor's registration needs its operator {operator}'s co-signature"
-                            ),
-                        );
-                    }
-                }
-                _ => {}
-            }
-            let needs_platform = settings.registration == RegistrationPolicy::PlatformCosigned
-                && reg.kind != ActorKind::Regulator;
-            if needs_platform && !by_operator && !cosigned_by_kind(ActorKind::Platform) {
-                return not_permitted(
-                    "cosignatures",
-                    "this server registers actors only with a registered platform's co-signature"
-                        .into(),
-                );
-            }
-            vec![Effect::RegisterActor {
-                actor: env.actor.clone(),
-                kind: reg.kind,
-                operator: reg.operator.clone(),
-                public_key: reg.public_key,
-            }]
-        }
-        Body::KeyRotated(rot) => {
-            let new_id = rot.public_key.key_id();
-            if view.key(&env.actor, &new_id).is_some() {
-                return Err(EntryError::new(
-                    Rejection::Conflict,
-                    "envelope.body.public_key",
-                    format!("key {new_id} is already a key of {}", env.actor),
-                ));
-            }
-            if !cosigners
-                .iter()
-                .any(|c| c.actor == env.actor && c.key == new_id)
-            {
-                return not_permitted(
-                    "cosignatures",
-                    format!("the new key {new_id} must co-sign the rotation (proof of possession)"),
-                );
-            }
-            let mut effects = vec![Effect::AddKey {
-                actor: env.actor.clone(),
-                public_key: rot.public_key,
-            }];
-            if let Some(retire) = rot.retire {
-                require_active_key(view, &env.actor, retire, "envelope.body.retire")?;
-                effects.push(Effect::RevokeKey {
-                    actor: env.actor.clone(),
-                    key: retire,
-                });
-            }
-            effects
-        }
-        Body::KeyRevoked(rev) => {
-            require_active_key(view, &env.actor, rev.key, "envelope.body.key")?;
-            if view.active_key_count(&env.actor) <= 1 {
-                return not_permitted("envelope.body.key", "cannot revoke an actor's last active key; rotate to a new key with \"retire\" instead".into());
-            }
-            vec![Effect::RevokeKey {
-                actor: env.actor.clone(),
-                key: rev.key,
-            }]
-        }
-        Body::Contribution(c) => {
-            let opens =
-                (!view.project(&c.project).has_contributions).then(|| Effect::OpenProject {
-                    project: c.project.clone(),
-                });
-            for (i, id) in c.builds_on.iter().enumerate() {
-                let field = format!("envelope.body.builds_on[{i}]");
-                match view.entry(id) {
-                    Some(r) if r.entry_type == EntryType::Contribution => {}
-                    Some(r) => {
-                        return Err(EntryError::new(
-                            Rejection::UnknownReference,
-                            field,
-                            format!(
-                                "entry {id} is a {}, not a contribution",
-                                r.entry_type.as_str()
-                            ),
-                        ));
-                    }
-                    None => {
-                        return Err(EntryError::new(
-                            Rejection::UnknownReference,
-                            field,
-                            format!("no entry {id} in the log"),
-                        ));
-                    }
-                }
-            }
-            opens.into_iter().collect()
-        }
-        Body::Endorsement(e) => {
-            if signer_kind != Some(ActorKind::Human) {
-                return not_permitted(
-                    "envelope.actor",
-                    "only human actors endorse contributions".into(),
-                );
-            }
-            let field = "envelope.body.contribution";
-            match view.entry(&e.contribution) {
-                Some(r) if r.entry_type != EntryType::Contribution => {
-                    return Err(EntryError::new(
-                        Rejection::UnknownReference,
-                        field,
-                        format!(
-                            "entry {} is a {}, not a contribution",
-                            e.contribution,
-                            r.entry_type.as_str()
-                        ),
-                    ));
-                }
-                Some(r) if r.actor == env.actor => {
-                    return not_permitted(
-                        field,
-                        "an actor cannot endorse its own contribution".into(),
-                    );
-                }
-                Some(_) => {}
-                None => {
-                    return Err(EntryError::new(
-                        Rejection::UnknownReference,
-                        field,
-                        format!("no entry {} in the log", e.contribution),
-                    ));
-                }
-            }
-            Vec::new()
-        }
-        Body::ValueRealized(v) => {
-            if signer_kind != Some(ActorKind::Platform) {
-                return not_permitted(
-                    "envelope.actor",
-                    "only platform actors declare realized value".into(),
-                );
-            }
-            if !view.policy_adopted(&v.policy) {
-                return Err(EntryError::new(
-                    Rejection::UnknownReference,
-                    "envelope.body.policy",
-                    format!("no policy {} was adopted", v.policy),
-                ));
-            }
-            let project = view.project(&v.project);
-            if !project.has_contributions {
-                return Err(EntryError::new(
-                    Rejection::UnknownReference,
-                    "envelope.body.project",
-                    format!("project {} has no contributions to allocate to", v.project),
-                ));
-            }
-            match project.currency {
-                Some(currency) if currency != v.currency.code() => {
-                    return Err(EntryError::new(
-                        Rejection::Conflict,
-                        "envelope.body.currency",
-                        format!(
-                            "currency mismatch: project {} realizes value in {currency}, not {}",
-                            v.project, v.currency
-                        ),
-                    ));
-                }
-                Some(_) => Vec::new(),
-                None => vec![Effect::FixCurrency {
-                    project: v.project.clone(),
-                    currency: v.currency.code().to_owned(),
-                }],
-            }
-        }
-        Body::PolicyAdopted(p) => {
-            if !matches!(
-                signer_kind,
-                Some(ActorKind::Platform | ActorKind::Regulator)
-            ) {
-                return not_permitted(
-                    "envelope.actor",
-                    "only platform and regulator actors adopt policies".into(),
-                );
-            }
-            if view.policy_adopted(&p.hash) {
-                return Err(EntryError::new(
-                    Rejection::Conflict,
-                    "envelope.body.hash",
-                    format!("policy {} is already adopted", p.hash),
-                ));
-            }
-            crate::policy::Policy::parse(p.text.as_bytes()).map_err(|e| {
-                EntryError::malformed("envelope.body.text", format!("not a valid policy: {e}"))
-            })?;
-            vec![Effect::AdoptPolicy {
-                hash: p.hash,
-                name: p.name.clone(),
-            }]
-        }
-        Body::Allocation(a) => {
-            if env.actor.as_str() != SERVER_ACTOR || signer_key != settings.server_key {
-                return not_permitted(
-                    "envelope.actor",
-                    "only the server appends allocations".into(),
-                );
-            }
-            match view.entry(&a.value_entry) {
-                Some(r) if r.entry_type == EntryType::ValueRealized => {
-                    if r.project.as_ref() != Some(&a.project) {
-                        return Err(EntryError::malformed(
-                            "envelope.body.project",
-                            format!(
-                                "the allocation names project {}, its value entry {} is of project {}",
-                                a.project,
-                                a.value_entry,
-                                r.project.as_ref().map_or("none", Slug::as_str)
-                            ),
-                        ));
-                    }
-                }
-                _ => {
-                    return Err(EntryError::new(
-                        Rejection::UnknownReference,
-                        "envelope.body.value_entry",
-                        format!("no value.realized entry {}", a.value_entry),
-                    ));
-                }
-            }
-            if view.allocated(&a.value_entry) {
-                return Err(EntryError::new(
-                    Rejection::Conflict,
-                    "envelope.body.value_entry",
-                    format!("value entry {} is already allocated", a.value_entry),
-                ));
-            }
-            vec![Effect::Allocate {
-                value_entry: a.value_entry,
-            }]
-        }
-        Body::CoalitionMeasured(m) => {
-            if signer_kind != Some(ActorKind::Platform) {
-                return not_permitted(
-                    "envelope.actor",
-                    "only platform actors record measured coalitions".into(),
-                );
-            }
-            for (i, member) in m.members.iter().enumerate() {
-                if view.actor(member).is_none() {
-                    return Err(EntryError::new(
-                        Rejection::UnknownReference,
-                        format!("envelope.body.members[{i}]"),
-                        format!("actor {member} is not registered"),
-                    ));
-                }
-            }
-            Vec::new()
-        }
+        Body::ActorRegistered(reg) => registration(&ctx, reg)?,
+        Body::KeyRotated(rot) => key_rotation(&ctx, rot)?,
+        Body::KeyRevoked(rev) => key_revocation(&ctx, rev)?,
+        Body::Contribution(c) => contribution(&ctx, c)?,
+        Body::Endorsement(e) => endorsement(&ctx, e)?,
+        Body::ValueRealized(v) => value_realization(&ctx, v)?,
+        Body::PolicyAdopted(p) => policy_adoption(&ctx, p)?,
+        Body::Allocation(a) => allocation(&ctx, a)?,
+        Body::CoalitionMeasured(m) => coalition_measurement(&ctx, m)?,
     };
     Ok(Checked {
         effects,
         signatures,
     })
+}
+
+/// What the rules of every entry type read: the envelope, the ledger, and who signed.
+struct Context<'a> {
+    env: &'a Envelope,
+    view: &'a dyn LedgerView,
+    settings: &'a RuleSettings,
+    /// The key that made the main signature.
+    signer_key: PublicKey,
+    /// The signer's kind, when it is registered.
+    signer_kind: Option<ActorKind>,
+    cosigners: &'a [Cosigner],
+}
+
+impl Context<'_> {
+    fn cosigned_by_kind(&self, kind: ActorKind) -> bool {
+        self.cosigners.iter().any(|c| c.kind == Some(kind))
+    }
+
+    /// Whether the server operator signed (`fairshare actor register`).
+    fn by_operator(&self) -> bool {
+        self.signer_key == self.settings.server_key
+    }
+}
+
+fn not_permitted<T>(field: &str, message: impl Into<String>) -> Result<T, EntryError> {
+    Err(EntryError::new(Rejection::NotPermitted, field, message))
+}
+
+fn registration(ctx: &Context<'_>, reg: &ActorRegistered) -> Result<Vec<Effect>, EntryError> {
+    let env = ctx.env;
+    if env.actor.as_str() == SERVER_ACTOR {
+        return not_permitted(
+            "envelope.actor",
+            format!("{SERVER_ACTOR:?} is reserved for the server's own entries"),
+        );
+    }
+    if ctx.view.actor(&env.actor).is_some() {
+        return Err(EntryError::new(
+            Rejection::Conflict,
+            "envelope.actor",
+            format!("actor {} is already registered", env.actor),
+        ));
+    }
+    match reg.kind {
+        ActorKind::Regulator
+            if !ctx.by_operator() && !ctx.cosigned_by_kind(ActorKind::Regulator) =>
+        {
+            return not_permitted(
+                "cosignatures",
+                "a regulator is registered by the server operator or co-signed by a registered regulator",
+            );
+        }
+        ActorKind::Ai => ai_operator(ctx, reg)?,
+        _ => {}
+    }
+    let needs_platform = ctx.settings.registration == RegistrationPolicy::PlatformCosigned
+        && reg.kind != ActorKind::Regulator;
+    if needs_platform && !ctx.by_operator() && !ctx.cosigned_by_kind(ActorKind::Platform) {
+        return not_permitted(
+            "cosignatures",
+            "this server registers actors only with a registered platform's co-signature",
+        );
+    }
+    Ok(vec![Effect::RegisterActor {
+        actor: env.actor.clone(),
+        kind: reg.kind,
+        operator: reg.operator.clone(),
+        public_key: reg.public_key,
+    }])
+}
+
+/// An ai actor's operator: a registered human or platform, co-signing the registration
+/// unless the server operator makes it.
+fn ai_operator(ctx: &Context<'_>, reg: &ActorRegistered) -> Result<(), EntryError> {
+    let operator = reg.operator.as_ref().ok_or_else(|| {
+        EntryError::malformed("envelope.body.operator", "required for an ai actor")
+    })?;
+    match ctx.view.actor(operator).map(|a| a.kind) {
+        Some(ActorKind::Human | ActorKind::Platform) => {}
+        Some(_) => {
+            return not_permitted(
+                "envelope.body.operator",
+                format!("operator {operator} must be a human or platform actor"),
+            );
+        }
+        None => {
+            return Err(EntryError::new(
+                Rejection::UnknownReference,
+                "envelope.body.operator",
+                format!("operator {operator} is not registered"),
+            ));
+        }
+    }
+    if !ctx.by_operator() && !ctx.cosigners.iter().any(|c| &c.actor == operator) {
+        return not_permitted(
+            "cosignatures",
+            format!("an ai actor's registration needs its operator {operator}'s co-signature"),
+        );
+    }
+    Ok(())
+}
+
+fn key_rotation(ctx: &Context<'_>, rot: &KeyRotated) -> Result<Vec<Effect>, EntryError> {
+    let actor = &ctx.env.actor;
+    let new_id = rot.public_key.key_id();
+    if ctx.view.key(actor, &new_id).is_some() {
+        return Err(EntryError::new(
+            Rejection::Conflict,
+            "envelope.body.public_key",
+            format!("key {new_id} is already a key of {actor}"),
+        ));
+    }
+    if !ctx
+        .cosigners
+        .iter()
+        .any(|c| &c.actor == actor && c.key == new_id)
+    {
+        return not_permitted(
+            "cosignatures",
+            format!("the new key {new_id} must co-sign the rotation (proof of possession)"),
+        );
+    }
+    let mut effects = vec![Effect::AddKey {
+        actor: actor.clone(),
+        public_key: rot.public_key,
+    }];
+    if let Some(retire) = rot.retire {
+        require_active_key(ctx.view, actor, retire, "envelope.body.retire")?;
+        effects.push(Effect::RevokeKey {
+            actor: actor.clone(),
+            key: retire,
+        });
+    }
+    Ok(effects)
+}
+
+fn key_revocation(ctx: &Context<'_>, rev: &KeyRevoked) -> Result<Vec<Effect>, EntryError> {
+    let actor = &ctx.env.actor;
+    require_active_key(ctx.view, actor, rev.key, "envelope.body.key")?;
+    if ctx.view.active_key_count(actor) <= 1 {
+        return not_permitted(
+            "envelope.body.key",
+            "cannot revoke an actor's last active key; rotate to a new key with \"retire\" instead",
+        );
+    }
+    Ok(vec![Effect::RevokeKey {
+        actor: actor.clone(),
+        key: rev.key,
+    }])
+}
+
+fn contribution(ctx: &Context<'_>, c: &Contribution) -> Result<Vec<Effect>, EntryError> {
+    let opens = (!ctx.view.project(&c.project).has_contributions).then(|| Effect::OpenProject {
+        project: c.project.clone(),
+    });
+    for (i, id) in c.builds_on.iter().enumerate() {
+        let field = format!("envelope.body.builds_on[{i}]");
+        match ctx.view.entry(id) {
+            Some(r) if r.entry_type == EntryType::Contribution => {}
+            Some(r) => {
+                return Err(EntryError::new(
+                    Rejection::UnknownReference,
+                    field,
+                    format!(
+                        "entry {id} is a {}, not a contribution",
+                        r.entry_type.as_str()
+                    ),
+                ));
+            }
+            None => {
+                return Err(EntryError::new(
+                    Rejection::UnknownReference,
+                    field,
+                    format!("no entry {id} in the log"),
+                ));
+            }
+        }
+    }
+    Ok(opens.into_iter().collect())
+}
+
+fn endorsement(ctx: &Context<'_>, e: &Endorsement) -> Result<Vec<Effect>, EntryError> {
+    if ctx.signer_kind != Some(ActorKind::Human) {
+        return not_permitted("envelope.actor", "only human actors endorse contributions");
+    }
+    let field = "envelope.body.contribution";
+    match ctx.view.entry(&e.contribution) {
+        Some(r) if r.entry_type != EntryType::Contribution => Err(EntryError::new(
+            Rejection::UnknownReference,
+            field,
+            format!(
+                "entry {} is a {}, not a contribution",
+                e.contribution,
+                r.entry_type.as_str()
+            ),
+        )),
+        Some(r) if r.actor == ctx.env.actor => {
+            not_permitted(field, "an actor cannot endorse its own contribution")
+        }
+        Some(_) => Ok(Vec::new()),
+        None => Err(EntryError::new(
+            Rejection::UnknownReference,
+            field,
+            format!("no entry {} in the log", e.contribution),
+        )),
+    }
+}
+
+fn value_realization(ctx: &Context<'_>, v: &ValueRealized) -> Result<Vec<Effect>, EntryError> {
+    if ctx.signer_kind != Some(ActorKind::Platform) {
+        return not_permitted(
+            "envelope.actor",
+            "only platform actors declare realized value",
+        );
+    }
+    if !ctx.view.policy_adopted(&v.policy) {
+        return Err(EntryError::new(
+            Rejection::UnknownReference,
+            "envelope.body.policy",
+            format!("no policy {} was adopted", v.policy),
+        ));
+    }
+    let project = ctx.view.project(&v.project);
+    if !project.has_contributions {
+        return Err(EntryError::new(
+            Rejection::UnknownReference,
+            "envelope.body.project",
+            format!("project {} has no contributions to allocate to", v.project),
+        ));
+    }
+    match project.currency {
+        Some(currency) if currency != v.currency.code() => Err(EntryError::new(
+            Rejection::Conflict,
+            "envelope.body.currency",
+            format!(
+                "currency mismatch: project {} realizes value in {currency}, not {}",
+                v.project, v.currency
+            ),
+        )),
+        Some(_) => Ok(Vec::new()),
+        None => Ok(vec![Effect::FixCurrency {
+            project: v.project.clone(),
+            currency: v.currency.code().to_owned(),
+        }]),
+    }
+}
+
+fn policy_adoption(ctx: &Context<'_>, p: &PolicyAdopted) -> Result<Vec<Effect>, EntryError> {
+    if !matches!(
+        ctx.signer_kind,
+        Some(ActorKind::Platform | ActorKind::Regulator)
+    ) {
+        return not_permitted(
+            "envelope.actor",
+            "only platform and regulator actors adopt policies",
+        );
+    }
+    if ctx.view.policy_adopted(&p.hash) {
+        return Err(EntryError::new(
+            Rejection::Conflict,
+            "envelope.body.hash",
+            format!("policy {} is already adopted", p.hash),
+        ));
+    }
+    crate::policy::Policy::parse(p.text.as_bytes()).map_err(|e| {
+        EntryError::malformed("envelope.body.text", format!("not a valid policy: {e}"))
+    })?;
+    Ok(vec![Effect::AdoptPolicy {
+        hash: p.hash,
+        name: p.name.clone(),
+    }])
+}
+
+fn allocation(ctx: &Context<'_>, a: &AllocationRecord) -> Result<Vec<Effect>, EntryError> {
+    if ctx.env.actor.as_str() != SERVER_ACTOR || ctx.signer_key != ctx.settings.server_key {
+        return not_permitted("envelope.actor", "only the server appends allocations");
+    }
+    match ctx.view.entry(&a.value_entry) {
+        Some(r) if r.entry_type == EntryType::ValueRealized => {
+            if r.project.as_ref() != Some(&a.project) {
+                return Err(EntryError::malformed(
+                    "envelope.body.project",
+                    format!(
+                        "the allocation names project {}, its value entry {} is of project {}",
+                        a.project,
+                        a.value_entry,
+                        r.project.as_ref().map_or("none", Slug::as_str)
+                    ),
+                ));
+            }
+        }
+        _ => {
+            return Err(EntryError::new(
+                Rejection::UnknownReference,
+                "envelope.body.value_entry",
+                format!("no value.realized entry {}", a.value_entry),
+            ));
+        }
+    }
+    if ctx.view.allocated(&a.value_entry) {
+        return Err(EntryError::new(
+            Rejection::Conflict,
+            "envelope.body.value_entry",
+            format!("value entry {} is already allocated", a.value_entry),
+        ));
+    }
+    Ok(vec![Effect::Allocate {
+        value_entry: a.value_entry,
+    }])
+}
+
+fn coalition_measurement(
+    ctx: &Context<'_>,
+    m: &CoalitionMeasured,
+) -> Result<Vec<Effect>, EntryError> {
+    if ctx.signer_kind != Some(ActorKind::Platform) {
+        return not_permitted(
+            "envelope.actor",
+            "only platform actors record measured coalitions",
+        );
+    }
+    for (i, member) in m.members.iter().enumerate() {
+        if ctx.view.actor(member).is_none() {
+            return Err(EntryError::new(
+                Rejection::UnknownReference,
+                format!("envelope.body.members[{i}]"),
+                format!("actor {member} is not registered"),
+            ));
+        }
+    }
+    Ok(Vec::new())
 }
 
 /// The keys every signature of `entry` must verify under, in slot order (the main signature,
