@@ -427,35 +427,77 @@ impl Policy {
     }
 }
 
+/// The policy `raw` describes, each table checked by one function, in the file's order.
 fn validate(src: &Source, raw: RawPolicy) -> Result<Policy> {
-    if !is_identifier(raw.name.get_ref()) {
+    check_name(src, &raw.name)?;
+    let unlisted = read_unlisted(src, raw.unlisted.as_ref())?;
+    let weights = read_weights(src, &raw.weights)?;
+    let curation = read_curation(src, raw.curation.as_ref())?;
+    let synergies = read_synergies(src, &raw.synergy)?;
+    let lineage = read_lineage(src, raw.lineage.as_ref())?;
+    let measured = read_measured(src, raw.measured.as_ref())?;
+    let payout = read_payout(src, raw.payout.as_ref())?;
+    let solver = read_solver(src, raw.solver.as_ref())?;
+    // A policy that can produce no worth at all is a mistake, not a policy.
+    if weights.is_empty()
+        && measured.is_none()
+        && synergies
+            .iter()
+            .all(|s| !matches!(s.trigger, SynergyTrigger::Actors { .. }))
+    {
+        return src.invalid(
+            "weights",
+            0,
+            "no weights and no measured game: every worth would be 0",
+        );
+    }
+    Ok(Policy {
+        name: raw.name.into_inner(),
+        description: raw.description,
+        hash: String::new(),
+        weights,
+        unlisted,
+        curation,
+        synergies,
+        lineage,
+        measured,
+        payout,
+        solver,
+    })
+}
+
+/// `name`: an identifier.
+fn check_name(src: &Source, name: &Spanned<String>) -> Result<()> {
+    if !is_identifier(name.get_ref()) {
         return src.invalid(
             "name",
-            raw.name.span().start,
+            name.span().start,
             format!(
                 "{:?} is not an identifier ([a-z0-9][a-z0-9._-]{{0,63}})",
-                raw.name.get_ref()
+                name.get_ref()
             ),
         );
     }
-    let unlisted = match raw
-        .unlisted
-        .as_ref()
-        .map(|s| (s.get_ref().as_str(), s.span().start))
-    {
-        None | Some(("ignore", _)) => Unlisted::Ignore,
-        Some(("reject", _)) => Unlisted::Reject,
-        Some((other, at)) => {
-            return src.invalid(
-                "unlisted",
-                at,
-                format!("{other:?} is not \"ignore\" or \"reject\""),
-            );
-        }
-    };
+    Ok(())
+}
 
+/// `unlisted`: "ignore" (the default) or "reject".
+fn read_unlisted(src: &Source, unlisted: Option<&Spanned<String>>) -> Result<Unlisted> {
+    match unlisted.map(|s| (s.get_ref().as_str(), s.span().start)) {
+        None | Some(("ignore", _)) => Ok(Unlisted::Ignore),
+        Some(("reject", _)) => Ok(Unlisted::Reject),
+        Some((other, at)) => src.invalid(
+            "unlisted",
+            at,
+            format!("{other:?} is not \"ignore\" or \"reject\""),
+        ),
+    }
+}
+
+/// The `[[weights]]`: a valid kind and unit, each pair once, a non-negative weight.
+fn read_weights(src: &Source, raw: &[RawWeight]) -> Result<Vec<Weight>> {
     let mut weights: Vec<Weight> = Vec::new();
-    for (i, w) in raw.weights.iter().enumerate() {
+    for (i, w) in raw.iter().enumerate() {
         for (field, s) in [("kind", &w.kind), ("unit", &w.unit)] {
             if s.get_ref() != "*" && !is_identifier(s.get_ref()) {
                 return src.invalid(
@@ -482,33 +524,36 @@ fn validate(src: &Source, raw: RawPolicy) -> Result<Policy> {
             weight,
         });
     }
+    Ok(weights)
+}
 
-    let curation = match &raw.curation {
-        None => None,
-        Some(c) => {
-            let kinds = match &c.kinds {
-                None => vec![ActorKind::Ai],
-                Some(list) => {
-                    let kinds = src.distinct_kinds("curation.kinds", list)?;
-                    if kinds.contains(&ActorKind::Human) {
-                        return src.invalid(
-                            "curation.kinds",
-                            list.span().start,
-                            "human contributions cannot require a human endorsement to count",
-                        );
-                    }
-                    kinds
-                }
-            };
-            Some(Curation {
-                kinds,
-                curator_share: src.fraction("curation.curator_share", &c.curator_share)?,
-            })
+/// The `[curation]` table, when present.
+fn read_curation(src: &Source, c: Option<&RawCuration>) -> Result<Option<Curation>> {
+    let Some(c) = c else { return Ok(None) };
+    let kinds = match &c.kinds {
+        None => vec![ActorKind::Ai],
+        Some(list) => {
+            let kinds = src.distinct_kinds("curation.kinds", list)?;
+            if kinds.contains(&ActorKind::Human) {
+                return src.invalid(
+                    "curation.kinds",
+                    list.span().start,
+                    "human contributions cannot require a human endorsement to count",
+                );
+            }
+            kinds
         }
     };
+    Ok(Some(Curation {
+        kinds,
+        curator_share: src.fraction("curation.curator_share", &c.curator_share)?,
+    }))
+}
 
+/// The `[[synergy]]` tables: each named once, with one of the two triggers.
+fn read_synergies(src: &Source, raw: &[RawSynergy]) -> Result<Vec<Synergy>> {
     let mut synergies: Vec<Synergy> = Vec::new();
-    for (i, s) in raw.synergy.iter().enumerate() {
+    for (i, s) in raw.iter().enumerate() {
         let key = format!("synergy[{i}]");
         let at = s.name.span().start;
         if !is_identifier(s.name.get_ref()) {
@@ -522,51 +567,8 @@ fn validate(src: &Source, raw: RawPolicy) -> Result<Policy> {
             );
         }
         let trigger = match (&s.kinds, &s.bonus, &s.actors, &s.worth) {
-            (Some(kinds), Some(bonus), None, None) => {
-                let kinds_v = src.distinct_kinds(&format!("{key}.kinds"), kinds)?;
-                if kinds_v.len() < 2 {
-                    return src.invalid(
-                        format!("{key}.kinds"),
-                        kinds.span().start,
-                        "needs at least two kinds (one kind alone creates no co-operation)",
-                    );
-                }
-                SynergyTrigger::Kinds {
-                    kinds: kinds_v,
-                    bonus: src.non_negative(&format!("{key}.bonus"), bonus)?,
-                }
-            }
-            (None, None, Some(actors), Some(worth)) => {
-                let mut ids: Vec<String> = Vec::new();
-                for (k, a) in actors.get_ref().iter().enumerate() {
-                    if !is_identifier(a.get_ref()) {
-                        return src.invalid(
-                            format!("{key}.actors[{k}]"),
-                            a.span().start,
-                            "not an actor id",
-                        );
-                    }
-                    if ids.contains(a.get_ref()) {
-                        return src.invalid(
-                            format!("{key}.actors[{k}]"),
-                            a.span().start,
-                            "repeated actor",
-                        );
-                    }
-                    ids.push(a.get_ref().clone());
-                }
-                if ids.len() < 2 {
-                    return src.invalid(
-                        format!("{key}.actors"),
-                        actors.span().start,
-                        "needs at least two actors",
-                    );
-                }
-                SynergyTrigger::Actors {
-                    actors: ids,
-                    worth: src.non_negative(&format!("{key}.worth"), worth)?,
-                }
-            }
+            (Some(kinds), Some(bonus), None, None) => kinds_trigger(src, &key, kinds, bonus)?,
+            (None, None, Some(actors), Some(worth)) => actors_trigger(src, &key, actors, worth)?,
             _ => {
                 return src.invalid(
                     key,
@@ -580,173 +582,219 @@ fn validate(src: &Source, raw: RawPolicy) -> Result<Policy> {
             trigger,
         });
     }
+    Ok(synergies)
+}
 
-    let lineage = match &raw.lineage {
-        None => None,
-        Some(l) => {
-            let raw_depth = *l.depth.get_ref();
-            let Some(depth) = u32::try_from(raw_depth)
-                .ok()
-                .filter(|d| (1..=MAX_LINEAGE_DEPTH).contains(d))
-            else {
-                return src.invalid(
-                    "lineage.depth",
-                    l.depth.span().start,
-                    format!("{raw_depth} is not in 1..={MAX_LINEAGE_DEPTH}"),
-                );
-            };
-            Some(Lineage {
-                share: src.fraction("lineage.share", &l.share)?,
-                depth,
-            })
-        }
-    };
-
-    let measured = match &raw.measured {
-        None => None,
-        Some(m) => {
-            let fill = match m.fill.get_ref().as_str() {
-                "zero" => Fill::Zero,
-                "max-subset" => Fill::MaxSubset,
-                other => {
-                    return src.invalid(
-                        "measured.fill",
-                        m.fill.span().start,
-                        format!("{other:?} is not \"zero\" or \"max-subset\""),
-                    );
-                }
-            };
-            let scale = match &m.scale {
-                None => Decimal::ONE,
-                Some(s) => src.non_negative("measured.scale", s)?,
-            };
-            Some(Measured { fill, scale })
-        }
-    };
-
-    let mut payout = Payout::default();
-    if let Some(p) = &raw.payout {
-        payout.ai_to_operator = p.ai_to_operator;
-        let mut floors = Decimal::ZERO;
-        for (i, l) in p.kind_limit.iter().enumerate() {
-            let key = format!("payout.kind_limit[{i}]");
-            let kind = src.kind(&format!("{key}.kind"), &l.kind)?;
-            if payout.kind_limits.iter().any(|x| x.kind == kind) {
-                return src.invalid(
-                    format!("{key}.kind"),
-                    l.kind.span().start,
-                    "kind already limited",
-                );
-            }
-            let min = l
-                .min
-                .as_ref()
-                .map(|m| src.fraction(&format!("{key}.min"), m))
-                .transpose()?;
-            let max = l
-                .max
-                .as_ref()
-                .map(|m| src.fraction(&format!("{key}.max"), m))
-                .transpose()?;
-            match (min, max) {
-                (None, None) => {
-                    return src.invalid(key, l.kind.span().start, "give `min`, `max` or both");
-                }
-                (Some(lo), Some(hi)) if lo > hi => {
-                    return src.invalid(
-                        key,
-                        l.kind.span().start,
-                        format!("min {lo} exceeds max {hi}"),
-                    );
-                }
-                _ => {}
-            }
-            floors += min.unwrap_or_default();
-            if floors > Decimal::ONE {
-                return src.invalid(
-                    format!("{key}.min"),
-                    l.kind.span().start,
-                    format!("floors add up to {floors}, more than the whole amount"),
-                );
-            }
-            payout.kind_limits.push(KindLimit { kind, min, max });
-        }
-    }
-
-    let mut solver = Solver::default();
-    if let Some(s) = &raw.solver {
-        if let Some(e) = &s.exact_limit {
-            let v = *e.get_ref();
-            let Some(limit) = usize::try_from(v)
-                .ok()
-                .filter(|limit| (1..=MAX_EXACT_LIMIT).contains(limit))
-            else {
-                return src.invalid(
-                    "solver.exact_limit",
-                    e.span().start,
-                    format!("{v} is not in 1..={MAX_EXACT_LIMIT}"),
-                );
-            };
-            solver.exact_limit = limit;
-        }
-        if let Some(n) = &s.samples {
-            let v = *n.get_ref();
-            if !(1..=1_000_000_000).contains(&v) {
-                return src.invalid(
-                    "solver.samples",
-                    n.span().start,
-                    format!("{v} is not in 1..=10^9"),
-                );
-            }
-            solver.samples = v as u64;
-        }
-        if let Some(t) = &s.target_error {
-            let d = src.decimal("solver.target_error", t)?;
-            if d <= Decimal::ZERO {
-                return src.invalid("solver.target_error", t.span().start, "must be positive");
-            }
-            solver.target_error = Some(decimal_f64(d));
-        }
-        if let Some(c) = &s.confidence {
-            let d = src.decimal("solver.confidence", c)?;
-            if d <= Decimal::ZERO || d >= Decimal::ONE {
-                return src.invalid(
-                    "solver.confidence",
-                    c.span().start,
-                    format!("{d} is not in (0, 1)"),
-                );
-            }
-            solver.confidence = decimal_f64(d);
-        }
-    }
-
-    // A policy that can produce no worth at all is a mistake, not a policy.
-    if weights.is_empty()
-        && raw.measured.is_none()
-        && synergies
-            .iter()
-            .all(|s| !matches!(s.trigger, SynergyTrigger::Actors { .. }))
-    {
+/// A synergy over kinds; `key` names it in errors.
+fn kinds_trigger(
+    src: &Source,
+    key: &str,
+    kinds: &Spanned<Vec<Spanned<String>>>,
+    bonus: &Num,
+) -> Result<SynergyTrigger> {
+    let distinct = src.distinct_kinds(&format!("{key}.kinds"), kinds)?;
+    if distinct.len() < 2 {
         return src.invalid(
-            "weights",
-            0,
-            "no weights and no measured game: every worth would be 0",
+            format!("{key}.kinds"),
+            kinds.span().start,
+            "needs at least two kinds (one kind alone creates no co-operation)",
         );
     }
-
-    Ok(Policy {
-        name: raw.name.into_inner(),
-        description: raw.description,
-        hash: String::new(),
-        weights,
-        unlisted,
-        curation,
-        synergies,
-        lineage,
-        measured,
-        payout,
-        solver,
+    Ok(SynergyTrigger::Kinds {
+        kinds: distinct,
+        bonus: src.non_negative(&format!("{key}.bonus"), bonus)?,
     })
+}
+
+/// A synergy between named actors; `key` names it in errors.
+fn actors_trigger(
+    src: &Source,
+    key: &str,
+    actors: &Spanned<Vec<Spanned<String>>>,
+    worth: &Num,
+) -> Result<SynergyTrigger> {
+    let mut ids: Vec<String> = Vec::new();
+    for (k, a) in actors.get_ref().iter().enumerate() {
+        if !is_identifier(a.get_ref()) {
+            return src.invalid(
+                format!("{key}.actors[{k}]"),
+                a.span().start,
+                "not an actor id",
+            );
+        }
+        if ids.contains(a.get_ref()) {
+            return src.invalid(
+                format!("{key}.actors[{k}]"),
+                a.span().start,
+                "repeated actor",
+            );
+        }
+        ids.push(a.get_ref().clone());
+    }
+    if ids.len() < 2 {
+        return src.invalid(
+            format!("{key}.actors"),
+            actors.span().start,
+            "needs at least two actors",
+        );
+    }
+    Ok(SynergyTrigger::Actors {
+        actors: ids,
+        worth: src.non_negative(&format!("{key}.worth"), worth)?,
+    })
+}
+
+/// The `[lineage]` table, when present.
+fn read_lineage(src: &Source, l: Option<&RawLineage>) -> Result<Option<Lineage>> {
+    let Some(l) = l else { return Ok(None) };
+    let raw_depth = *l.depth.get_ref();
+    let Some(depth) = u32::try_from(raw_depth)
+        .ok()
+        .filter(|d| (1..=MAX_LINEAGE_DEPTH).contains(d))
+    else {
+        return src.invalid(
+            "lineage.depth",
+            l.depth.span().start,
+            format!("{raw_depth} is not in 1..={MAX_LINEAGE_DEPTH}"),
+        );
+    };
+    Ok(Some(Lineage {
+        share: src.fraction("lineage.share", &l.share)?,
+        depth,
+    }))
+}
+
+/// The `[measured]` table, when present.
+fn read_measured(src: &Source, m: Option<&RawMeasured>) -> Result<Option<Measured>> {
+    let Some(m) = m else { return Ok(None) };
+    let fill = match m.fill.get_ref().as_str() {
+        "zero" => Fill::Zero,
+        "max-subset" => Fill::MaxSubset,
+        other => {
+            return src.invalid(
+                "measured.fill",
+                m.fill.span().start,
+                format!("{other:?} is not \"zero\" or \"max-subset\""),
+            );
+        }
+    };
+    let scale = match &m.scale {
+        None => Decimal::ONE,
+        Some(s) => src.non_negative("measured.scale", s)?,
+    };
+    Ok(Some(Measured { fill, scale }))
+}
+
+/// The `[payout]` table (no rules when absent), its floors adding up to at most 1.
+fn read_payout(src: &Source, p: Option<&RawPayout>) -> Result<Payout> {
+    let Some(p) = p else {
+        return Ok(Payout::default());
+    };
+    let mut payout = Payout {
+        ai_to_operator: p.ai_to_operator,
+        kind_limits: Vec::new(),
+    };
+    let mut floors = Decimal::ZERO;
+    for (i, l) in p.kind_limit.iter().enumerate() {
+        let key = format!("payout.kind_limit[{i}]");
+        let limit = read_kind_limit(src, &key, l, &payout.kind_limits)?;
+        floors += limit.min.unwrap_or_default();
+        if floors > Decimal::ONE {
+            return src.invalid(
+                format!("{key}.min"),
+                l.kind.span().start,
+                format!("floors add up to {floors}, more than the whole amount"),
+            );
+        }
+        payout.kind_limits.push(limit);
+    }
+    Ok(payout)
+}
+
+/// One kind's floor and cap, for a kind not among `earlier`; `key` names it in errors.
+fn read_kind_limit(
+    src: &Source,
+    key: &str,
+    l: &RawKindLimit,
+    earlier: &[KindLimit],
+) -> Result<KindLimit> {
+    let kind = src.kind(&format!("{key}.kind"), &l.kind)?;
+    if earlier.iter().any(|x| x.kind == kind) {
+        return src.invalid(
+            format!("{key}.kind"),
+            l.kind.span().start,
+            "kind already limited",
+        );
+    }
+    let min = l
+        .min
+        .as_ref()
+        .map(|m| src.fraction(&format!("{key}.min"), m))
+        .transpose()?;
+    let max = l
+        .max
+        .as_ref()
+        .map(|m| src.fraction(&format!("{key}.max"), m))
+        .transpose()?;
+    match (min, max) {
+        (None, None) => src.invalid(key, l.kind.span().start, "give `min`, `max` or both"),
+        (Some(lo), Some(hi)) if lo > hi => src.invalid(
+            key,
+            l.kind.span().start,
+            format!("min {lo} exceeds max {hi}"),
+        ),
+        _ => Ok(KindLimit { kind, min, max }),
+    }
+}
+
+/// The `[solver]` table, each field defaulting to [`Solver::default`].
+fn read_solver(src: &Source, s: Option<&RawSolver>) -> Result<Solver> {
+    let mut solver = Solver::default();
+    let Some(s) = s else { return Ok(solver) };
+    if let Some(e) = &s.exact_limit {
+        let v = *e.get_ref();
+        let Some(limit) = usize::try_from(v)
+            .ok()
+            .filter(|limit| (1..=MAX_EXACT_LIMIT).contains(limit))
+        else {
+            return src.invalid(
+                "solver.exact_limit",
+                e.span().start,
+                format!("{v} is not in 1..={MAX_EXACT_LIMIT}"),
+            );
+        };
+        solver.exact_limit = limit;
+    }
+    if let Some(n) = &s.samples {
+        let v = *n.get_ref();
+        if !(1..=1_000_000_000).contains(&v) {
+            return src.invalid(
+                "solver.samples",
+                n.span().start,
+                format!("{v} is not in 1..=10^9"),
+            );
+        }
+        solver.samples = v as u64;
+    }
+    if let Some(t) = &s.target_error {
+        let d = src.decimal("solver.target_error", t)?;
+        if d <= Decimal::ZERO {
+            return src.invalid("solver.target_error", t.span().start, "must be positive");
+        }
+        solver.target_error = Some(decimal_f64(d));
+    }
+    if let Some(c) = &s.confidence {
+        let d = src.decimal("solver.confidence", c)?;
+        if d <= Decimal::ZERO || d >= Decimal::ONE {
+            return src.invalid(
+                "solver.confidence",
+                c.span().start,
+                format!("{d} is not in (0, 1)"),
+            );
+        }
+        solver.confidence = decimal_f64(d);
+    }
+    Ok(solver)
 }
 
 fn decimal_f64(d: Decimal) -> f64 {
