@@ -242,211 +242,249 @@ impl Body {
     pub fn parse(entry_type: EntryType, value: &Value, path: &str) -> Result<Self, EntryError> {
         Ok(match entry_type {
             EntryType::ActorRegistered => {
-                let f = Fields::new(
-                    value,
-                    path,
-                    &["kind", "public_key", "name", "operator", "model"],
-                )?;
-                let kind = f.parse("kind", ActorKind::parse)?;
-                let operator = f.parse_opt("operator", Slug::parse)?;
-                let model = if f.has("model") {
-                    let m = f.object("model", &["name", "version", "weights_hash"])?;
-                    Some(ModelProvenance {
-                        name: m.parse("name", non_empty_text)?,
-                        version: m.parse("version", non_empty_text)?,
-                        weights_hash: m.parse_opt("weights_hash", ContentDigest::parse)?,
-                    })
-                } else {
-                    None
-                };
-                let is_ai = kind == ActorKind::Ai;
-                for (name, present) in
-                    [("operator", operator.is_some()), ("model", model.is_some())]
-                {
-                    if is_ai && !present {
-                        return Err(EntryError::malformed(
-                            f.at(name),
-                            "required for an ai actor",
-                        ));
-                    }
-                    if !is_ai && present {
-                        return Err(EntryError::malformed(
-                            f.at(name),
-                            "only an ai actor has this field",
-                        ));
-                    }
-                }
-                Body::ActorRegistered(ActorRegistered {
-                    kind,
-                    public_key: f.parse("public_key", parse_public_key)?,
-                    name: f.text_opt("name", MAX_TEXT)?,
-                    operator,
-                    model,
-                })
+                Body::ActorRegistered(ActorRegistered::parse(value, path)?)
             }
-            EntryType::KeyRotated => {
-                let f = Fields::new(value, path, &["public_key", "retire"])?;
-                Body::KeyRotated(KeyRotated {
-                    public_key: f.parse("public_key", parse_public_key)?,
-                    retire: f.parse_opt("retire", parse_key_id)?,
-                })
-            }
-            EntryType::KeyRevoked => {
-                let f = Fields::new(value, path, &["key", "reason"])?;
-                Body::KeyRevoked(KeyRevoked {
-                    key: f.parse("key", parse_key_id)?,
-                    reason: f.text_opt("reason", MAX_TEXT)?,
-                })
-            }
-            EntryType::Contribution => {
-                let f = Fields::new(
-                    value,
-                    path,
-                    &[
-                        "project",
-                        "kind",
-                        "measure",
-                        "evidence",
-                        "builds_on",
-                        "note",
-                    ],
-                )?;
-                let measure = f.object("measure", &["quantity", "unit"])?;
-                let builds_on = if f.has("builds_on") {
-                    parse_builds_on(&f)?
-                } else {
-                    Vec::new()
-                };
-                Body::Contribution(Contribution {
-                    project: f.parse("project", Slug::parse)?,
-                    kind: f.parse("kind", Slug::parse)?,
-                    quantity: measure.parse("quantity", parse_non_negative)?,
-                    unit: measure.parse("unit", Slug::parse)?,
-                    evidence: f.parse("evidence", ContentDigest::parse)?,
-                    builds_on,
-                    note: f.text_opt("note", MAX_TEXT)?,
-                })
-            }
-            EntryType::Endorsement => {
-                let f = Fields::new(value, path, &["contribution", "decision", "note"])?;
-                Body::Endorsement(Endorsement {
-                    contribution: f.parse("contribution", EntryId::parse)?,
-                    decision: f.parse("decision", |s| match s {
-                        "accept" => Ok(Decision::Accept),
-                        "reject" => Ok(Decision::Reject),
-                        _ => Err(format!("{s:?} is not a decision; one of accept, reject")),
-                    })?,
-                    note: f.text_opt("note", MAX_TEXT)?,
-                })
-            }
-            EntryType::PolicyAdopted => {
-                let f = Fields::new(value, path, &["name", "text", "hash"])?;
-                let text = f.str("text")?;
-                if text.is_empty() || text.len() > MAX_POLICY_BYTES {
-                    return Err(EntryError::malformed(
-                        f.at("text"),
-                        format!("1 to {MAX_POLICY_BYTES} bytes"),
-                    ));
-                }
-                let hash = f.parse("hash", ContentDigest::parse)?;
-                if hash.0 != crate::crypto::hash::blake3(text.as_bytes()) {
-                    return Err(EntryError::malformed(
-                        f.at("hash"),
-                        "is not blake3 of the text's UTF-8 bytes",
-                    ));
-                }
-                Body::PolicyAdopted(PolicyAdopted {
-                    name: f.parse("name", Slug::parse)?,
-                    text: text.to_owned(),
-                    hash,
-                })
-            }
+            EntryType::KeyRotated => Body::KeyRotated(KeyRotated::parse(value, path)?),
+            EntryType::KeyRevoked => Body::KeyRevoked(KeyRevoked::parse(value, path)?),
+            EntryType::Contribution => Body::Contribution(Contribution::parse(value, path)?),
+            EntryType::Endorsement => Body::Endorsement(Endorsement::parse(value, path)?),
+            EntryType::PolicyAdopted => Body::PolicyAdopted(PolicyAdopted::parse(value, path)?),
             EntryType::CoalitionMeasured => {
-                let f = Fields::new(value, path, &["project", "members", "value", "note"])?;
-                let items = f.array("members")?;
-                if items.is_empty() || items.len() > MAX_COALITION_MEMBERS {
-                    return Err(EntryError::malformed(
-                        f.at("members"),
-                        format!("1 to {MAX_COALITION_MEMBERS} actors"),
-                    ));
-                }
-                let mut members: Vec<ActorId> = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    let path = format!("{}[{i}]", f.at("members"));
-                    let text = item
-                        .as_str()
-                        .ok_or_else(|| EntryError::malformed(&path, "must be a string"))?;
-                    let member = Slug::parse(text).map_err(|m| EntryError::malformed(&path, m))?;
-                    if members.contains(&member) {
-                        return Err(EntryError::malformed(&path, "listed twice"));
-                    }
-                    members.push(member);
-                }
-                Body::CoalitionMeasured(CoalitionMeasured {
-                    project: f.parse("project", Slug::parse)?,
-                    members,
-                    value: f.parse("value", parse_non_negative)?,
-                    note: f.text_opt("note", MAX_TEXT)?,
-                })
+                Body::CoalitionMeasured(CoalitionMeasured::parse(value, path)?)
             }
-            EntryType::Allocation => {
-                let f = Fields::new(
-                    value,
-                    path,
-                    &[
-                        "value_entry",
-                        "project",
-                        "tree_size",
-                        "status",
-                        "allocation",
-                        "reason",
-                    ],
-                )?;
-                match f.str("status")? {
-                    "ok" if f.has("allocation") => {}
-                    "failed" if f.has("reason") => {}
-                    other => {
-                        return Err(EntryError::malformed(
-                            f.at("status"),
-                            format!(
-                                "{other:?} needs: \"ok\" with \"allocation\", or \"failed\" with \"reason\""
-                            ),
-                        ));
-                    }
-                }
-                Body::Allocation(AllocationRecord {
-                    value_entry: f.parse("value_entry", EntryId::parse)?,
-                    project: f.parse("project", Slug::parse)?,
-                })
+            EntryType::Allocation => Body::Allocation(AllocationRecord::parse(value, path)?),
+            EntryType::ValueRealized => Body::ValueRealized(ValueRealized::parse(value, path)?),
+        })
+    }
+}
+
+impl ActorRegistered {
+    fn parse(value: &Value, path: &str) -> Result<Self, EntryError> {
+        let f = Fields::new(
+            value,
+            path,
+            &["kind", "public_key", "name", "operator", "model"],
+        )?;
+        let kind = f.parse("kind", ActorKind::parse)?;
+        let operator = f.parse_opt("operator", Slug::parse)?;
+        let model = if f.has("model") {
+            let m = f.object("model", &["name", "version", "weights_hash"])?;
+            Some(ModelProvenance {
+                name: m.parse("name", non_empty_text)?,
+                version: m.parse("version", non_empty_text)?,
+                weights_hash: m.parse_opt("weights_hash", ContentDigest::parse)?,
+            })
+        } else {
+            None
+        };
+        let is_ai = kind == ActorKind::Ai;
+        for (name, present) in [("operator", operator.is_some()), ("model", model.is_some())] {
+            if is_ai && !present {
+                return Err(EntryError::malformed(
+                    f.at(name),
+                    "required for an ai actor",
+                ));
             }
-            EntryType::ValueRealized => {
-                let f = Fields::new(
-                    value,
-                    path,
-                    &["project", "amount", "currency", "policy", "note"],
-                )?;
-                let currency = f.parse("currency", Currency::parse)?;
-                let amount = f.parse("amount", |s| {
-                    let amount = parse_non_negative(s)?;
-                    if amount.is_zero() {
-                        return Err("must be greater than zero".into());
-                    }
-                    if amount.normalize().scale() > currency.minor_units() {
-                        return Err(format!(
-                            "{s:?} has more decimals than {currency}'s minor unit ({})",
-                            currency.minor_units()
-                        ));
-                    }
-                    Ok(amount)
-                })?;
-                Body::ValueRealized(ValueRealized {
-                    project: f.parse("project", Slug::parse)?,
-                    amount,
-                    currency,
-                    policy: f.parse("policy", ContentDigest::parse)?,
-                    note: f.text_opt("note", MAX_TEXT)?,
-                })
+            if !is_ai && present {
+                return Err(EntryError::malformed(
+                    f.at(name),
+                    "only an ai actor has this field",
+                ));
             }
+        }
+        Ok(ActorRegistered {
+            kind,
+            public_key: f.parse("public_key", parse_public_key)?,
+            name: f.text_opt("name", MAX_TEXT)?,
+            operator,
+            model,
+        })
+    }
+}
+
+impl KeyRotated {
+    fn parse(value: &Value, path: &str) -> Result<Self, EntryError> {
+        let f = Fields::new(value, path, &["public_key", "retire"])?;
+        Ok(KeyRotated {
+            public_key: f.parse("public_key", parse_public_key)?,
+            retire: f.parse_opt("retire", parse_key_id)?,
+        })
+    }
+}
+
+impl KeyRevoked {
+    fn parse(value: &Value, path: &str) -> Result<Self, EntryError> {
+        let f = Fields::new(value, path, &["key", "reason"])?;
+        Ok(KeyRevoked {
+            key: f.parse("key", parse_key_id)?,
+            reason: f.text_opt("reason", MAX_TEXT)?,
+        })
+    }
+}
+
+impl Contribution {
+    fn parse(value: &Value, path: &str) -> Result<Self, EntryError> {
+        let f = Fields::new(
+            value,
+            path,
+            &[
+                "project",
+                "kind",
+                "measure",
+                "evidence",
+                "builds_on",
+                "note",
+            ],
+        )?;
+        let measure = f.object("measure", &["quantity", "unit"])?;
+        let builds_on = if f.has("builds_on") {
+            parse_builds_on(&f)?
+        } else {
+            Vec::new()
+        };
+        Ok(Contribution {
+            project: f.parse("project", Slug::parse)?,
+            kind: f.parse("kind", Slug::parse)?,
+            quantity: measure.parse("quantity", parse_non_negative)?,
+            unit: measure.parse("unit", Slug::parse)?,
+            evidence: f.parse("evidence", ContentDigest::parse)?,
+            builds_on,
+            note: f.text_opt("note", MAX_TEXT)?,
+        })
+    }
+}
+
+impl Endorsement {
+    fn parse(value: &Value, path: &str) -> Result<Self, EntryError> {
+        let f = Fields::new(value, path, &["contribution", "decision", "note"])?;
+        Ok(Endorsement {
+            contribution: f.parse("contribution", EntryId::parse)?,
+            decision: f.parse("decision", |s| match s {
+                "accept" => Ok(Decision::Accept),
+                "reject" => Ok(Decision::Reject),
+                _ => Err(format!("{s:?} is not a decision; one of accept, reject")),
+            })?,
+            note: f.text_opt("note", MAX_TEXT)?,
+        })
+    }
+}
+
+impl PolicyAdopted {
+    fn parse(value: &Value, path: &str) -> Result<Self, EntryError> {
+        let f = Fields::new(value, path, &["name", "text", "hash"])?;
+        let text = f.str("text")?;
+        if text.is_empty() || text.len() > MAX_POLICY_BYTES {
+            return Err(EntryError::malformed(
+                f.at("text"),
+                format!("1 to {MAX_POLICY_BYTES} bytes"),
+            ));
+        }
+        let hash = f.parse("hash", ContentDigest::parse)?;
+        if hash.0 != crate::crypto::hash::blake3(text.as_bytes()) {
+            return Err(EntryError::malformed(
+                f.at("hash"),
+                "is not blake3 of the text's UTF-8 bytes",
+            ));
+        }
+        Ok(PolicyAdopted {
+            name: f.parse("name", Slug::parse)?,
+            text: text.to_owned(),
+            hash,
+        })
+    }
+}
+
+impl CoalitionMeasured {
+    fn parse(value: &Value, path: &str) -> Result<Self, EntryError> {
+        let f = Fields::new(value, path, &["project", "members", "value", "note"])?;
+        let items = f.array("members")?;
+        if items.is_empty() || items.len() > MAX_COALITION_MEMBERS {
+            return Err(EntryError::malformed(
+                f.at("members"),
+                format!("1 to {MAX_COALITION_MEMBERS} actors"),
+            ));
+        }
+        let mut members: Vec<ActorId> = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("{}[{i}]", f.at("members"));
+            let text = item
+                .as_str()
+                .ok_or_else(|| EntryError::malformed(&path, "must be a string"))?;
+            let member = Slug::parse(text).map_err(|m| EntryError::malformed(&path, m))?;
+            if members.contains(&member) {
+                return Err(EntryError::malformed(&path, "listed twice"));
+            }
+            members.push(member);
+        }
+        Ok(CoalitionMeasured {
+            project: f.parse("project", Slug::parse)?,
+            members,
+            value: f.parse("value", parse_non_negative)?,
+            note: f.text_opt("note", MAX_TEXT)?,
+        })
+    }
+}
+
+impl AllocationRecord {
+    fn parse(value: &Value, path: &str) -> Result<Self, EntryError> {
+        let f = Fields::new(
+            value,
+            path,
+            &[
+                "value_entry",
+                "project",
+                "tree_size",
+                "status",
+                "allocation",
+                "reason",
+            ],
+        )?;
+        match f.str("status")? {
+            "ok" if f.has("allocation") => {}
+            "failed" if f.has("reason") => {}
+            other => {
+                return Err(EntryError::malformed(
+                    f.at("status"),
+                    format!(
+                        "{other:?} needs: \"ok\" with \"allocation\", or \"failed\" with \"reason\""
+                    ),
+                ));
+            }
+        }
+        Ok(AllocationRecord {
+            value_entry: f.parse("value_entry", EntryId::parse)?,
+            project: f.parse("project", Slug::parse)?,
+        })
+    }
+}
+
+impl ValueRealized {
+    fn parse(value: &Value, path: &str) -> Result<Self, EntryError> {
+        let f = Fields::new(
+            value,
+            path,
+            &["project", "amount", "currency", "policy", "note"],
+        )?;
+        let currency = f.parse("currency", Currency::parse)?;
+        let amount = f.parse("amount", |s| {
+            let amount = parse_non_negative(s)?;
+            if amount.is_zero() {
+                return Err("must be greater than zero".into());
+            }
+            if amount.normalize().scale() > currency.minor_units() {
+                return Err(format!(
+                    "{s:?} has more decimals than {currency}'s minor unit ({})",
+                    currency.minor_units()
+                ));
+            }
+            Ok(amount)
+        })?;
+        Ok(ValueRealized {
+            project: f.parse("project", Slug::parse)?,
+            amount,
+            currency,
+            policy: f.parse("policy", ContentDigest::parse)?,
+            note: f.text_opt("note", MAX_TEXT)?,
         })
     }
 }
