@@ -23,7 +23,7 @@ use super::money_fmt;
 use super::payout::apply_kind_limits;
 use crate::shapley::money::{decimal_to_ratio, payouts};
 use crate::shapley::rational::{self, ratio, times};
-use crate::shapley::sampling::SamplingConfig;
+use crate::shapley::sampling::{Estimate, SamplingConfig};
 use crate::shapley::select::{Method, Request, Values, solve};
 
 /// The result of an allocation: everything the `allocation` entry records.
@@ -204,8 +204,124 @@ pub fn allocate_game(
     seed: u64,
     detail: Detail,
 ) -> Result<Allocation> {
-    let n = game.players.len();
-    let mut phi = vec![BigRational::zero(); n];
+    let mut values = shapley_values(policy, game, seed)?;
+    if !values.total.is_positive() {
+        return Err(PolicyError::NoWorth {
+            worth: money_fmt(&values.total),
+            reason: "nothing to share in proportion to the Shapley values".into(),
+        });
+    }
+
+    let amount = decimal_to_ratio(realized.amount);
+    // One reduction per player, not two: amount × φ / v(N) = φ × (amount / v(N)).
+    let per_worth = &amount / &values.total;
+    let phi = &values.phi;
+    let shares: Vec<BigRational> = phi.iter().map(|v| times(v, &per_worth)).collect();
+    let kinds: Vec<ActorKind> = game.players.iter().map(|p| p.kind).collect();
+    let adjusted = apply_kind_limits(&shares, &kinds, &amount, &policy.payout.kind_limits)?;
+    let paid = payouts(&adjusted, realized.amount, realized.minor_unit_scale)?;
+    let paid_to = paid_to(policy, game)?;
+
+    let breakdown = match detail {
+        Detail::Breakdown => breakdown(policy, game, &values.measured),
+        Detail::Figures => vec![Vec::new(); game.players.len()],
+    };
+    let players = game
+        .players
+        .iter()
+        .zip(breakdown)
+        .enumerate()
+        .map(|(i, (p, items))| PlayerAllocation {
+            actor: p.actor.clone(),
+            kind: p.kind,
+            shapley_value: money_fmt(&phi[i]),
+            share: money_fmt(&shares[i]),
+            adjusted_share: money_fmt(&adjusted[i]),
+            payout: paid[i],
+            paid_to: paid_to[i].clone(),
+            breakdown: items,
+        })
+        .collect();
+    values.method.dedup();
+    Ok(Allocation {
+        policy: policy.name.clone(),
+        policy_hash: policy.hash.clone(),
+        method: values.method.join("+"),
+        sampling: values.sampling,
+        total_worth: money_fmt(&values.total),
+        amount: realized.amount,
+        currency: realized.currency.clone(),
+        players,
+        recipients: recipients(&paid_to, &paid),
+        excluded: match detail {
+            Detail::Breakdown => game
+                .excluded
+                .iter()
+                .map(|e| ExcludedContribution {
+                    contribution: e.contribution.clone(),
+                    actor: e.actor.clone(),
+                    reason: e.reason.clone(),
+                })
+                .collect(),
+            Detail::Figures => Vec::new(),
+        },
+    })
+}
+
+/// The players' Shapley values over the whole game (rules and measured part) and how they
+/// were found.
+struct ShapleyValues {
+    /// One per player.
+    phi: Vec<BigRational>,
+    /// v(N) of the whole game.
+    total: BigRational,
+    /// The solvers used, in order.
+    method: Vec<&'static str>,
+    /// Present when the measured game was sampled.
+    sampling: Option<SamplingReport>,
+    /// The measured part's values, one per member of the measured game (empty without one).
+    measured: Vec<BigRational>,
+}
+
+fn shapley_values(policy: &Policy, game: &PolicyGame, seed: u64) -> Result<ShapleyValues> {
+    let mut values = solve_rules(game)?;
+    if let Some((mg, members)) = &game.measured {
+        let request = Request {
+            method: Method::Auto,
+            exact_limit: policy.solver.exact_limit,
+            sampling: SamplingConfig {
+                seed,
+                samples: policy.solver.samples,
+                target_half_width: policy.solver.target_error,
+                confidence: policy.solver.confidence,
+                antithetic: None,
+            },
+            ..Request::default()
+        };
+        let grand =
+            crate::shapley::game::bitset(members.len(), &(0..members.len()).collect::<Vec<_>>());
+        let worth_n = crate::shapley::game::Game::worth(mg, &grand);
+        let solution = solve(mg, &request)?;
+        values.method.push(solution.method.as_str());
+        values.measured = match solution.values {
+            Values::Exact(v) => v,
+            Values::Sampled(est) => {
+                let (v, report) = sampled_values(&est, &worth_n);
+                values.sampling = Some(report);
+                v
+            }
+        };
+        for (l, &p) in members.iter().enumerate() {
+            values.phi[p] += &values.measured[l];
+        }
+        values.total += worth_n;
+    }
+    Ok(values)
+}
+
+/// The rules part's Shapley values, solved in closed form, with their sum as `total`.
+fn solve_rules(game: &PolicyGame) -> Result<ShapleyValues> {
+    let mut phi = vec![BigRational::zero(); game.players.len()];
     let mut method = Vec::new();
     if let Some(rules) = &game.rules {
         let solution = solve(rules, &Request::default())?;
@@ -228,145 +344,74 @@ pub fn allocate_game(
             }
         }
     }
-    // v(N) of the rules part = the sum of its exact Shapley values (efficiency).
-    let mut total = rational::sum(&phi);
-    let mut sampling = None;
-    let mut measured_phi: Vec<BigRational> = Vec::new();
-    if let Some((mg, members)) = &game.measured {
-        let request = Request {
-            method: Method::Auto,
-            exact_limit: policy.solver.exact_limit,
-            sampling: SamplingConfig {
-                seed,
-                samples: policy.solver.samples,
-                target_half_width: policy.solver.target_error,
-                confidence: policy.solver.confidence,
-                antithetic: None,
-            },
-            ..Request::default()
-        };
-        let grand =
-            crate::shapley::game::bitset(members.len(), &(0..members.len()).collect::<Vec<_>>());
-        let worth_n = crate::shapley::game::Game::worth(mg, &grand);
-        let solution = solve(mg, &request)?;
-        method.push(solution.method.as_str());
-        measured_phi = match solution.values {
-            Values::Exact(v) => v,
-            Values::Sampled(est) => {
-                // Estimates are floats: take them exactly as they are, then share the gap
-                // to v(N) equally so the measured part stays efficient.
-                let mut v: Vec<BigRational> = est
-                    .values
-                    .iter()
-                    .map(|&x| BigRational::from_f64(x).unwrap_or_else(BigRational::zero))
-                    .collect();
-                let gap = (&worth_n - v.iter().sum::<BigRational>())
-                    / BigRational::from_integer(v.len().into());
-                v.iter_mut().for_each(|x| *x += &gap);
-                let bound = est
-                    .ci
-                    .iter()
-                    .zip(&est.values)
-                    .map(|((lo, hi), x)| (hi - x).max(x - lo))
-                    .fold(0.0f64, f64::max);
-                sampling = Some(SamplingReport {
-                    seed: est.seed,
-                    samples: est.samples,
-                    error_bound: format!("{bound:e}"),
-                    confidence: format!("{}", est.confidence),
-                });
-                v
+    Ok(ShapleyValues {
+        // v(N) of the rules part = the sum of its exact Shapley values (efficiency).
+        total: rational::sum(&phi),
+        phi,
+        method,
+        sampling: None,
+        measured: Vec::new(),
+    })
+}
+
+/// Sampled estimates (floats) as exact values: taken exactly as they are, then the gap to
+/// `worth_n` shared equally so the measured part stays efficient; and the sampling report.
+fn sampled_values(est: &Estimate, worth_n: &BigRational) -> (Vec<BigRational>, SamplingReport) {
+    let mut v: Vec<BigRational> = est
+        .values
+        .iter()
+        .map(|&x| BigRational::from_f64(x).unwrap_or_else(BigRational::zero))
+        .collect();
+    let gap = (worth_n - v.iter().sum::<BigRational>()) / BigRational::from_integer(v.len().into());
+    v.iter_mut().for_each(|x| *x += &gap);
+    let bound = est
+        .ci
+        .iter()
+        .zip(&est.values)
+        .map(|((lo, hi), x)| (hi - x).max(x - lo))
+        .fold(0.0f64, f64::max);
+    let report = SamplingReport {
+        seed: est.seed,
+        samples: est.samples,
+        error_bound: format!("{bound:e}"),
+        confidence: format!("{}", est.confidence),
+    };
+    (v, report)
+}
+
+/// Who receives each player's payout: the player, or an AI player's operator when the
+/// policy pays AI shares to operators.
+fn paid_to(policy: &Policy, game: &PolicyGame) -> Result<Vec<String>> {
+    game.players
+        .iter()
+        .map(|p| {
+            if policy.payout.ai_to_operator && p.kind == ActorKind::Ai {
+                p.operator.clone().ok_or_else(|| {
+                    PolicyError::Input(format!(
+                        "AI actor {:?} has no operator to receive its payout",
+                        p.actor
+                    ))
+                })
+            } else {
+                Ok(p.actor.clone())
             }
-        };
-        for (l, &p) in members.iter().enumerate() {
-            phi[p] += &measured_phi[l];
-        }
-        total += worth_n;
-    }
-    if !total.is_positive() {
-        return Err(PolicyError::NoWorth {
-            worth: money_fmt(&total),
-            reason: "nothing to share in proportion to the Shapley values".into(),
-        });
-    }
+        })
+        .collect()
+}
 
-    let amount = decimal_to_ratio(realized.amount);
-    // One reduction per player, not two: amount × φ / v(N) = φ × (amount / v(N)).
-    let per_worth = &amount / &total;
-    let shares: Vec<BigRational> = phi.iter().map(|v| times(v, &per_worth)).collect();
-    let kinds: Vec<ActorKind> = game.players.iter().map(|p| p.kind).collect();
-    let adjusted = apply_kind_limits(&shares, &kinds, &amount, &policy.payout.kind_limits)?;
-    let paid = payouts(&adjusted, realized.amount, realized.minor_unit_scale)?;
-
-    let mut paid_to = Vec::with_capacity(n);
-    for p in &game.players {
-        if policy.payout.ai_to_operator && p.kind == ActorKind::Ai {
-            let op = p.operator.clone().ok_or_else(|| {
-                PolicyError::Input(format!(
-                    "AI actor {:?} has no operator to receive its payout",
-                    p.actor
-                ))
-            })?;
-            paid_to.push(op);
-        } else {
-            paid_to.push(p.actor.clone());
-        }
-    }
+/// The money per recipient, sorted by actor id.
+fn recipients(paid_to: &[String], paid: &[Decimal]) -> Vec<Recipient> {
     let mut recipients: BTreeMap<&str, Decimal> = BTreeMap::new();
-    for (to, money) in paid_to.iter().zip(&paid) {
+    for (to, money) in paid_to.iter().zip(paid) {
         *recipients.entry(to.as_str()).or_default() += *money;
     }
-
-    let breakdown = match detail {
-        Detail::Breakdown => breakdown(policy, game, &measured_phi),
-        Detail::Figures => vec![Vec::new(); n],
-    };
-    let players = game
-        .players
-        .iter()
-        .zip(breakdown)
-        .enumerate()
-        .map(|(i, (p, items))| PlayerAllocation {
-            actor: p.actor.clone(),
-            kind: p.kind,
-            shapley_value: money_fmt(&phi[i]),
-            share: money_fmt(&shares[i]),
-            adjusted_share: money_fmt(&adjusted[i]),
-            payout: paid[i],
-            paid_to: paid_to[i].clone(),
-            breakdown: items,
+    recipients
+        .into_iter()
+        .map(|(actor, amount)| Recipient {
+            actor: actor.to_string(),
+            amount,
         })
-        .collect();
-    method.dedup();
-    Ok(Allocation {
-        policy: policy.name.clone(),
-        policy_hash: policy.hash.clone(),
-        method: method.join("+"),
-        sampling,
-        total_worth: money_fmt(&total),
-        amount: realized.amount,
-        currency: realized.currency.clone(),
-        players,
-        recipients: recipients
-            .into_iter()
-            .map(|(actor, amount)| Recipient {
-                actor: actor.to_string(),
-                amount,
-            })
-            .collect(),
-        excluded: match detail {
-            Detail::Breakdown => game
-                .excluded
-                .iter()
-                .map(|e| ExcludedContribution {
-                    contribution: e.contribution.clone(),
-                    actor: e.actor.clone(),
-                    reason: e.reason.clone(),
-                })
-                .collect(),
-            Detail::Figures => Vec::new(),
-        },
-    })
+        .collect()
 }
 
 /// Per player, the attributions of its Shapley value, rule by rule (MC-nets) and one line
