@@ -206,60 +206,27 @@ impl AppendTx {
         }
         let mut rows = EntryColumns::default();
         let mut inputs = InputColumns::default();
-        let mut registrations = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut keys = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut revocations = (Vec::new(), Vec::new(), Vec::new());
-        let mut policies = (Vec::new(), Vec::new(), Vec::new());
-        let mut currencies = (Vec::new(), Vec::new(), Vec::new());
-        let mut allocations = (Vec::new(), Vec::new());
+        let mut effects = EffectColumns::default();
         for accepted in &plan.accepted {
             let env = &entries[accepted.input].envelope;
             let seq = bigint(accepted.receipt.seq)?;
             rows.push(seq, accepted, env);
             inputs.push(seq, &accepted.receipt.id, env);
             for effect in &accepted.effects {
-                match effect {
-                    Effect::RegisterActor {
-                        actor,
-                        kind,
-                        operator,
-                        public_key,
-                    } => {
-                        registrations.0.push(actor.as_str().to_owned());
-                        registrations.1.push(kind.as_str().to_owned());
-                        registrations
-                            .2
-                            .push(operator.as_ref().map(|o| o.as_str().to_owned()));
-                        registrations.3.push(seq);
-                        push_key(&mut keys, actor, public_key, seq);
-                    }
-                    Effect::AddKey { actor, public_key } => {
-                        push_key(&mut keys, actor, public_key, seq)
-                    }
-                    Effect::RevokeKey { actor, key } => {
-                        revocations.0.push(actor.as_str().to_owned());
-                        revocations.1.push(key.to_string());
-                        revocations.2.push(seq);
-                    }
-                    Effect::AdoptPolicy { hash, name } => {
-                        policies.0.push(hash.0.to_vec());
-                        policies.1.push(name.as_str().to_owned());
-                        policies.2.push(seq);
-                    }
-                    Effect::Allocate { value_entry } => {
-                        allocations.0.push(value_entry.0.to_vec());
-                        allocations.1.push(seq);
-                    }
-                    // Derived from the entries themselves (entries_by_project).
-                    Effect::OpenProject { .. } => {}
-                    Effect::FixCurrency { project, currency } => {
-                        currencies.0.push(project.as_str().to_owned());
-                        currencies.1.push(currency.clone());
-                        currencies.2.push(seq);
-                    }
-                }
+                effects.push(effect, seq);
             }
         }
+        self.insert_entries(&rows, received_at).await?;
+        self.insert_inputs(&inputs).await?;
+        self.insert_effects(&effects).await
+    }
+
+    /// The log's rows: one per accepted entry.
+    async fn insert_entries(
+        &mut self,
+        rows: &EntryColumns,
+        received_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO entries (log_id, seq, id, leaf_hash, leaf, entry_type, actor, nonce, project, received_at, refers_to)
              SELECT $1, u.seq, u.id, u.leaf_hash, u.leaf, u.entry_type, u.actor, u.nonce,
@@ -281,7 +248,19 @@ impl AppendTx {
         .bind(&rows.refers_to)
         .execute(&mut *self.tx)
         .await?;
-        self.insert_inputs(&inputs).await?;
+        Ok(())
+    }
+
+    /// The rows the accepted entries' effects add, one table after the other.
+    async fn insert_effects(&mut self, effects: &EffectColumns) -> Result<(), StoreError> {
+        let EffectColumns {
+            registrations,
+            keys,
+            revocations,
+            policies,
+            allocations,
+            currencies,
+        } = effects;
         if !registrations.0.is_empty() {
             sqlx::query(
                 "INSERT INTO actors (log_id, id, kind, operator, registered_seq)
@@ -479,6 +458,70 @@ impl EntryColumns {
             Body::Allocation(a) => Some(a.value_entry.0.to_vec()),
             _ => None,
         });
+    }
+}
+
+/// The rows the effects of a batch add, column by column, each with the sequence number
+/// of the entry that has the effect.
+#[derive(Default)]
+struct EffectColumns {
+    /// actors: id, kind, operator, seq.
+    registrations: (Vec<String>, Vec<String>, Vec<Option<String>>, Vec<i64>),
+    /// actor_keys.
+    keys: KeyColumns,
+    /// key_revocations: actor, key id, seq.
+    revocations: (Vec<String>, Vec<String>, Vec<i64>),
+    /// policies: hash, name, seq.
+    policies: (Vec<Vec<u8>>, Vec<String>, Vec<i64>),
+    /// allocations: value entry id, seq.
+    allocations: (Vec<Vec<u8>>, Vec<i64>),
+    /// project_currencies: project, currency, seq.
+    currencies: (Vec<String>, Vec<String>, Vec<i64>),
+}
+
+impl EffectColumns {
+    fn push(&mut self, effect: &Effect, seq: i64) {
+        match effect {
+            Effect::RegisterActor {
+                actor,
+                kind,
+                operator,
+                public_key,
+            } => {
+                let registrations = &mut self.registrations;
+                registrations.0.push(actor.as_str().to_owned());
+                registrations.1.push(kind.as_str().to_owned());
+                registrations
+                    .2
+                    .push(operator.as_ref().map(|o| o.as_str().to_owned()));
+                registrations.3.push(seq);
+                push_key(&mut self.keys, actor, public_key, seq);
+            }
+            Effect::AddKey { actor, public_key } => {
+                push_key(&mut self.keys, actor, public_key, seq)
+            }
+            Effect::RevokeKey { actor, key } => {
+                self.revocations.0.push(actor.as_str().to_owned());
+                self.revocations.1.push(key.to_string());
+                self.revocations.2.push(seq);
+            }
+            Effect::AdoptPolicy { hash, name } => {
+                self.policies.0.push(hash.0.to_vec());
+                self.policies.1.push(name.as_str().to_owned());
+                self.policies.2.push(seq);
+            }
+            Effect::Allocate { value_entry } => {
+                self.allocations.0.push(value_entry.0.to_vec());
+                self.allocations.1.push(seq);
+            }
+            // Derived from the entries themselves (entries_by_project).
+            Effect::OpenProject { .. } => {}
+            Effect::FixCurrency { project, currency } => {
+                self.currencies.0.push(project.as_str().to_owned());
+                self.currencies.1.push(currency.clone());
+                self.currencies.2.push(seq);
+            }
+        }
     }
 }
 
