@@ -45,15 +45,31 @@ pub fn apply_kind_limits(
             money_fmt(&shares[i])
         )));
     }
-    // Per kind: (Shapley total, player count).
+    let present = kind_totals(shares, kinds);
+    let targets = kind_targets(&present, amount, limits);
+    Ok(share_within_kinds(shares, kinds, &present, &targets))
+}
+
+/// Per kind with players (rule 1): its Shapley total and its player count.
+type KindTotals = BTreeMap<ActorKind, (BigRational, usize)>;
+
+fn kind_totals(shares: &[BigRational], kinds: &[ActorKind]) -> KindTotals {
     let mut by_kind: BTreeMap<ActorKind, Vec<&BigRational>> = BTreeMap::new();
     for (s, k) in shares.iter().zip(kinds) {
         by_kind.entry(*k).or_default().push(s);
     }
-    let present: BTreeMap<ActorKind, (BigRational, usize)> = by_kind
+    by_kind
         .into_iter()
         .map(|(k, list)| (k, (rational::sum(list.iter().copied()), list.len())))
-        .collect();
+        .collect()
+}
+
+/// Rule 2: each kind's total once the caps and floors hold.
+fn kind_targets(
+    present: &KindTotals,
+    amount: &BigRational,
+    limits: &[KindLimit],
+) -> BTreeMap<ActorKind, BigRational> {
     let bound = |k: ActorKind| -> (BigRational, BigRational) {
         let l = limits.iter().find(|l| l.kind == k);
         let lo = l
@@ -66,7 +82,7 @@ pub fn apply_kind_limits(
     };
     let mut fixed: BTreeMap<ActorKind, BigRational> = BTreeMap::new();
     let mut capped: Vec<ActorKind> = Vec::new();
-    let targets = loop {
+    loop {
         let left: BigRational = amount - fixed.values().sum::<BigRational>();
         let free: Vec<ActorKind> = present
             .keys()
@@ -81,23 +97,10 @@ pub fn apply_kind_limits(
             } else {
                 capped.clone()
             };
-            spread(&mut fixed, &yielding, &left, &present);
-            break fixed;
+            spread(&mut fixed, &yielding, &left, present);
+            return fixed;
         }
-        let total: BigRational = free.iter().map(|k| &present[k].0).sum();
-        let count: usize = free.iter().map(|k| present[k].1).sum();
-        let proposal: BTreeMap<ActorKind, BigRational> = free
-            .iter()
-            .map(|k| {
-                let t = if total.is_zero() {
-                    &left * BigRational::from_integer(present[k].1.into())
-                        / BigRational::from_integer(count.into())
-                } else {
-                    &left * &present[k].0 / &total
-                };
-                (*k, t)
-            })
-            .collect();
+        let proposal = proportional(&free, &left, present);
         let over: Vec<(ActorKind, BigRational)> = proposal
             .iter()
             .filter_map(|(k, t)| {
@@ -121,10 +124,42 @@ pub fn apply_kind_limits(
         if fix.is_empty() {
             let mut all = fixed.clone();
             all.extend(proposal);
-            break all;
+            return all;
         }
         fixed.extend(fix);
-    };
+    }
+}
+
+/// `left` shared among the `free` kinds in proportion to their Shapley totals, or to their
+/// player counts if those are all 0.
+fn proportional(
+    free: &[ActorKind],
+    left: &BigRational,
+    present: &KindTotals,
+) -> BTreeMap<ActorKind, BigRational> {
+    let total: BigRational = free.iter().map(|k| &present[k].0).sum();
+    let count: usize = free.iter().map(|k| present[k].1).sum();
+    free.iter()
+        .map(|k| {
+            let t = if total.is_zero() {
+                left * BigRational::from_integer(present[k].1.into())
+                    / BigRational::from_integer(count.into())
+            } else {
+                left * &present[k].0 / &total
+            };
+            (*k, t)
+        })
+        .collect()
+}
+
+/// Rule 3: each kind's target shared among its players in proportion to their shares, or
+/// equally if the kind's Shapley total is 0.
+fn share_within_kinds(
+    shares: &[BigRational],
+    kinds: &[ActorKind],
+    present: &KindTotals,
+    targets: &BTreeMap<ActorKind, BigRational>,
+) -> Vec<BigRational> {
     // One factor per kind: players of a kind left as it was keep their exact share.
     let factor: BTreeMap<ActorKind, Option<BigRational>> = present
         .iter()
@@ -140,7 +175,7 @@ pub fn apply_kind_limits(
             (*k, f)
         })
         .collect();
-    Ok(shares
+    shares
         .iter()
         .zip(kinds)
         .map(|(s, k)| match &factor[k] {
@@ -149,7 +184,7 @@ pub fn apply_kind_limits(
             Some(f) if present[k].0.is_zero() => f.clone(),
             Some(f) => rational::times(s, f),
         })
-        .collect())
+        .collect()
 }
 
 /// Add `left` to the targets of `kinds`: in proportion to their targets, else to their
@@ -158,7 +193,7 @@ fn spread(
     targets: &mut BTreeMap<ActorKind, BigRational>,
     kinds: &[ActorKind],
     left: &BigRational,
-    present: &BTreeMap<ActorKind, (BigRational, usize)>,
+    present: &KindTotals,
 ) {
     if left.is_zero() {
         return;
