@@ -64,14 +64,9 @@ pub fn replay(
     // checked entries then goes to the pool, which owns it, for its signatures, while the
     // rules go on; an entry is dropped once verified, so memory is reused. The leaf hashes
     // are computed on the pool meanwhile.
-    let settings = RuleSettings {
-        registration: RegistrationPolicy::Open,
-        server_key,
-    };
     let bad_signature: Mutex<Option<BadLeaf>> = Mutex::new(None);
     let mut hashes: Vec<Hash> = vec![[0; 32]; leaves.len()];
-    let mut state = Snapshot::default();
-    state.entries.reserve(leaves.len());
+    let mut rules = RulesPass::new(server_key, leaves.len(), observer);
     let mut first_bad: Option<BadLeaf> = None;
     rayon::scope(|scope| {
         for (leaves, hashes) in leaves.chunks(1 << 14).zip(hashes.chunks_mut(1 << 14)) {
@@ -94,7 +89,6 @@ pub fn replay(
                 verified.fetch_add(count, Ordering::Relaxed);
             });
         };
-        let mut nonces: HashSet<(ActorId, String)> = HashSet::with_capacity(leaves.len());
         let mut chunk = Vec::with_capacity(CHUNK);
         'replay: for (window, first) in leaves.chunks(WINDOW).zip((0..).step_by(WINDOW)) {
             // Each entry's id (a hash of its leaf) is computed here too, off the rules' thread.
@@ -103,31 +97,8 @@ pub fn replay(
                 .map(|leaf| parse_leaf(leaf).map(|entry| (entry, EntryId::of_leaf(leaf))))
                 .collect();
             for (entry, i) in parsed.into_iter().zip(first..) {
-                let bad = |reason: String| BadLeaf {
-                    index: i as u64,
-                    reason,
-                };
-                let checked = entry.map_err(bad).and_then(|(entry, id)| {
-                    let env = &entry.envelope;
-                    if !nonces.insert((env.actor.clone(), env.nonce.as_str().to_owned())) {
-                        return Err(bad(format!(
-                            "nonce {:?} of {} is used twice",
-                            env.nonce.as_str(),
-                            env.actor
-                        )));
-                    }
-                    let checked =
-                        rules::check(&entry, &state, &settings).map_err(|e| bad(e.to_string()))?;
-                    for effect in &checked.effects {
-                        state.apply(effect);
-                    }
-                    let reference = EntryRef {
-                        entry_type: env.entry_type,
-                        actor: env.actor.clone(),
-                        project: env.body.project().cloned(),
-                    };
-                    state.entries.insert(id, reference);
-                    observer.observe(i as u64, id, &entry).map_err(bad)?;
+                let checked = entry.and_then(|(entry, id)| {
+                    let checked = rules.accept(&entry, id, i as u64)?;
                     Ok((entry, checked))
                 });
                 match checked {
@@ -137,8 +108,11 @@ pub fn replay(
                             verify(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
                         }
                     }
-                    Err(error) => {
-                        first_bad = Some(error);
+                    Err(reason) => {
+                        first_bad = Some(BadLeaf {
+                            index: i as u64,
+                            reason,
+                        });
                         break 'replay;
                     }
                 }
@@ -161,7 +135,73 @@ pub fn replay(
     {
         return Err(bad);
     }
+    let (root, roots) = tree_roots(hashes, sizes)?;
+    Ok(ReplayReport {
+        entries: leaves.len() as u64,
+        actors: rules.state.actors.len(),
+        root,
+        roots,
+    })
+}
 
+/// The rules' side of the replay, in log order: the ledger's state so far and the nonces
+/// used, which every entry is checked against and then changes.
+struct RulesPass<'a> {
+    settings: RuleSettings,
+    state: Snapshot,
+    nonces: HashSet<(ActorId, String)>,
+    observer: &'a mut (dyn Observer + Send),
+}
+
+impl<'a> RulesPass<'a> {
+    fn new(server_key: PublicKey, leaves: usize, observer: &'a mut (dyn Observer + Send)) -> Self {
+        let mut state = Snapshot::default();
+        state.entries.reserve(leaves);
+        RulesPass {
+            settings: RuleSettings {
+                registration: RegistrationPolicy::Open,
+                server_key,
+            },
+            state,
+            nonces: HashSet::with_capacity(leaves),
+            observer,
+        }
+    }
+
+    /// Entry `seq` (with id `id`) through the rules: a nonce its actor has not used yet,
+    /// every rule kept; its effects then change the state and the observer sees it. The
+    /// signatures it still needs to verify come back.
+    fn accept(&mut self, entry: &SignedEntry, id: EntryId, seq: u64) -> Result<Checked, String> {
+        let env = &entry.envelope;
+        if !self
+            .nonces
+            .insert((env.actor.clone(), env.nonce.as_str().to_owned()))
+        {
+            return Err(format!(
+                "nonce {:?} of {} is used twice",
+                env.nonce.as_str(),
+                env.actor
+            ));
+        }
+        let checked =
+            rules::check(entry, &self.state, &self.settings).map_err(|e| e.to_string())?;
+        for effect in &checked.effects {
+            self.state.apply(effect);
+        }
+        let reference = EntryRef {
+            entry_type: env.entry_type,
+            actor: env.actor.clone(),
+            project: env.body.project().cloned(),
+        };
+        self.state.entries.insert(id, reference);
+        self.observer.observe(seq, id, entry)?;
+        Ok(checked)
+    }
+}
+
+/// The root of the tree over `hashes` (the leaf hashes in order), and the roots at `sizes`
+/// (those not beyond it).
+fn tree_roots(hashes: Vec<Hash>, sizes: &[u64]) -> Result<(Hash, HashMap<u64, Hash>), BadLeaf> {
     let mut frontier = Frontier::new();
     let mut roots = HashMap::new();
     let wanted: HashSet<u64> = sizes.iter().copied().collect();
@@ -177,12 +217,7 @@ pub fn replay(
             roots.insert(frontier.size(), frontier.root());
         }
     }
-    Ok(ReplayReport {
-        entries: leaves.len() as u64,
-        actors: state.actors.len(),
-        root: frontier.root(),
-        roots,
-    })
+    Ok((frontier.root(), roots))
 }
 
 /// The first bad signature in `chunk` (entries in log order with their checked signatures),
