@@ -404,18 +404,7 @@ impl CoalitionMeasured {
                 format!("1 to {MAX_COALITION_MEMBERS} actors"),
             ));
         }
-        let mut members: Vec<ActorId> = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let path = format!("{}[{i}]", f.at("members"));
-            let text = item
-                .as_str()
-                .ok_or_else(|| EntryError::malformed(&path, "must be a string"))?;
-            let member = Slug::parse(text).map_err(|m| EntryError::malformed(&path, m))?;
-            if members.contains(&member) {
-                return Err(EntryError::malformed(&path, "listed twice"));
-            }
-            members.push(member);
-        }
+        let members = distinct_items(&f.at("members"), items, Slug::parse)?;
         Ok(CoalitionMeasured {
             project: f.parse("project", Slug::parse)?,
             members,
@@ -505,19 +494,28 @@ fn parse_builds_on(f: &Fields<'_>) -> Result<Vec<EntryId>, EntryError> {
             format!("at most {MAX_BUILDS_ON} entries"),
         ));
     }
-    let mut ids: Vec<EntryId> = Vec::with_capacity(items.len());
+    distinct_items(&f.at("builds_on"), items, EntryId::parse)
+}
+
+/// The strings of the array at `path`, each read by `parse` and listed once.
+fn distinct_items<T: PartialEq>(
+    path: &str,
+    items: &[Value],
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, EntryError> {
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let path = format!("{}[{i}]", f.at("builds_on"));
+        let path = format!("{path}[{i}]");
         let text = item
             .as_str()
             .ok_or_else(|| EntryError::malformed(&path, "must be a string"))?;
-        let id = EntryId::parse(text).map_err(|m| EntryError::malformed(&path, m))?;
-        if ids.contains(&id) {
+        let parsed = parse(text).map_err(|m| EntryError::malformed(&path, m))?;
+        if out.contains(&parsed) {
             return Err(EntryError::malformed(&path, "listed twice"));
         }
-        ids.push(id);
+        out.push(parsed);
     }
-    Ok(ids)
+    Ok(out)
 }
 
 #[cfg(test)]
