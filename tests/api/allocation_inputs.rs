@@ -8,7 +8,6 @@ use fairshare::allocation::reproduce::Reproducer;
 use fairshare::crypto::hash;
 use fairshare::entry::body::Body;
 use fairshare::entry::{EntryId, SignedEntry};
-use fairshare::ledger::replay::Observer;
 use fairshare::service::allocator;
 use serde_json::{Value, json};
 
@@ -217,7 +216,7 @@ async fn the_projection_and_the_leaves_give_the_same_inputs_and_allocations() {
         }
         // An allocation entry is recomputed from the leaves and must match byte for byte.
         reproducer
-            .observe(*seq, *id, entry)
+            .follow(*seq, *id, entry)
             .unwrap_or_else(|e| panic!("entry {seq}: {e}"));
     }
     assert_eq!(
