@@ -17,6 +17,7 @@ mod entries;
 mod failures;
 mod guards;
 mod helpers;
+mod import;
 mod ranges;
 mod retry;
 mod spec;
