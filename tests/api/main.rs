@@ -12,6 +12,8 @@ mod audit;
 mod cli;
 mod client;
 mod concurrency;
+mod deploy;
+mod docker;
 mod embedded;
 mod entries;
 mod failures;
