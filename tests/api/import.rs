@@ -2,60 +2,22 @@
 //! log; the restored server answers as the original did and continues the log; a tampered
 //! export, a database that holds a log, or another server key change nothing.
 
+use crate::allocation_inputs::wait_for_allocations;
+use crate::cli::{fairshare, stdout as succeeded};
 use crate::helpers::{Actor, TestApp, admin_connection, fresh_database, spawn_app_on, text};
+use crate::transparency::wait_for_checkpoint;
 use fairshare::crypto::{SecretKey, hash};
 use fairshare::ledger::checkpoint::{NoteVerifier, open_checkpoint};
 use fairshare::ledger::merkle::verify_consistency;
 use fairshare::server::RunningServer;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-const BIN: &str = env!("CARGO_BIN_EXE_fairshare");
-
-fn fairshare(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .output()
-        .expect("runs")
-}
-
-fn succeeded(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use std::process::Output;
 
 async fn receipt(app: &TestApp, entry: &Value) -> Value {
     let (status, receipt) = app.post(entry).await;
     assert_eq!(status, 201, "{receipt}");
     receipt
-}
-
-async fn wait_for_checkpoint(app: &TestApp, size: u64) -> String {
-    for _ in 0..400 {
-        let (status, note) = text(app, "/v1/log/checkpoint").await;
-        if status == 200 && note.lines().nth(1) == Some(size.to_string().as_str()) {
-            return note;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("no checkpoint of size {size}");
-}
-
-async fn wait_for_allocations(app: &TestApp, count: usize) -> Value {
-    for _ in 0..400 {
-        let listed = app.get("/v1/allocations").await.1;
-        if listed["allocations"].as_array().map(Vec::len) == Some(count) {
-            return listed;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("fewer than {count} allocations");
 }
 
 /// Words the default policy weighs.
@@ -89,14 +51,7 @@ async fn every_entry_type(app: &TestApp) -> (Vec<Actor>, String) {
     app.register(&bob, "human").await;
     app.register_by_operator(&shop, "platform").await;
     app.register_by_operator(&watchdog, "regulator").await;
-    let model = scribe.sign_with(
-        &scribe.key,
-        "actor.registered",
-        json!({"kind": "ai", "public_key": scribe.key.public_key().to_base64(), "operator": "shop",
-               "model": {"name": "scribe", "version": "2"}}),
-        &[("shop", &shop.key)],
-    );
-    receipt(app, &model).await;
+    app.register_ai(&scribe, &shop).await;
     let policy = app.adopt_policy(&shop, "default").await;
 
     let text = receipt(app, &words(&alice, "novel", "1000", &[])).await["id"].clone();
