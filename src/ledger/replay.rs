@@ -98,18 +98,8 @@ pub fn replay_stream<W: AsRef<[Vec<u8>]>>(
     // meaningless). Each window is parsed and hashed on all cores; each full chunk of
     // checked entries then goes to the pool, which owns it, for its signatures, while the
     // rules go on; an entry is dropped once verified, so memory is reused.
-    let settings = RuleSettings {
-        registration: RegistrationPolicy::Open,
-        server_key,
-    };
     let bad_signature: Mutex<Option<BadLeaf>> = Mutex::new(None);
-    let mut state = Snapshot::default();
-    let mut frontier = Frontier::new();
-    let wanted: HashSet<u64> = sizes.iter().copied().collect();
-    let mut roots = HashMap::new();
-    if wanted.contains(&0) {
-        roots.insert(0, frontier.root());
-    }
+    let mut rules = RulesPass::new(server_key, sizes, observer);
     let mut first_bad: Option<BadLeaf> = None;
     rayon::in_place_scope(|scope| {
         let verify = |chunk: Vec<(u64, SignedEntry, Checked)>| {
@@ -125,7 +115,6 @@ pub fn replay_stream<W: AsRef<[Vec<u8>]>>(
                 verified.fetch_add(count, Ordering::Relaxed);
             });
         };
-        let mut nonces: HashSet<(ActorId, String)> = HashSet::new();
         let mut chunk = Vec::with_capacity(CHUNK);
         let mut next: u64 = 0;
         'replay: for window in windows {
@@ -137,69 +126,20 @@ pub fn replay_stream<W: AsRef<[Vec<u8>]>>(
                 }
             };
             let window = window.as_ref();
-            // Each entry's id (blake3) and leaf hash (SHA-256) are computed here too, off
-            // the rules' thread.
-            let parsed: Vec<Result<Parsed, String>> = window
-                .par_iter()
-                .map(|leaf| {
-                    parse_leaf(leaf).map(|(entry, received_at)| Parsed {
-                        entry,
-                        received_at,
-                        id: EntryId::of_leaf(leaf),
-                        leaf_hash: leaf_hash(leaf),
-                    })
-                })
-                .collect();
-            for ((parsed, leaf), i) in parsed.into_iter().zip(window).zip(next..) {
-                let bad = |reason: String| BadLeaf { index: i, reason };
-                let checked = parsed.map_err(bad).and_then(|parsed| {
-                    let env = &parsed.entry.envelope;
-                    if !nonces.insert((env.actor.clone(), env.nonce.as_str().to_owned())) {
-                        return Err(bad(format!(
-                            "nonce {:?} of {} is used twice",
-                            env.nonce.as_str(),
-                            env.actor
-                        )));
-                    }
-                    let checked = rules::check(&parsed.entry, &state, &settings)
-                        .map_err(|e| bad(e.to_string()))?;
-                    for effect in &checked.effects {
-                        state.apply(effect);
-                    }
-                    let reference = EntryRef {
-                        entry_type: env.entry_type,
-                        actor: env.actor.clone(),
-                        project: env.body.project().cloned(),
-                    };
-                    state.entries.insert(parsed.id, reference);
-                    observer
-                        .observe(&Replayed {
-                            seq: i,
-                            id: parsed.id,
-                            leaf,
-                            leaf_hash: parsed.leaf_hash,
-                            received_at: &parsed.received_at,
-                            entry: &parsed.entry,
-                            effects: &checked.effects,
-                        })
-                        .map_err(bad)?;
-                    frontier
-                        .append_with(parsed.leaf_hash, |_, _| {})
-                        .map_err(|e| bad(e.to_string()))?;
+            for ((parsed, leaf), i) in parse_window(window).into_iter().zip(window).zip(next..) {
+                let checked = parsed.and_then(|parsed| {
+                    let checked = rules.accept(&parsed, leaf, i)?;
                     Ok((parsed.entry, checked))
                 });
                 match checked {
                     Ok((entry, checked)) => {
-                        if wanted.contains(&frontier.size()) {
-                            roots.insert(frontier.size(), frontier.root());
-                        }
                         chunk.push((i, entry, checked));
                         if chunk.len() == CHUNK {
                             verify(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
                         }
                     }
-                    Err(error) => {
-                        first_bad = Some(error);
+                    Err(reason) => {
+                        first_bad = Some(BadLeaf { index: i, reason });
                         break 'replay;
                     }
                 }
@@ -223,12 +163,114 @@ pub fn replay_stream<W: AsRef<[Vec<u8>]>>(
     {
         return Err(bad);
     }
-    Ok(ReplayReport {
-        entries: frontier.size(),
-        actors: state.actors.len(),
-        root: frontier.root(),
-        roots,
-    })
+    Ok(rules.report())
+}
+
+/// The leaves of `window` parsed on all cores, each with its id (blake3) and leaf hash
+/// (SHA-256), off the rules' thread.
+fn parse_window(window: &[Vec<u8>]) -> Vec<Result<Parsed, String>> {
+    window
+        .par_iter()
+        .map(|leaf| {
+            parse_leaf(leaf).map(|(entry, received_at)| Parsed {
+                entry,
+                received_at,
+                id: EntryId::of_leaf(leaf),
+                leaf_hash: leaf_hash(leaf),
+            })
+        })
+        .collect()
+}
+
+/// The rules' side of the replay, in log order: the ledger's state so far, the nonces used
+/// and the tree, which every entry is checked against and then changes.
+struct RulesPass<'a> {
+    settings: RuleSettings,
+    state: Snapshot,
+    nonces: HashSet<(ActorId, String)>,
+    frontier: Frontier,
+    /// The tree sizes whose roots are asked for, and those found so far.
+    wanted: HashSet<u64>,
+    roots: HashMap<u64, Hash>,
+    observer: &'a mut dyn Observer,
+}
+
+impl<'a> RulesPass<'a> {
+    fn new(server_key: PublicKey, sizes: &[u64], observer: &'a mut dyn Observer) -> Self {
+        let frontier = Frontier::new();
+        let wanted: HashSet<u64> = sizes.iter().copied().collect();
+        let roots = wanted
+            .contains(&0)
+            .then(|| (0, frontier.root()))
+            .into_iter()
+            .collect();
+        RulesPass {
+            settings: RuleSettings {
+                registration: RegistrationPolicy::Open,
+                server_key,
+            },
+            state: Snapshot::default(),
+            nonces: HashSet::new(),
+            frontier,
+            wanted,
+            roots,
+            observer,
+        }
+    }
+
+    /// Leaf `seq` through the rules: a nonce its actor has not used yet, every rule kept;
+    /// its effects then change the state, the observer sees it and it joins the tree. The
+    /// signatures it still needs to verify come back.
+    fn accept(&mut self, parsed: &Parsed, leaf: &[u8], seq: u64) -> Result<Checked, String> {
+        let (entry, env) = (&parsed.entry, &parsed.entry.envelope);
+        if !self
+            .nonces
+            .insert((env.actor.clone(), env.nonce.as_str().to_owned()))
+        {
+            return Err(format!(
+                "nonce {:?} of {} is used twice",
+                env.nonce.as_str(),
+                env.actor
+            ));
+        }
+        let checked =
+            rules::check(entry, &self.state, &self.settings).map_err(|e| e.to_string())?;
+        for effect in &checked.effects {
+            self.state.apply(effect);
+        }
+        let reference = EntryRef {
+            entry_type: env.entry_type,
+            actor: env.actor.clone(),
+            project: env.body.project().cloned(),
+        };
+        self.state.entries.insert(parsed.id, reference);
+        self.observer.observe(&Replayed {
+            seq,
+            id: parsed.id,
+            leaf,
+            leaf_hash: parsed.leaf_hash,
+            received_at: &parsed.received_at,
+            entry,
+            effects: &checked.effects,
+        })?;
+        self.frontier
+            .append_with(parsed.leaf_hash, |_, _| {})
+            .map_err(|e| e.to_string())?;
+        if self.wanted.contains(&self.frontier.size()) {
+            self.roots
+                .insert(self.frontier.size(), self.frontier.root());
+        }
+        Ok(checked)
+    }
+
+    fn report(self) -> ReplayReport {
+        ReplayReport {
+            entries: self.frontier.size(),
+            actors: self.state.actors.len(),
+            root: self.frontier.root(),
+            roots: self.roots,
+        }
+    }
 }
 
 /// A leaf parsed on the pool, with its hashes.

@@ -35,12 +35,7 @@ pub struct NewRow<'a> {
 pub struct Rows {
     entries: EntryColumns,
     inputs: InputColumns,
-    registrations: (Vec<String>, Vec<String>, Vec<Option<String>>, Vec<i64>),
-    keys: KeyColumns,
-    revocations: (Vec<String>, Vec<String>, Vec<i64>),
-    policies: (Vec<Vec<u8>>, Vec<String>, Vec<i64>),
-    currencies: (Vec<String>, Vec<String>, Vec<i64>),
-    allocations: (Vec<Vec<u8>>, Vec<i64>),
+    effects: EffectColumns,
     /// The projects of this batch's contributions: an endorsement of one of them takes its
     /// project from here, since an INSERT's subquery does not see the rows it inserts.
     contribution_projects: HashMap<EntryId, String>,
@@ -71,12 +66,32 @@ impl Rows {
         self.entries.push(seq, &row, project);
         self.inputs.push(seq, &row.id, env);
         for effect in row.effects {
-            self.push_effect(effect, seq);
+            self.effects.push(effect, seq);
         }
         Ok(())
     }
+}
 
-    fn push_effect(&mut self, effect: &Effect, seq: i64) {
+/// The rows the effects of a batch add, column by column, each with the sequence number
+/// of the entry that has the effect.
+#[derive(Default)]
+struct EffectColumns {
+    /// actors: id, kind, operator, seq.
+    registrations: (Vec<String>, Vec<String>, Vec<Option<String>>, Vec<i64>),
+    /// actor_keys.
+    keys: KeyColumns,
+    /// key_revocations: actor, key id, seq.
+    revocations: (Vec<String>, Vec<String>, Vec<i64>),
+    /// policies: hash, name, seq.
+    policies: (Vec<Vec<u8>>, Vec<String>, Vec<i64>),
+    /// allocations: value entry id, seq.
+    allocations: (Vec<Vec<u8>>, Vec<i64>),
+    /// project_currencies: project, currency, seq.
+    currencies: (Vec<String>, Vec<String>, Vec<i64>),
+}
+
+impl EffectColumns {
+    fn push(&mut self, effect: &Effect, seq: i64) {
         match effect {
             Effect::RegisterActor {
                 actor,
@@ -128,7 +143,13 @@ impl AppendTx {
         if rows.is_empty() {
             return Ok(());
         }
-        let columns = &rows.entries;
+        self.insert_entries(&rows.entries).await?;
+        self.insert_inputs(&rows.inputs).await?;
+        self.insert_effects(&rows.effects).await
+    }
+
+    /// The log's rows: one per entry.
+    async fn insert_entries(&mut self, columns: &EntryColumns) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO entries (log_id, seq, id, leaf_hash, leaf, entry_type, actor, nonce, project, received_at, refers_to)
              SELECT $1, u.seq, u.id, u.leaf_hash, u.leaf, u.entry_type, u.actor, u.nonce,
@@ -150,12 +171,19 @@ impl AppendTx {
         .bind(&columns.refers_to)
         .execute(&mut *self.tx)
         .await?;
-        self.insert_inputs(&rows.inputs).await?;
-        self.write_projections(rows).await
+        Ok(())
     }
 
-    async fn write_projections(&mut self, rows: &Rows) -> Result<(), StoreError> {
-        let (registrations, keys) = (&rows.registrations, &rows.keys);
+    /// The rows the entries' effects add, one table after the other.
+    async fn insert_effects(&mut self, effects: &EffectColumns) -> Result<(), StoreError> {
+        let EffectColumns {
+            registrations,
+            keys,
+            revocations,
+            policies,
+            allocations,
+            currencies,
+        } = effects;
         if !registrations.0.is_empty() {
             sqlx::query(
                 "INSERT INTO actors (log_id, id, kind, operator, registered_seq)
@@ -182,7 +210,6 @@ impl AppendTx {
             .execute(&mut *self.tx)
             .await?;
         }
-        let revocations = &rows.revocations;
         if !revocations.0.is_empty() {
             sqlx::query(
                 "INSERT INTO key_revocations (log_id, actor, key_id, revoked_seq)
@@ -195,7 +222,6 @@ impl AppendTx {
             .execute(&mut *self.tx)
             .await?;
         }
-        let policies = &rows.policies;
         if !policies.0.is_empty() {
             sqlx::query(
                 "INSERT INTO policies (log_id, hash, name, adopted_seq)
@@ -208,7 +234,6 @@ impl AppendTx {
             .execute(&mut *self.tx)
             .await?;
         }
-        let allocations = &rows.allocations;
         if !allocations.0.is_empty() {
             sqlx::query(
                 "INSERT INTO allocations (log_id, value_id, allocation_seq)
@@ -220,7 +245,6 @@ impl AppendTx {
             .execute(&mut *self.tx)
             .await?;
         }
-        let currencies = &rows.currencies;
         if !currencies.0.is_empty() {
             sqlx::query(
                 "INSERT INTO project_currencies (log_id, project, currency, fixed_seq)
