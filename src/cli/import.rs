@@ -6,20 +6,22 @@
 //! verify, a database error or a checkpoint that does not match leaves the database as it
 //! was.
 
+use super::CliError;
 use super::export::checkpoint_path;
-use super::{CliError, read_input};
+use super::verify::{check_against, log_key, signed_checkpoint_file};
 use crate::allocation::reproduce::Reproducer;
-use crate::crypto::{PublicKey, b64_decode, hash};
+use crate::client::layout::parse_leaf_line;
+use crate::crypto::{PublicKey, hash};
 use crate::keyfile;
-use crate::ledger::checkpoint::{Checkpoint, NoteVerifier, open_checkpoint};
+use crate::ledger::checkpoint::{Checkpoint, NoteVerifier};
 use crate::ledger::merkle::{Frontier, Hash, NodeId};
 use crate::ledger::replay::{BadLeaf, Observer, ReplayReport, Replayed, replay_stream};
 use crate::server::{DatabaseConfig, close_store, open_store};
+use crate::service::describe;
 use crate::store::{AppendTx, NewRow, Rows, Store, StoreError};
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use std::borrow::Cow;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
@@ -64,26 +66,26 @@ pub async fn run(args: &ImportArgs) -> Result<(), CliError> {
         )));
     }
     let log_key = PublicKey::from_bytes(verifier.public_key().as_bytes())
-        .map_err(|e| CliError::Input(format!("--log-key: {e}")))?;
+        .map_err(|e| CliError::input_because("--log-key", e))?;
     let key_restored = server_key_matches(&args.database, &log_key)?;
     let checkpoint_file = args
         .checkpoint
         .clone()
         .unwrap_or_else(|| checkpoint_path(&args.log));
-    let latest = signed_checkpoint(&checkpoint_file, &verifier)?;
+    let latest = signed(&checkpoint_file, &verifier, "checkpoint")?;
     let mut checkpoints = args
         .previous_checkpoint
         .iter()
-        .map(|path| signed_checkpoint(path, &verifier))
+        .map(|path| signed(path, &verifier, "--previous-checkpoint"))
         .collect::<Result<Vec<_>, _>>()?;
     checkpoints.push(latest);
     let file = std::fs::File::open(&args.log)
-        .map_err(|e| CliError::Input(format!("cannot read {}: {e}", args.log.display())))?;
+        .map_err(|e| CliError::input_because(format!("cannot read {}", args.log.display()), e))?;
     let leaves = ExportReader::new(std::io::BufReader::new(file), &args.log);
 
     let (store, embedded) = open_store(&args.database, 2)
         .await
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+        .map_err(|e| CliError::failed_because("cannot open the database", e))?;
     let imported = import(&store, leaves, log_key, &checkpoints).await;
     close_store(&store, embedded).await;
     let report = imported?;
@@ -105,16 +107,8 @@ pub async fn run(args: &ImportArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `--log-key`: the key itself, or a file holding it.
-fn log_key(argument: &str) -> Result<NoteVerifier, CliError> {
-    let text = std::fs::read_to_string(argument).unwrap_or_else(|_| argument.to_owned());
-    NoteVerifier::from_vkey(text.trim()).map_err(|e| CliError::Input(format!("--log-key: {e}")))
-}
-
-fn signed_checkpoint(path: &Path, verifier: &NoteVerifier) -> Result<Signed, CliError> {
-    let note = read_input(path)?;
-    let (checkpoint, _) = open_checkpoint(&note, std::slice::from_ref(verifier))
-        .map_err(|e| CliError::Input(format!("checkpoint {}: {e}", path.display())))?;
+fn signed(path: &Path, verifier: &NoteVerifier, what: &str) -> Result<Signed, CliError> {
+    let (checkpoint, note) = signed_checkpoint_file(path, verifier, what)?;
     Ok(Signed { checkpoint, note })
 }
 
@@ -128,7 +122,7 @@ fn server_key_matches(config: &DatabaseConfig, log_key: &PublicKey) -> Result<bo
         return Ok(false);
     }
     let key = keyfile::read(&path)
-        .map_err(|e| CliError::Input(format!("--server-key {}: {e}", path.display())))?;
+        .map_err(|e| CliError::input_because(format!("--server-key {}", path.display()), e))?;
     if key.public_key() != *log_key {
         return Err(CliError::Input(format!(
             "the server key {} (key id {}) is not the log's key (key id {}): restore the key the log was written with, or import without it",
@@ -148,7 +142,8 @@ async fn import(
     log_key: PublicKey,
     checkpoints: &[Signed],
 ) -> Result<ReplayReport, CliError> {
-    let failed = |e: StoreError| CliError::Failed(format!("{e}; nothing was imported"));
+    let failed =
+        |e: StoreError| CliError::failed_because("the import failed and changed nothing", e);
     let mut tx = store.begin_append().await.map_err(failed)?;
     let holdings = tx.holdings().await.map_err(failed)?;
     if !holdings.is_empty() {
@@ -167,7 +162,7 @@ async fn import(
     let written = write_batches(&mut tx, receiver).await;
     let replayed = replaying
         .await
-        .map_err(|e| CliError::Failed(format!("the replay did not finish: {e}")))?;
+        .map_err(|e| CliError::failed_because("the replay did not finish", e))?;
     // A database error explains a replay that stopped because its rows were not taken.
     written.map_err(failed)?;
     let report = replayed.map_err(|bad| {
@@ -175,7 +170,7 @@ async fn import(
             "verification failed at {bad}; nothing was imported"
         ))
     })?;
-    check_against(checkpoints, &report)?;
+    matches_checkpoints(checkpoints, &report)?;
     for signed in checkpoints {
         let checkpoint = &signed.checkpoint;
         tx.insert_checkpoint(checkpoint.size, &checkpoint.root, &signed.note)
@@ -230,33 +225,25 @@ async fn write_batches(
     Ok(())
 }
 
-/// The leaves the checkpoints sign are exactly the log's (the last checkpoint covers it all).
-fn check_against(checkpoints: &[Signed], report: &ReplayReport) -> Result<(), CliError> {
+/// The leaves the checkpoints sign are exactly the export's (the last checkpoint covers it
+/// all).
+fn matches_checkpoints(checkpoints: &[Signed], report: &ReplayReport) -> Result<(), CliError> {
+    let nothing = |e: CliError| {
+        CliError::failed_because(
+            "the export does not match its checkpoints; nothing was imported",
+            e,
+        )
+    };
     for signed in checkpoints {
-        let checkpoint = &signed.checkpoint;
-        match report.roots.get(&checkpoint.size) {
-            Some(root) if *root == checkpoint.root => {}
-            Some(root) => {
-                return Err(CliError::Failed(format!(
-                    "the root recomputed from the first {} leaves ({}) differs from the checkpoint's ({}); nothing was imported",
-                    checkpoint.size,
-                    hash::to_hex(root),
-                    hash::to_hex(&checkpoint.root)
-                )));
-            }
-            None => {
-                return Err(CliError::Failed(format!(
-                    "a checkpoint covers {} entries but the export holds {}; nothing was imported",
-                    checkpoint.size, report.entries
-                )));
-            }
-        }
+        check_against(&signed.checkpoint, report, "checkpoint").map_err(nothing)?;
     }
     match checkpoints.last() {
-        Some(last) if last.checkpoint.size != report.entries => Err(CliError::Failed(format!(
-            "the export holds {} leaves but its checkpoint signs {}: import exactly the leaves a checkpoint signs; nothing was imported",
-            report.entries, last.checkpoint.size
-        ))),
+        Some(last) if last.checkpoint.size != report.entries => {
+            Err(nothing(CliError::Failed(format!(
+                "the export holds {} leaves but its checkpoint signs {}: import exactly the leaves a checkpoint signs",
+                report.entries, last.checkpoint.size
+            ))))
+        }
         _ => Ok(()),
     }
 }
@@ -386,24 +373,13 @@ impl<R: BufRead> Iterator for ExportReader<R> {
     }
 }
 
-/// One line of an export. Base64 needs no escapes, so the leaf is borrowed from the line
-/// unless a writer escaped it anyway.
-#[derive(serde::Deserialize)]
-struct ExportLine<'a> {
-    index: u64,
-    #[serde(borrow)]
-    leaf: Cow<'a, str>,
-}
-
 fn decode_line(line: &str, index: u64) -> Result<Vec<u8>, BadLeaf> {
     let bad = |reason: String| BadLeaf { index, reason };
-    let parsed: ExportLine =
-        serde_json::from_str(line).map_err(|e| bad(format!("not an export line: {e}")))?;
-    if parsed.index != index {
+    let (held, leaf) = parse_leaf_line(line).map_err(|e| bad(describe(&e)))?;
+    if held != index {
         return Err(bad(format!(
-            "the export holds index {} there (missing or reordered leaves)",
-            parsed.index
+            "the export holds index {held} there (missing or reordered leaves)"
         )));
     }
-    b64_decode(&parsed.leaf).map_err(|e| bad(format!("the leaf is not base64: {e}")))
+    Ok(leaf)
 }
