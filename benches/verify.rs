@@ -7,7 +7,9 @@
 //! Figures go in docs/BENCHMARKS.md.
 //!
 //! The command itself, `fairshare verify`, is then timed on the same log written out as an
-//! export (file read and NDJSON decoding included).
+//! export (file read and NDJSON decoding included), and `fairshare import` of that export
+//! into a fresh database (on DATABASE_URL's server, default the local one), each with its
+//! peak memory (VmHWM, sampled every 20 ms).
 //!
 //! `CARGO_TARGET_DIR=... cargo bench --bench verify` (`VERIFY_ENTRIES` overrides the size).
 
@@ -24,14 +26,19 @@ use fairshare::ledger::replay::replay;
 use rayon::prelude::*;
 use std::io::Write;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::Instant;
 
+#[path = "support/server.rs"]
+#[allow(dead_code)] // This bench only needs a fresh database, not the server.
+mod server;
 #[path = "support/workload.rs"]
 mod workload;
 
 const ACTORS: usize = 300;
+/// The exported log's origin (its key's name).
+const ORIGIN: &str = "bench.fairshare.example/log";
 const DEFAULT_ENTRIES: usize = 1_000_000;
 /// Signatures per batch, as `rules::verify_signatures` uses.
 const BATCH: usize = 64;
@@ -106,18 +113,16 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("fairshare-verify-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temporary directory");
     let log_key = export(&dir, &leaves, &server, report.root);
-    let start = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_fairshare"))
+    let mut verify = Command::new(env!("CARGO_BIN_EXE_fairshare"));
+    verify
         .args(["verify", "--log-key", &log_key, "--log"])
-        .arg(dir.join("log.ndjson"))
-        .output()
-        .expect("runs fairshare verify");
-    let command_secs = start.elapsed().as_secs_f64();
-    assert!(
-        output.status.success(),
-        "fairshare verify failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .arg(dir.join("log.ndjson"));
+    let (command_secs, verify_peak) = measured(verify);
+
+    // The same export restored into a fresh database, with the server key.
+    let key_file = dir.join("server.key");
+    fairshare::keyfile::write(&key_file, &server).expect("key file");
+    let (import_secs, import_peak) = import(&dir, &log_key, &key_file);
     let _ = std::fs::remove_dir_all(&dir);
 
     // Raw ed25519, same signatures, all cores.
@@ -173,12 +178,18 @@ fn main() {
     let rate = |secs: f64| entries as f64 / secs;
     println!("replay phases: {breakdown}");
     println!(
+        "peak memory (VmHWM): fairshare verify {:.1} MiB, fairshare import {:.1} MiB",
+        verify_peak as f64 / 1024.0,
+        import_peak as f64 / 1024.0
+    );
+    println!(
         "{:<52} {:>9} {:>8} {:>11} {:>9}",
         "measure", "entries", "seconds", "per second", "/ batch"
     );
     let batch_rate = rate(ours_secs);
     for (name, secs) in [
         ("`fairshare verify` on the exported file", command_secs),
+        ("`fairshare import` of the exported file", import_secs),
         ("replay (fairshare verify minus file read)", replay_secs),
         ("crypto::verify_batch, chunks of 64, all cores", ours_secs),
         ("PublicKey::verify one by one, all cores", single_secs),
@@ -193,6 +204,69 @@ fn main() {
     }
 }
 
+/// Runs `command` to success; its wall time and its peak resident memory in KiB (VmHWM,
+/// the last sample before it exits).
+fn measured(mut command: Command) -> (f64, u64) {
+    let start = Instant::now();
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut peak = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            break status;
+        }
+        peak = peak.max(vm_hwm_kib(child.id()).unwrap_or(0));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let secs = start.elapsed().as_secs_f64();
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+    }
+    assert!(status.success(), "{command:?} failed: {stderr}");
+    (secs, peak)
+}
+
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// `fairshare import` of the export in `dir` into a fresh database: its time and peak memory.
+fn import(dir: &Path, log_key: &str, key_file: &Path) -> (f64, u64) {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let mut measured_import = None;
+    runtime
+        .block_on(server::with_fresh_database(
+            "fairshare_import_bench",
+            |url, _| {
+                let mut import = Command::new(env!("CARGO_BIN_EXE_fairshare"));
+                import
+                    .args(["import", "--log-key", log_key, "--database-url", &url])
+                    .args(["--log-origin", ORIGIN, "--log"])
+                    .arg(dir.join("log.ndjson"))
+                    .arg("--server-key")
+                    .arg(key_file)
+                    .arg("--data-dir")
+                    .arg(dir)
+                    .env_remove("DATABASE_URL");
+                measured_import = Some(measured(import));
+                async { Ok(()) }
+            },
+        ))
+        .unwrap_or_else(|e| panic!("fresh database: {e}"));
+    measured_import.expect("imported")
+}
+
 /// Writes the log as `fairshare export` does (`log.ndjson` and its `.checkpoint`, signed by
 /// `server` for `root`); returns the log's verifier key.
 fn export(dir: &Path, leaves: &[Vec<u8>], server: &SecretKey, root: [u8; 32]) -> String {
@@ -204,12 +278,11 @@ fn export(dir: &Path, leaves: &[Vec<u8>], server: &SecretKey, root: [u8; 32]) ->
     }
     file.flush().expect("writes");
     let signer = NoteSigner::ed25519(
-        "bench.fairshare.example/log",
+        ORIGIN,
         ed25519_dalek::SigningKey::from_bytes(&server.seed()),
     )
     .expect("signer");
-    let checkpoint = Checkpoint::new("bench.fairshare.example/log", leaves.len() as u64, root)
-        .expect("checkpoint");
+    let checkpoint = Checkpoint::new(ORIGIN, leaves.len() as u64, root).expect("checkpoint");
     let note = sign_checkpoint(&checkpoint, &signer).expect("signs");
     std::fs::write(dir.join("log.ndjson.checkpoint"), note).expect("checkpoint file");
     signer.verifier().to_vkey()

@@ -132,28 +132,51 @@ pub struct Ledger {
     embedded: Option<EmbeddedPostgres>,
 }
 
+impl DatabaseConfig {
+    /// The server key file: `--server-key`, else DATA_DIR/server.key.
+    pub fn server_key_path(&self) -> PathBuf {
+        self.server_key
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("server.key"))
+    }
+}
+
+/// The ledger's store alone, without the server key (which `fairshare import` must not
+/// create); with the embedded cluster if one was started, for [`close_store`].
+pub async fn open_store(
+    config: &DatabaseConfig,
+    db_connections: u32,
+) -> Result<(Store, Option<EmbeddedPostgres>), StartError> {
+    let (options, embedded) = match &config.database_url {
+        Some(url) => (store::connect_options(url)?, None),
+        None => {
+            let (data_dir, bin) = (config.data_dir.clone(), config.pg_bin.clone());
+            let cluster = tokio::task::spawn_blocking(move || {
+                EmbeddedPostgres::start(&data_dir, bin.as_deref())
+            })
+            .await
+            .map_err(StartError::Embedded)??;
+            tracing::info!(url = %cluster.url(), "embedded PostgreSQL is running");
+            let app = setup::provision(&cluster.connect_options(), EMBEDDED_DATABASE).await?;
+            (app, Some(cluster))
+        }
+    };
+    let store = Store::connect(options, &config.log_id, db_connections).await?;
+    Ok((store, embedded))
+}
+
+/// Closes the pool, then stops the embedded cluster if there is one.
+pub async fn close_store(store: &Store, embedded: Option<EmbeddedPostgres>) {
+    store.close().await;
+    if let Some(mut cluster) = embedded {
+        let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+    }
+}
+
 impl Ledger {
     pub async fn open(config: &DatabaseConfig, db_connections: u32) -> Result<Self, StartError> {
-        let (options, embedded) = match &config.database_url {
-            Some(url) => (store::connect_options(url)?, None),
-            None => {
-                let (data_dir, bin) = (config.data_dir.clone(), config.pg_bin.clone());
-                let cluster = tokio::task::spawn_blocking(move || {
-                    EmbeddedPostgres::start(&data_dir, bin.as_deref())
-                })
-                .await
-                .map_err(StartError::Embedded)??;
-                tracing::info!(url = %cluster.url(), "embedded PostgreSQL is running");
-                let app = setup::provision(&cluster.connect_options(), EMBEDDED_DATABASE).await?;
-                (app, Some(cluster))
-            }
-        };
-        let store = Store::connect(options, &config.log_id, db_connections).await?;
-        let key_path = config
-            .server_key
-            .clone()
-            .unwrap_or_else(|| config.data_dir.join("server.key"));
-        let server_key = keyfile::read_or_create(&key_path)?;
+        let (store, embedded) = open_store(config, db_connections).await?;
+        let server_key = keyfile::read_or_create(&config.server_key_path())?;
         let rules = RuleSettings {
             registration: config.registration,
             server_key: server_key.public_key(),
@@ -177,10 +200,7 @@ impl Ledger {
 
     /// Closes the pool, then stops the embedded cluster if this process started it.
     pub async fn close(mut self) {
-        self.store.close().await;
-        if let Some(mut cluster) = self.embedded.take() {
-            let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
-        }
+        close_store(&self.store, self.embedded.take()).await;
     }
 }
 

@@ -5,7 +5,7 @@ use super::{compute, name_actors, records_from_entries};
 use crate::entry::body::Body;
 use crate::entry::record::ActorRecord;
 use crate::entry::{ActorId, ContentDigest, EntryId, SignedEntry, Slug};
-use crate::ledger::replay::Observer;
+use crate::ledger::replay::{Observer, Replayed};
 use crate::policy;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -23,9 +23,15 @@ pub struct Reproducer {
 }
 
 impl Observer for Reproducer {
+    fn observe(&mut self, replayed: &Replayed<'_>) -> Result<(), String> {
+        self.follow(replayed.seq, replayed.id, replayed.entry)
+    }
+}
+
+impl Reproducer {
     /// Takes entry `seq` (already accepted by the rules) into account; for an allocation,
     /// recomputes it and explains the first difference.
-    fn observe(&mut self, seq: u64, id: EntryId, entry: &SignedEntry) -> Result<(), String> {
+    pub fn follow(&mut self, seq: u64, id: EntryId, entry: &SignedEntry) -> Result<(), String> {
         let env = &entry.envelope;
         let project = match &env.body {
             Body::ActorRegistered(reg) => {
@@ -82,9 +88,7 @@ impl Observer for Reproducer {
         }
         Ok(())
     }
-}
 
-impl Reproducer {
     /// The policy's inputs for a value of `project` at `before_seq`, from the entries
     /// observed so far.
     pub fn project_inputs(&self, project: &Slug, before_seq: u64) -> policy::Inputs {
@@ -230,7 +234,7 @@ mod tests {
         let mut reproducer = Reproducer::default();
         for (seq, e) in log.iter().enumerate() {
             reproducer
-                .observe(seq as u64, id(seq), e)
+                .follow(seq as u64, id(seq), e)
                 .expect("not an allocation");
         }
         let inputs = name_actors(
@@ -244,9 +248,9 @@ mod tests {
         let faithful = allocation(body.clone());
         let mut replay = Reproducer::default();
         for (seq, e) in log.iter().enumerate() {
-            replay.observe(seq as u64, id(seq), e).expect("fine");
+            replay.follow(seq as u64, id(seq), e).expect("fine");
         }
-        assert_eq!(replay.observe(7, id(7), &faithful), Ok(()));
+        assert_eq!(replay.follow(7, id(7), &faithful), Ok(()));
 
         let mut tampered = body;
         for player in tampered["allocation"]["players"]
@@ -258,7 +262,7 @@ mod tests {
             }
         }
         let forged = allocation(tampered);
-        let message = replay.observe(8, id(8), &forged).expect_err("differs");
+        let message = replay.follow(8, id(8), &forged).expect_err("differs");
         assert!(
             message.contains("\"bob\"") && message.contains("80.00") && message.contains("75.00"),
             "{message}"

@@ -5,6 +5,7 @@ mod check;
 mod db;
 mod demo;
 mod export;
+mod import;
 mod keygen;
 mod serve;
 pub mod shapley;
@@ -125,6 +126,11 @@ pub enum Command {
         after_help = "Example:\n  fairshare verify --log log.ndjson --log-key \"$(curl -s localhost:8080/v1/log/key)\" --previous-checkpoint old.checkpoint"
     )]
     Verify(verify::VerifyArgs),
+    /// Rebuild an empty database from an exported log, verified as `verify` does (direct database access).
+    #[command(
+        after_help = "Example:\n  fairshare import --log log.ndjson --log-key \"$(cat log.vkey)\" --database-url postgres://fairshare_app@127.0.0.1/fairshare\n\nReads FILE.checkpoint beside the log unless --checkpoint names another. With the\nlog's server key in place (--server-key, default DATA_DIR/server.key) the restored\nserver continues the log; docs/DEPLOY.md says what to do without it."
+    )]
+    Import(import::ImportArgs),
     /// Recompute the stored tree and checkpoints from the stored leaves (direct database access).
     #[command(
         after_help = "Example:\n  fairshare check --database-url postgres://postgres@127.0.0.1/fairshare"
@@ -151,6 +157,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Export(args) => export::run(&args).await,
         Command::Demo(args) => demo::run(&args).await,
         Command::Verify(args) => verify::run(&args).await,
+        Command::Import(args) => import::run(&args).await,
         Command::Check(args) => check::run(&args).await,
     }
 }

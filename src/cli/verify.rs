@@ -68,7 +68,7 @@ pub async fn run(args: &VerifyArgs) -> Result<(), CliError> {
 }
 
 /// `--log-key`: the key itself, or a file holding it.
-fn log_key(argument: &str) -> Result<NoteVerifier, CliError> {
+pub(super) fn log_key(argument: &str) -> Result<NoteVerifier, CliError> {
     let text = std::fs::read_to_string(argument).unwrap_or_else(|_| argument.to_owned());
     NoteVerifier::from_vkey(text.trim()).map_err(|e| CliError::input_because("--log-key", e))
 }
@@ -79,9 +79,19 @@ fn checkpoint_file(
     verifier: &NoteVerifier,
     what: &str,
 ) -> Result<Checkpoint, CliError> {
-    let (checkpoint, _) = open_checkpoint(&read_input(path)?, std::slice::from_ref(verifier))
+    signed_checkpoint_file(path, verifier, what).map(|(checkpoint, _)| checkpoint)
+}
+
+/// The checkpoint in the file `path`, verified under the log's key, and the signed note.
+pub(super) fn signed_checkpoint_file(
+    path: &Path,
+    verifier: &NoteVerifier,
+    what: &str,
+) -> Result<(Checkpoint, String), CliError> {
+    let note = read_input(path)?;
+    let (checkpoint, _) = open_checkpoint(&note, std::slice::from_ref(verifier))
         .map_err(|e| CliError::input_because(format!("{what} {}", path.display()), e))?;
-    Ok(checkpoint)
+    Ok((checkpoint, note))
 }
 
 /// Every leaf the server at `base` holds, and the checkpoint (`checkpoint`, else the

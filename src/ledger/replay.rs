@@ -11,7 +11,7 @@ use super::batch::Snapshot;
 use super::merkle::{Frontier, Hash, leaf_hash};
 use super::rules::{self, Checked, RegistrationPolicy, RuleSettings};
 use crate::crypto::PublicKey;
-use crate::entry::record::EntryRef;
+use crate::entry::record::{Effect, EntryRef};
 use crate::entry::{ActorId, EntryId, SignedEntry};
 use rayon::prelude::*;
 use serde_json::Value;
@@ -42,11 +42,27 @@ pub struct BadLeaf {
     pub reason: String,
 }
 
+/// An entry the rules accepted, as the replay hands it to its [`Observer`]. Its signatures
+/// are verified on the pool meanwhile: the replay's result says whether they all held.
+pub struct Replayed<'a> {
+    pub seq: u64,
+    pub id: EntryId,
+    /// The leaf exactly as read.
+    pub leaf: &'a [u8],
+    pub leaf_hash: Hash,
+    /// The leaf's `received_at`, as written there.
+    pub received_at: &'a str,
+    pub entry: &'a SignedEntry,
+    /// What accepting it changes (the rules' effects).
+    pub effects: &'a [Effect],
+}
+
 /// Sees every entry the rules accepted, in log order, and may refuse it. The verifier's
-/// observer (`allocation::reproduce::Reproducer`) recomputes allocations: the ledger replays,
-/// the allocation engine reproduces, and neither module depends on the other's internals.
+/// observer (`allocation::reproduce::Reproducer`) recomputes allocations; `fairshare import`'s
+/// also writes each entry's rows. The ledger replays, the observers reproduce or store, and
+/// neither depends on the other's internals.
 pub trait Observer {
-    fn observe(&mut self, seq: u64, id: EntryId, entry: &SignedEntry) -> Result<(), String>;
+    fn observe(&mut self, entry: &Replayed<'_>) -> Result<(), String>;
 }
 
 /// Replays `leaves` (leaf `i` at position `i`). `server_key` verifies operator registrations;
@@ -55,28 +71,38 @@ pub fn replay(
     leaves: &[Vec<u8>],
     server_key: PublicKey,
     sizes: &[u64],
-    observer: &mut (dyn Observer + Send),
+    observer: &mut dyn Observer,
+    progress: &(dyn Fn(&'static str, u64) + Sync),
+) -> Result<ReplayReport, BadLeaf> {
+    replay_stream(
+        leaves.chunks(WINDOW).map(Ok),
+        server_key,
+        sizes,
+        observer,
+        progress,
+    )
+}
+
+/// [`replay`] over a log that arrives in windows (consecutive runs of leaves from leaf 0, of
+/// any length), so that only the window being replayed and the state the rules keep are in
+/// memory. A window that could not be read is the bad leaf where reading stopped.
+pub fn replay_stream<W: AsRef<[Vec<u8>]>>(
+    windows: impl Iterator<Item = Result<W, BadLeaf>>,
+    server_key: PublicKey,
+    sizes: &[u64],
+    observer: &mut dyn Observer,
     progress: &(dyn Fn(&'static str, u64) + Sync),
 ) -> Result<ReplayReport, BadLeaf> {
     let verified = AtomicU64::new(0);
     // Rules in log order on this thread; a rule failure ends the pass (later state would be
-    // meaningless). The log is parsed a window at a time on all cores; each full chunk of
+    // meaningless). Each window is parsed and hashed on all cores; each full chunk of
     // checked entries then goes to the pool, which owns it, for its signatures, while the
-    // rules go on; an entry is dropped once verified, so memory is reused. The leaf hashes
-    // are computed on the pool meanwhile.
+    // rules go on; an entry is dropped once verified, so memory is reused.
     let bad_signature: Mutex<Option<BadLeaf>> = Mutex::new(None);
-    let mut hashes: Vec<Hash> = vec![[0; 32]; leaves.len()];
-    let mut rules = RulesPass::new(server_key, leaves.len(), observer);
+    let mut rules = RulesPass::new(server_key, sizes, observer);
     let mut first_bad: Option<BadLeaf> = None;
-    rayon::scope(|scope| {
-        for (leaves, hashes) in leaves.chunks(1 << 14).zip(hashes.chunks_mut(1 << 14)) {
-            scope.spawn(move |_| {
-                for (leaf, hash) in leaves.iter().zip(hashes) {
-                    *hash = leaf_hash(leaf);
-                }
-            });
-        }
-        let verify = |chunk: Vec<(usize, SignedEntry, Checked)>| {
+    rayon::in_place_scope(|scope| {
+        let verify = |chunk: Vec<(u64, SignedEntry, Checked)>| {
             let (bad_signature, verified) = (&bad_signature, &verified);
             scope.spawn(move |_| {
                 let count = chunk.len() as u64;
@@ -90,16 +116,20 @@ pub fn replay(
             });
         };
         let mut chunk = Vec::with_capacity(CHUNK);
-        'replay: for (window, first) in leaves.chunks(WINDOW).zip((0..).step_by(WINDOW)) {
-            // Each entry's id (a hash of its leaf) is computed here too, off the rules' thread.
-            let parsed: Vec<Result<(SignedEntry, EntryId), String>> = window
-                .par_iter()
-                .map(|leaf| parse_leaf(leaf).map(|entry| (entry, EntryId::of_leaf(leaf))))
-                .collect();
-            for (entry, i) in parsed.into_iter().zip(first..) {
-                let checked = entry.and_then(|(entry, id)| {
-                    let checked = rules.accept(&entry, id, i as u64)?;
-                    Ok((entry, checked))
+        let mut next: u64 = 0;
+        'replay: for window in windows {
+            let window = match window {
+                Ok(window) => window,
+                Err(bad) => {
+                    first_bad = Some(bad);
+                    break;
+                }
+            };
+            let window = window.as_ref();
+            for ((parsed, leaf), i) in parse_window(window).into_iter().zip(window).zip(next..) {
+                let checked = parsed.and_then(|parsed| {
+                    let checked = rules.accept(&parsed, leaf, i)?;
+                    Ok((parsed.entry, checked))
                 });
                 match checked {
                     Ok((entry, checked)) => {
@@ -109,15 +139,13 @@ pub fn replay(
                         }
                     }
                     Err(reason) => {
-                        first_bad = Some(BadLeaf {
-                            index: i as u64,
-                            reason,
-                        });
+                        first_bad = Some(BadLeaf { index: i, reason });
                         break 'replay;
                     }
                 }
             }
-            progress("replaying", (first + window.len()) as u64);
+            next += window.len() as u64;
+            progress("replaying", next);
         }
         if !chunk.is_empty() {
             verify(chunk);
@@ -135,44 +163,66 @@ pub fn replay(
     {
         return Err(bad);
     }
-    let (root, roots) = tree_roots(hashes, sizes)?;
-    Ok(ReplayReport {
-        entries: leaves.len() as u64,
-        actors: rules.state.actors.len(),
-        root,
-        roots,
-    })
+    Ok(rules.report())
 }
 
-/// The rules' side of the replay, in log order: the ledger's state so far and the nonces
-/// used, which every entry is checked against and then changes.
+/// The leaves of `window` parsed on all cores, each with its id (blake3) and leaf hash
+/// (SHA-256), off the rules' thread.
+fn parse_window(window: &[Vec<u8>]) -> Vec<Result<Parsed, String>> {
+    window
+        .par_iter()
+        .map(|leaf| {
+            parse_leaf(leaf).map(|(entry, received_at)| Parsed {
+                entry,
+                received_at,
+                id: EntryId::of_leaf(leaf),
+                leaf_hash: leaf_hash(leaf),
+            })
+        })
+        .collect()
+}
+
+/// The rules' side of the replay, in log order: the ledger's state so far, the nonces used
+/// and the tree, which every entry is checked against and then changes.
 struct RulesPass<'a> {
     settings: RuleSettings,
     state: Snapshot,
     nonces: HashSet<(ActorId, String)>,
-    observer: &'a mut (dyn Observer + Send),
+    frontier: Frontier,
+    /// The tree sizes whose roots are asked for, and those found so far.
+    wanted: HashSet<u64>,
+    roots: HashMap<u64, Hash>,
+    observer: &'a mut dyn Observer,
 }
 
 impl<'a> RulesPass<'a> {
-    fn new(server_key: PublicKey, leaves: usize, observer: &'a mut (dyn Observer + Send)) -> Self {
-        let mut state = Snapshot::default();
-        state.entries.reserve(leaves);
+    fn new(server_key: PublicKey, sizes: &[u64], observer: &'a mut dyn Observer) -> Self {
+        let frontier = Frontier::new();
+        let wanted: HashSet<u64> = sizes.iter().copied().collect();
+        let roots = wanted
+            .contains(&0)
+            .then(|| (0, frontier.root()))
+            .into_iter()
+            .collect();
         RulesPass {
             settings: RuleSettings {
                 registration: RegistrationPolicy::Open,
                 server_key,
             },
-            state,
-            nonces: HashSet::with_capacity(leaves),
+            state: Snapshot::default(),
+            nonces: HashSet::new(),
+            frontier,
+            wanted,
+            roots,
             observer,
         }
     }
 
-    /// Entry `seq` (with id `id`) through the rules: a nonce its actor has not used yet,
-    /// every rule kept; its effects then change the state and the observer sees it. The
+    /// Leaf `seq` through the rules: a nonce its actor has not used yet, every rule kept;
+    /// its effects then change the state, the observer sees it and it joins the tree. The
     /// signatures it still needs to verify come back.
-    fn accept(&mut self, entry: &SignedEntry, id: EntryId, seq: u64) -> Result<Checked, String> {
-        let env = &entry.envelope;
+    fn accept(&mut self, parsed: &Parsed, leaf: &[u8], seq: u64) -> Result<Checked, String> {
+        let (entry, env) = (&parsed.entry, &parsed.entry.envelope);
         if !self
             .nonces
             .insert((env.actor.clone(), env.nonce.as_str().to_owned()))
@@ -193,36 +243,47 @@ impl<'a> RulesPass<'a> {
             actor: env.actor.clone(),
             project: env.body.project().cloned(),
         };
-        self.state.entries.insert(id, reference);
-        self.observer.observe(seq, id, entry)?;
+        self.state.entries.insert(parsed.id, reference);
+        self.observer.observe(&Replayed {
+            seq,
+            id: parsed.id,
+            leaf,
+            leaf_hash: parsed.leaf_hash,
+            received_at: &parsed.received_at,
+            entry,
+            effects: &checked.effects,
+        })?;
+        self.frontier
+            .append_with(parsed.leaf_hash, |_, _| {})
+            .map_err(|e| e.to_string())?;
+        if self.wanted.contains(&self.frontier.size()) {
+            self.roots
+                .insert(self.frontier.size(), self.frontier.root());
+        }
         Ok(checked)
+    }
+
+    fn report(self) -> ReplayReport {
+        ReplayReport {
+            entries: self.frontier.size(),
+            actors: self.state.actors.len(),
+            root: self.frontier.root(),
+            roots: self.roots,
+        }
     }
 }
 
-/// The root of the tree over `hashes` (the leaf hashes in order), and the roots at `sizes`
-/// (those not beyond it).
-fn tree_roots(hashes: Vec<Hash>, sizes: &[u64]) -> Result<(Hash, HashMap<u64, Hash>), BadLeaf> {
-    let mut frontier = Frontier::new();
-    let mut roots = HashMap::new();
-    let wanted: HashSet<u64> = sizes.iter().copied().collect();
-    if wanted.contains(&0) {
-        roots.insert(0, frontier.root());
-    }
-    for hash in hashes {
-        frontier.append_with(hash, |_, _| {}).map_err(|e| BadLeaf {
-            index: frontier.size(),
-            reason: e.to_string(),
-        })?;
-        if wanted.contains(&frontier.size()) {
-            roots.insert(frontier.size(), frontier.root());
-        }
-    }
-    Ok((frontier.root(), roots))
+/// A leaf parsed on the pool, with its hashes.
+struct Parsed {
+    entry: SignedEntry,
+    received_at: String,
+    id: EntryId,
+    leaf_hash: Hash,
 }
 
 /// The first bad signature in `chunk` (entries in log order with their checked signatures),
 /// verified as the server verifies them (`rules::verify_signatures`, in batches).
-fn verify_chunk(chunk: &[(usize, SignedEntry, Checked)]) -> Option<BadLeaf> {
+fn verify_chunk(chunk: &[(u64, SignedEntry, Checked)]) -> Option<BadLeaf> {
     let pairs: Vec<_> = chunk
         .iter()
         .map(|(_, entry, checked)| (entry, checked.signatures.as_slice()))
@@ -232,7 +293,7 @@ fn verify_chunk(chunk: &[(usize, SignedEntry, Checked)]) -> Option<BadLeaf> {
         .zip(rules::verify_signatures(&pairs))
         .find_map(|((i, _, _), result)| {
             result.err().map(|e| BadLeaf {
-                index: *i as u64,
+                index: *i,
                 reason: e.to_string(),
             })
         })
@@ -240,7 +301,8 @@ fn verify_chunk(chunk: &[(usize, SignedEntry, Checked)]) -> Option<BadLeaf> {
 
 /// A leaf must be canonical JSON of exactly `{envelope, signature, cosignatures?, received_at}`
 /// holding a well-formed signed entry: rebuilding it from its parts gives the same bytes.
-fn parse_leaf(leaf: &[u8]) -> Result<SignedEntry, String> {
+/// Returns the entry and the leaf's `received_at`.
+fn parse_leaf(leaf: &[u8]) -> Result<(SignedEntry, String), String> {
     let mut value: Value = serde_json::from_slice(leaf).map_err(|e| format!("not JSON: {e}"))?;
     let received_at = match value.as_object_mut().and_then(|o| o.remove("received_at")) {
         Some(Value::String(text)) => text,
@@ -252,7 +314,7 @@ fn parse_leaf(leaf: &[u8]) -> Result<SignedEntry, String> {
     if entry.leaf_bytes(&received_at) != leaf {
         return Err("the leaf bytes are not the canonical form of the entry".into());
     }
-    Ok(entry)
+    Ok((entry, received_at))
 }
 
 #[cfg(test)]
@@ -266,7 +328,7 @@ mod tests {
     struct RulesOnly;
 
     impl Observer for RulesOnly {
-        fn observe(&mut self, _: u64, _: EntryId, _: &SignedEntry) -> Result<(), String> {
+        fn observe(&mut self, _: &Replayed<'_>) -> Result<(), String> {
             Ok(())
         }
     }
@@ -372,6 +434,66 @@ mod tests {
             assert_eq!(bad.index, forged[0] as u64, "{bad}");
             assert!(bad.reason.contains("signature"), "{bad}");
         }
+    }
+
+    /// Records what the replay hands its observer.
+    #[derive(Default)]
+    struct Recording(Vec<(u64, Hash, String, usize)>);
+
+    impl Observer for Recording {
+        fn observe(&mut self, r: &Replayed<'_>) -> Result<(), String> {
+            assert_eq!(r.id, EntryId::of_leaf(r.leaf));
+            self.0.push((
+                r.seq,
+                r.leaf_hash,
+                r.received_at.to_owned(),
+                r.effects.len(),
+            ));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn windows_of_any_size_replay_as_one_log() {
+        let server = SecretKey::from_seed(&[9; 32]).public_key();
+        let leaves = long_log(300, &[]);
+        let sizes = [0, 7, 256, 301];
+        let whole = replay(&leaves, server, &sizes, &mut RulesOnly, &|_, _| {}).expect("valid");
+        for size in [1, 5, 256, 1000] {
+            let mut seen = Recording::default();
+            let windows = leaves.chunks(size).map(Ok);
+            let streamed =
+                replay_stream(windows, server, &sizes, &mut seen, &|_, _| {}).expect("valid");
+            assert_eq!(streamed, whole, "windows of {size}");
+            let expected: Vec<(u64, Hash, String, usize)> = leaves
+                .iter()
+                .zip(0..)
+                .map(|(leaf, i)| {
+                    // The registration, then the first contribution, which opens the project.
+                    let effects = usize::from(i <= 1);
+                    (
+                        i,
+                        leaf_hash(leaf),
+                        "2026-11-29T12:00:00.000001Z".into(),
+                        effects,
+                    )
+                })
+                .collect();
+            assert_eq!(seen.0, expected);
+        }
+        // A window that cannot be read ends the replay: that position is the bad leaf.
+        let unreadable = BadLeaf {
+            index: 200,
+            reason: "cannot read the file".into(),
+        };
+        let windows = leaves
+            .chunks(100)
+            .take(2)
+            .map(Ok)
+            .chain(std::iter::once(Err(unreadable.clone())));
+        let bad = replay_stream(windows, server, &sizes, &mut RulesOnly, &|_, _| {})
+            .expect_err("unreadable");
+        assert_eq!(bad, unreadable);
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! The append transaction: one per batch, serialized across processes by an advisory lock.
 
-use super::decode::{bigint, entry_id, hash32, parse_kind, slug, stored_received_at};
-use super::inputs::InputColumns;
+use super::decode::{entry_id, hash32, parse_kind, slug, stored_received_at};
+use super::rows::{NewRow, Rows};
 use super::{Store, StoreError};
 use crate::crypto::{KeyId, PublicKey, hash};
 use crate::entry::body::{Body, EntryType};
-use crate::entry::record::{ActorRecord, Effect, EntryRef, KeyRecord, ProjectRecord};
-use crate::entry::{ActorId, ContentDigest, SignedEntry};
+use crate::entry::record::{ActorRecord, EntryRef, KeyRecord, ProjectRecord};
+use crate::entry::{ContentDigest, SignedEntry};
 use crate::ledger::batch::{Plan, Receipt, Snapshot, StoredNonce};
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
@@ -194,147 +194,27 @@ impl AppendTx {
         Ok(())
     }
 
-    /// Inserts the batch's appended entries and their effects on the projections.
+    /// Inserts the batch's appended entries and their effects on the projections, all
+    /// received at `received_at`.
     pub async fn insert(
         &mut self,
         plan: &Plan,
         entries: &[SignedEntry],
         received_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        if plan.accepted.is_empty() {
-            return Ok(());
-        }
-        let mut rows = EntryColumns::default();
-        let mut inputs = InputColumns::default();
-        let mut effects = EffectColumns::default();
+        let mut rows = Rows::default();
         for accepted in &plan.accepted {
-            let env = &entries[accepted.input].envelope;
-            let seq = bigint(accepted.receipt.seq)?;
-            rows.push(seq, accepted, env);
-            inputs.push(seq, &accepted.receipt.id, env);
-            for effect in &accepted.effects {
-                effects.push(effect, seq);
-            }
+            rows.push(NewRow {
+                seq: accepted.receipt.seq,
+                id: accepted.receipt.id,
+                leaf_hash: accepted.receipt.leaf_hash,
+                leaf: &accepted.leaf,
+                received_at,
+                entry: &entries[accepted.input],
+                effects: &accepted.effects,
+            })?;
         }
-        self.insert_entries(&rows, received_at).await?;
-        self.insert_inputs(&inputs).await?;
-        self.insert_effects(&effects).await
-    }
-
-    /// The log's rows: one per accepted entry.
-    async fn insert_entries(
-        &mut self,
-        rows: &EntryColumns,
-        received_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO entries (log_id, seq, id, leaf_hash, leaf, entry_type, actor, nonce, project, received_at, refers_to)
-             SELECT $1, u.seq, u.id, u.leaf_hash, u.leaf, u.entry_type, u.actor, u.nonce,
-                    COALESCE(u.project, (SELECT c.project FROM entries c WHERE c.log_id = $1 AND c.id = u.refers_to)),
-                    $10, u.refers_to
-               FROM UNNEST($2::bigint[], $3::bytea[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::text[], $11::bytea[])
-                 AS u(seq, id, leaf_hash, leaf, entry_type, actor, nonce, project, refers_to)",
-        )
-        .bind(&self.log_id)
-        .bind(&rows.seq)
-        .bind(&rows.id)
-        .bind(&rows.leaf_hash)
-        .bind(&rows.leaf)
-        .bind(&rows.entry_type)
-        .bind(&rows.actor)
-        .bind(&rows.nonce)
-        .bind(&rows.project)
-        .bind(received_at)
-        .bind(&rows.refers_to)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
-    }
-
-    /// The rows the accepted entries' effects add, one table after the other.
-    async fn insert_effects(&mut self, effects: &EffectColumns) -> Result<(), StoreError> {
-        let EffectColumns {
-            registrations,
-            keys,
-            revocations,
-            policies,
-            allocations,
-            currencies,
-        } = effects;
-        if !registrations.0.is_empty() {
-            sqlx::query(
-                "INSERT INTO actors (log_id, id, kind, operator, registered_seq)
-                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::bigint[])",
-            )
-            .bind(&self.log_id)
-            .bind(&registrations.0)
-            .bind(&registrations.1)
-            .bind(&registrations.2)
-            .bind(&registrations.3)
-            .execute(&mut *self.tx)
-            .await?;
-        }
-        if !keys.0.is_empty() {
-            sqlx::query(
-                "INSERT INTO actor_keys (log_id, actor, key_id, public_key, added_seq)
-                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::bytea[], $5::bigint[])",
-            )
-            .bind(&self.log_id)
-            .bind(&keys.0)
-            .bind(&keys.1)
-            .bind(&keys.2)
-            .bind(&keys.3)
-            .execute(&mut *self.tx)
-            .await?;
-        }
-        if !revocations.0.is_empty() {
-            sqlx::query(
-                "INSERT INTO key_revocations (log_id, actor, key_id, revoked_seq)
-                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::bigint[])",
-            )
-            .bind(&self.log_id)
-            .bind(&revocations.0)
-            .bind(&revocations.1)
-            .bind(&revocations.2)
-            .execute(&mut *self.tx)
-            .await?;
-        }
-        if !policies.0.is_empty() {
-            sqlx::query(
-                "INSERT INTO policies (log_id, hash, name, adopted_seq)
-                 SELECT $1, * FROM UNNEST($2::bytea[], $3::text[], $4::bigint[])",
-            )
-            .bind(&self.log_id)
-            .bind(&policies.0)
-            .bind(&policies.1)
-            .bind(&policies.2)
-            .execute(&mut *self.tx)
-            .await?;
-        }
-        if !allocations.0.is_empty() {
-            sqlx::query(
-                "INSERT INTO allocations (log_id, value_id, allocation_seq)
-                 SELECT $1, * FROM UNNEST($2::bytea[], $3::bigint[])",
-            )
-            .bind(&self.log_id)
-            .bind(&allocations.0)
-            .bind(&allocations.1)
-            .execute(&mut *self.tx)
-            .await?;
-        }
-        if !currencies.0.is_empty() {
-            sqlx::query(
-                "INSERT INTO project_currencies (log_id, project, currency, fixed_seq)
-                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::bigint[])",
-            )
-            .bind(&self.log_id)
-            .bind(&currencies.0)
-            .bind(&currencies.1)
-            .bind(&currencies.2)
-            .execute(&mut *self.tx)
-            .await?;
-        }
-        Ok(())
+        self.write_rows(&rows).await
     }
 
     /// Commits durably (synchronous_commit is on): only then may receipts be given.
@@ -424,115 +304,5 @@ impl Store {
     }
 }
 
-#[derive(Default)]
-struct EntryColumns {
-    seq: Vec<i64>,
-    id: Vec<Vec<u8>>,
-    leaf_hash: Vec<Vec<u8>>,
-    leaf: Vec<Vec<u8>>,
-    entry_type: Vec<String>,
-    actor: Vec<String>,
-    nonce: Vec<String>,
-    project: Vec<Option<String>>,
-    refers_to: Vec<Option<Vec<u8>>>,
-}
-
-impl EntryColumns {
-    fn push(
-        &mut self,
-        seq: i64,
-        accepted: &crate::ledger::batch::Accepted,
-        env: &crate::entry::envelope::Envelope,
-    ) {
-        self.seq.push(seq);
-        self.id.push(accepted.receipt.id.0.to_vec());
-        self.leaf_hash.push(accepted.receipt.leaf_hash.to_vec());
-        self.leaf.push(accepted.leaf.clone());
-        self.entry_type.push(env.entry_type.as_str().to_owned());
-        self.actor.push(env.actor.as_str().to_owned());
-        self.nonce.push(env.nonce.as_str().to_owned());
-        self.project
-            .push(env.body.project().map(|p| p.as_str().to_owned()));
-        self.refers_to.push(match &env.body {
-            Body::Endorsement(e) => Some(e.contribution.0.to_vec()),
-            Body::Allocation(a) => Some(a.value_entry.0.to_vec()),
-            _ => None,
-        });
-    }
-}
-
-/// The rows the effects of a batch add, column by column, each with the sequence number
-/// of the entry that has the effect.
-#[derive(Default)]
-struct EffectColumns {
-    /// actors: id, kind, operator, seq.
-    registrations: (Vec<String>, Vec<String>, Vec<Option<String>>, Vec<i64>),
-    /// actor_keys.
-    keys: KeyColumns,
-    /// key_revocations: actor, key id, seq.
-    revocations: (Vec<String>, Vec<String>, Vec<i64>),
-    /// policies: hash, name, seq.
-    policies: (Vec<Vec<u8>>, Vec<String>, Vec<i64>),
-    /// allocations: value entry id, seq.
-    allocations: (Vec<Vec<u8>>, Vec<i64>),
-    /// project_currencies: project, currency, seq.
-    currencies: (Vec<String>, Vec<String>, Vec<i64>),
-}
-
-impl EffectColumns {
-    fn push(&mut self, effect: &Effect, seq: i64) {
-        match effect {
-            Effect::RegisterActor {
-                actor,
-                kind,
-                operator,
-                public_key,
-            } => {
-                let registrations = &mut self.registrations;
-                registrations.0.push(actor.as_str().to_owned());
-                registrations.1.push(kind.as_str().to_owned());
-                registrations
-                    .2
-                    .push(operator.as_ref().map(|o| o.as_str().to_owned()));
-                registrations.3.push(seq);
-                push_key(&mut self.keys, actor, public_key, seq);
-            }
-            Effect::AddKey { actor, public_key } => {
-                push_key(&mut self.keys, actor, public_key, seq)
-            }
-            Effect::RevokeKey { actor, key } => {
-                self.revocations.0.push(actor.as_str().to_owned());
-                self.revocations.1.push(key.to_string());
-                self.revocations.2.push(seq);
-            }
-            Effect::AdoptPolicy { hash, name } => {
-                self.policies.0.push(hash.0.to_vec());
-                self.policies.1.push(name.as_str().to_owned());
-                self.policies.2.push(seq);
-            }
-            Effect::Allocate { value_entry } => {
-                self.allocations.0.push(value_entry.0.to_vec());
-                self.allocations.1.push(seq);
-            }
-            // Derived from the entries themselves (entries_by_project).
-            Effect::OpenProject { .. } => {}
-            Effect::FixCurrency { project, currency } => {
-                self.currencies.0.push(project.as_str().to_owned());
-                self.currencies.1.push(currency.clone());
-                self.currencies.2.push(seq);
-            }
-        }
-    }
-}
-
 /// actor, nonce, seq, id, leaf hash, leaf.
 type NonceRow = (String, String, i64, Vec<u8>, Vec<u8>, Vec<u8>);
-
-type KeyColumns = (Vec<String>, Vec<String>, Vec<Vec<u8>>, Vec<i64>);
-
-fn push_key(keys: &mut KeyColumns, actor: &ActorId, public_key: &PublicKey, seq: i64) {
-    keys.0.push(actor.as_str().to_owned());
-    keys.1.push(public_key.key_id().to_string());
-    keys.2.push(public_key.to_bytes().to_vec());
-    keys.3.push(seq);
-}

@@ -5,14 +5,18 @@ mod allocations;
 mod append;
 mod decode;
 pub mod embedded;
+mod import;
 mod inputs;
 mod reads;
+mod rows;
 pub mod setup;
 mod tree;
 
 pub use allocations::{LeafEntry, MAX_LISTING};
 pub use append::AppendTx;
+pub use import::Holdings;
 pub use reads::{ActorRow, EntryRow, KeyRow};
+pub use rows::{NewRow, Rows};
 pub use tree::{LeafRow, StoredCheckpoint};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

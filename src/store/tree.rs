@@ -109,6 +109,28 @@ async fn fetch_nodes<'e>(
     Ok(found)
 }
 
+/// Stores a signed checkpoint, issued now (unless one of that size is stored).
+pub(super) async fn insert_checkpoint<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    log_id: &str,
+    tree_size: u64,
+    root: &Hash,
+    note: &str,
+) -> Result<(), StoreError> {
+    // Two processes may sign the same size: ed25519 is deterministic, so the notes are equal.
+    sqlx::query(
+        "INSERT INTO checkpoints (log_id, tree_size, root, note, issued_at) VALUES ($1, $2, $3, $4, now())
+         ON CONFLICT (log_id, tree_size) DO NOTHING",
+    )
+    .bind(log_id)
+    .bind(bigint(tree_size)?)
+    .bind(root.to_vec())
+    .bind(note)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// The stored complete subtree hashes among `ids`, in one query.
     pub async fn tree_nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>, StoreError> {
@@ -161,18 +183,7 @@ impl Store {
         root: &Hash,
         note: &str,
     ) -> Result<(), StoreError> {
-        // Two processes may sign the same size: ed25519 is deterministic, so the notes are equal.
-        sqlx::query(
-            "INSERT INTO checkpoints (log_id, tree_size, root, note, issued_at) VALUES ($1, $2, $3, $4, now())
-             ON CONFLICT (log_id, tree_size) DO NOTHING",
-        )
-        .bind(&self.log_id)
-        .bind(bigint(tree_size)?)
-        .bind(root.to_vec())
-        .bind(note)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        insert_checkpoint(&self.pool, &self.log_id, tree_size, root, note).await
     }
 
     /// Every checkpoint, smallest tree first.

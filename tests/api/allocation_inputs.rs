@@ -8,7 +8,6 @@ use fairshare::allocation::reproduce::Reproducer;
 use fairshare::crypto::hash;
 use fairshare::entry::body::Body;
 use fairshare::entry::{EntryId, SignedEntry};
-use fairshare::ledger::replay::Observer;
 use fairshare::service::allocator;
 use serde_json::{Value, json};
 
@@ -43,11 +42,12 @@ async fn adopt(app: &TestApp, by: &Actor, name: &str, text: &str) -> String {
     hash
 }
 
-async fn wait_for_allocations(app: &TestApp, count: usize) {
+/// Waits until the server lists `count` allocations; returns the listing.
+pub(crate) async fn wait_for_allocations(app: &TestApp, count: usize) -> Value {
     for _ in 0..400 {
         let listed = app.get("/v1/allocations").await.1;
         if listed["allocations"].as_array().map(Vec::len) == Some(count) {
-            return;
+            return listed;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
@@ -68,15 +68,7 @@ async fn the_projection_and_the_leaves_give_the_same_inputs_and_allocations() {
     app.register(&bob, "human").await;
     app.register(&editor, "human").await;
     app.register_by_operator(&shop, "platform").await;
-    // An AI model, co-signed by its operator.
-    let model = scribe.sign_with(
-        &scribe.key,
-        "actor.registered",
-        json!({"kind": "ai", "public_key": scribe.key.public_key().to_base64(), "operator": "shop",
-               "model": {"name": "scribe", "version": "2"}}),
-        &[("shop", &shop.key)],
-    );
-    assert_eq!(app.post(&model).await.0, 201);
+    app.register_ai(&scribe, &shop).await;
 
     let default_text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -217,7 +209,7 @@ async fn the_projection_and_the_leaves_give_the_same_inputs_and_allocations() {
         }
         // An allocation entry is recomputed from the leaves and must match byte for byte.
         reproducer
-            .observe(*seq, *id, entry)
+            .follow(*seq, *id, entry)
             .unwrap_or_else(|e| panic!("entry {seq}: {e}"));
     }
     assert_eq!(

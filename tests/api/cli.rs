@@ -7,7 +7,8 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fairshare");
 
-fn fairshare(args: &[&str]) -> Output {
+/// Runs the fairshare binary without DATABASE_URL (commands name their database).
+pub(crate) fn fairshare(args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
         .env_remove("DATABASE_URL")
@@ -15,7 +16,8 @@ fn fairshare(args: &[&str]) -> Output {
         .expect("runs")
 }
 
-fn stdout(output: &Output) -> String {
+/// The standard output of a command that must have succeeded.
+pub(crate) fn stdout(output: &Output) -> String {
     assert!(
         output.status.success(),
         "{}",

@@ -310,6 +310,20 @@ impl TestApp {
         assert_eq!(status, 201, "{body}");
     }
 
+    /// Registers `model` as an AI actor (model scribe, version 2) operated by `operator`,
+    /// who co-signs.
+    pub async fn register_ai(&self, model: &Actor, operator: &Actor) {
+        let registration = model.sign_with(
+            &model.key,
+            "actor.registered",
+            json!({"kind": "ai", "public_key": model.key.public_key().to_base64(),
+                   "operator": operator.id, "model": {"name": "scribe", "version": "2"}}),
+            &[(&operator.id, &operator.key)],
+        );
+        let (status, body) = self.post(&registration).await;
+        assert_eq!(status, 201, "{body}");
+    }
+
     /// Registers `actor` through the API with its own key.
     pub async fn register(&self, actor: &Actor, kind: &str) -> Value {
         let (status, body) = self.post(&actor.registration(kind)).await;

@@ -36,7 +36,7 @@ pub async fn app_with_log(contributions: usize) -> TestApp {
     app
 }
 
-async fn wait_for_checkpoint(app: &TestApp, size: u64) -> String {
+pub(crate) async fn wait_for_checkpoint(app: &TestApp, size: u64) -> String {
     for _ in 0..200 {
         let (status, note) = text(app, "/v1/log/checkpoint").await;
         if status == 200 && note.lines().nth(1) == Some(size.to_string().as_str()) {
