@@ -1,6 +1,6 @@
 use clap::Parser;
 use clap::error::ErrorKind;
-use fairshare::cli::{self, Cli};
+use fairshare::cli::{self, Cli, LogDestination};
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -20,13 +20,7 @@ fn main() {
         }
         Err(error) => error.exit(),
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FAIRSHARE_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging(cli.log_destination());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -37,5 +31,25 @@ fn main() {
     if let Err(error) = runtime.block_on(cli::run(cli)) {
         eprintln!("error: {}", fairshare::service::describe(&error));
         std::process::exit(error.exit_code());
+    }
+}
+
+/// Log lines at FAIRSHARE_LOG's level (default info) to stderr or a file.
+fn init_logging(destination: LogDestination) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FAIRSHARE_LOG")
+        .unwrap_or_else(|_| "info".into());
+    let logging = tracing_subscriber::fmt().with_env_filter(filter);
+    match destination {
+        LogDestination::Stderr => logging.with_writer(std::io::stderr).init(),
+        LogDestination::File(path) => match std::fs::File::create(&path) {
+            Ok(file) => logging
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .init(),
+            Err(e) => {
+                eprintln!("error: cannot write the log file {}: {e}", path.display());
+                std::process::exit(1);
+            }
+        },
     }
 }

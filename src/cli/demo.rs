@@ -2,9 +2,9 @@
 //! embedded PostgreSQL (or DATABASE_URL), then the allocations, the regulator's view by actor
 //! kind, and the offline verifier's verdict on the whole log.
 
-use super::CliError;
 use super::sign::random_nonce;
 use super::verify::{check_against, replay_log};
+use super::{CliError, LogDestination};
 use crate::client::LogClient;
 use crate::crypto::{SecretKey, hash};
 use crate::entry::envelope::{Envelope, format_timestamp, sign_envelope};
@@ -28,6 +28,29 @@ pub struct DemoArgs {
     /// Folder for the embedded cluster and keys (default: a temporary folder, removed after).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Show the server's log lines on stderr, among the story's, instead of writing them to
+    /// --log-file.
+    #[arg(long)]
+    verbose: bool,
+    /// Where the server's log lines go (default: fairshare-demo.log in the system's
+    /// temporary folder); replaced on every run.
+    #[arg(long, conflicts_with = "verbose")]
+    log_file: Option<PathBuf>,
+}
+
+impl DemoArgs {
+    pub(super) fn log_destination(&self) -> LogDestination {
+        if self.verbose {
+            return LogDestination::Stderr;
+        }
+        LogDestination::File(self.log_file_path())
+    }
+
+    fn log_file_path(&self) -> PathBuf {
+        self.log_file
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join("fairshare-demo.log"))
+    }
 }
 
 struct Actor {
@@ -121,6 +144,9 @@ pub async fn run(args: &DemoArgs) -> Result<(), CliError> {
     });
     let config = server_config(args.database_url.clone(), data_dir.clone());
     println!("starting fairshare (data in {}) ...", data_dir.display());
+    if !args.verbose {
+        println!("the server's log: {}", args.log_file_path().display());
+    }
     let server = RunningServer::start(config)
         .await
         .map_err(|e| CliError::failed_because("cannot start the server", e))?;

@@ -82,6 +82,23 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Where the process's log lines go.
+pub enum LogDestination {
+    Stderr,
+    /// A file, created afresh: `fairshare demo` tells its story on the terminal and the
+    /// server's log lines would interleave with it.
+    File(std::path::PathBuf),
+}
+
+impl Cli {
+    pub fn log_destination(&self) -> LogDestination {
+        match &self.command {
+            Command::Demo(args) => args.log_destination(),
+            _ => LogDestination::Stderr,
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the HTTP server (embedded PostgreSQL unless DATABASE_URL is set).

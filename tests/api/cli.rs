@@ -181,11 +181,27 @@ fn bad_input_is_one_line_and_exit_code_2() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_runs_end_to_end() {
     let (url, _) = crate::helpers::fresh_database().await;
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let log_file = folder.path().join("server.log");
+    let log_file = log_file.to_str().expect("utf-8 path");
     let output = Command::new(BIN)
-        .args(["demo", "--database-url", &url])
+        .args(["demo", "--database-url", &url, "--log-file", log_file])
         .output()
         .expect("runs");
     let printed = stdout(&output);
+    // The story alone on the terminal; the server's log lines in the file it names.
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        printed.contains(&format!("the server's log: {log_file}")),
+        "{printed}"
+    );
+    let logged = std::fs::read_to_string(log_file).expect("the log file");
+    assert!(logged.contains("fairshare is serving"), "{logged}");
+    assert!(!printed.contains(" INFO "), "{printed}");
     assert!(printed.contains("under policy default (ok"), "{printed}");
     assert!(printed.contains("under policy cocreation (ok"), "{printed}");
     assert!(printed.contains("The regulator's view"), "{printed}");
