@@ -29,6 +29,6 @@ WORKDIR /data
 # before the build turned mimalloc's huge pages off, which alone brought the peak to 109 MiB).
 ENV FAIRSHARE_LISTEN=0.0.0.0:8080 FAIRSHARE_DATA_DIR=/data MIMALLOC_PURGE_DELAY=0
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD curl -fsS http://127.0.0.1:8080/health || exit 1
+HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD curl -fsS http://127.0.0.1:8080/readyz || exit 1
 ENTRYPOINT ["fairshare"]
 CMD ["serve"]

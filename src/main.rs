@@ -1,6 +1,8 @@
 use clap::Parser;
 use clap::error::ErrorKind;
 use fairshare::cli::{self, Cli, LogDestination};
+use fairshare::server::LogFormat;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -20,7 +22,7 @@ fn main() {
         }
         Err(error) => error.exit(),
     };
-    init_logging(cli.log_destination());
+    init_logging(cli.log_destination(), cli.log_format());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -34,22 +36,25 @@ fn main() {
     }
 }
 
-/// Log lines at FAIRSHARE_LOG's level (default info) to stderr or a file.
-fn init_logging(destination: LogDestination) {
+/// Log lines at FAIRSHARE_LOG's level (default info), as text or JSON, to stderr or a file.
+fn init_logging(destination: LogDestination, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FAIRSHARE_LOG")
         .unwrap_or_else(|_| "info".into());
     let logging = tracing_subscriber::fmt().with_env_filter(filter);
-    match destination {
-        LogDestination::Stderr => logging.with_writer(std::io::stderr).init(),
+    let logging = match destination {
+        LogDestination::Stderr => logging.with_writer(BoxMakeWriter::new(std::io::stderr)),
         LogDestination::File(path) => match std::fs::File::create(&path) {
             Ok(file) => logging
                 .with_ansi(false)
-                .with_writer(std::sync::Mutex::new(file))
-                .init(),
+                .with_writer(BoxMakeWriter::new(std::sync::Mutex::new(file))),
             Err(e) => {
                 eprintln!("error: cannot write the log file {}: {e}", path.display());
                 std::process::exit(1);
             }
         },
+    };
+    match format {
+        LogFormat::Text => logging.init(),
+        LogFormat::Json => logging.json().init(),
     }
 }

@@ -1,7 +1,7 @@
 //! Wiring: configuration, the database (given or embedded), the server key, the sequencer
 //! and the HTTP API, started together and stopped cleanly.
 
-use crate::api::{self, ApiSettings, AppState};
+use crate::api::{self, ApiSettings, AppState, ReadQuota, StartupCheck};
 use crate::crypto::SecretKey;
 use crate::keyfile::{self, KeyFileError};
 use crate::ledger::checkpoint::{NoteError, NoteSigner};
@@ -12,6 +12,7 @@ use crate::store::setup;
 use crate::store::{self, Store, StoreError};
 use clap::builder::RangedU64ValueParser;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::oneshot;
@@ -88,6 +89,34 @@ pub struct ServerConfig {
     #[arg(long, env = "FAIRSHARE_DB_CONNECTIONS", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_connections: u32,
+    /// Reads (GET) per second allowed from one client address; 0, the default, sets no limit.
+    /// Health, readiness and metrics are never limited.
+    #[arg(long, env = "FAIRSHARE_READ_LIMIT", default_value_t = 0)]
+    pub read_limit: u32,
+    /// Reads one address may send at once before --read-limit paces it (1 to 1,000,000).
+    #[arg(long, env = "FAIRSHARE_READ_BURST", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub read_burst: u32,
+    /// Log lines as text for people, or as JSON objects (one a line) for log collectors.
+    #[arg(long, env = "FAIRSHARE_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl ServerConfig {
+    /// The read limit, unless `--read-limit` is 0.
+    pub fn read_quota(&self) -> Option<ReadQuota> {
+        Some(ReadQuota {
+            per_second: NonZeroU32::new(self.read_limit)?,
+            burst: NonZeroU32::new(self.read_burst)?,
+        })
+    }
 }
 
 /// A count from 1 to `most`: zero would refuse or stall everything, and a count past what
@@ -216,8 +245,10 @@ pub struct RunningServer {
 
 impl RunningServer {
     pub async fn start(config: ServerConfig) -> Result<Self, StartError> {
+        // Before anything records: the sequencer and allocator record from their first run.
+        api::metrics::recorder();
         let ledger = Ledger::open(&config.database, config.db_connections).await?;
-        if config.check_on_start {
+        let startup_check = if config.check_on_start {
             let report = check::check(&ledger.store, &ledger.note_signer.verifier())
                 .await
                 .map_err(StartError::Check)?;
@@ -225,7 +256,10 @@ impl RunningServer {
                 entries = report.entries,
                 "stored tree and checkpoints agree with the leaves"
             );
-        }
+            StartupCheck::Passed
+        } else {
+            StartupCheck::Skipped
+        };
         let (committed, checkpointing) = checkpointer::spawn(
             ledger.store.clone(),
             ledger.note_signer.clone(),
@@ -250,6 +284,8 @@ impl RunningServer {
             max_batch_entries: config.max_batch_entries,
             timestamp_skew: chrono::Duration::seconds(config.timestamp_skew_secs),
             log_key: ledger.note_signer.verifier().to_vkey(),
+            startup_check,
+            read_quota: config.read_quota(),
         };
         let app = api::router(AppState {
             store: ledger.store.clone(),
@@ -272,7 +308,7 @@ impl RunningServer {
             addr,
             shutdown,
             serving,
-            background: vec![checkpointing, allocating],
+            background: vec![checkpointing, allocating, api::metrics::spawn_upkeep()],
             ledger,
         })
     }

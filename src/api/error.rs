@@ -1,9 +1,9 @@
 //! The API's one error type and its mapping to problem+json (RFC 9457).
 
 use crate::entry::{EntryError, Rejection};
-use crate::service::ServiceError;
+use crate::service::{ServiceError, telemetry};
 use crate::store::StoreError;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use std::sync::Arc;
@@ -34,6 +34,17 @@ pub enum ApiError {
     /// The request is well formed but the log's state does not allow it.
     #[error("{0}")]
     Conflict(String),
+    /// A readiness check failed; the message says which.
+    #[error("not ready: {0}")]
+    NotReady(String),
+    /// A client sent more reads than its rate limit allows.
+    #[error("more than {limit} reads per second (burst {burst}) from this client")]
+    TooManyRequests {
+        limit: u32,
+        burst: u32,
+        /// Whole seconds until the next read is allowed (the Retry-After header).
+        retry_after_secs: u64,
+    },
     /// Appending failed: nothing was stored.
     #[error("cannot append")]
     Append(#[source] Arc<ServiceError>),
@@ -73,6 +84,8 @@ impl ApiError {
         Some(ServerFailure { unavailable, write })
     }
 
+    /// The problem document, counted by type: every refusal (a response or a batch slot)
+    /// passes here exactly once.
     pub fn problem(&self) -> Problem {
         let (status, code, title) = match self {
             Self::Entry(e) => rejection_status(e.rejection),
@@ -91,6 +104,16 @@ impl ApiError {
                 StatusCode::CONFLICT,
                 "conflict",
                 "The request conflicts with the log",
+            ),
+            Self::NotReady(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not-ready",
+                "The server is not ready to serve",
+            ),
+            Self::TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests",
             ),
             _ => match self.server_failure() {
                 Some(ServerFailure {
@@ -113,6 +136,7 @@ impl ApiError {
             (_, Some(failure)) => (failure_detail(failure).to_owned(), None),
             (other, None) => (other.to_string(), None),
         };
+        metrics::counter!(telemetry::REFUSALS, "type" => code).increment(1);
         Problem {
             problem_type: format!("urn:fairshare:problem:{code}"),
             title,
@@ -163,7 +187,19 @@ impl IntoResponse for ApiError {
         if self.server_failure().is_some() {
             tracing::error!(error = &self as &dyn std::error::Error, "request failed");
         }
-        self.problem().into_response()
+        let retry_after = match &self {
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        };
+        let mut response = self.problem().into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

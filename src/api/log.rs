@@ -6,6 +6,7 @@ use super::{AppState, MAX_POSITION, parse_number, position};
 use crate::client::layout;
 use crate::crypto::hash;
 use crate::ledger::merkle::{self, Hash, NodeId};
+use crate::service::telemetry;
 use crate::store::StoreError;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -14,6 +15,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use std::collections::HashMap;
+use std::time::Instant;
 
 /// Most leaves in one export page.
 pub const MAX_PAGE: u64 = 1000;
@@ -88,6 +90,12 @@ async fn tree_nodes_within_log(
     Ok(nodes)
 }
 
+/// The latency of one proof served, from its request's parameters to the proof built.
+fn record_proof(kind: &'static str, started: Instant) {
+    metrics::histogram!(telemetry::PROOF_SECONDS, "kind" => kind)
+        .record(started.elapsed().as_secs_f64());
+}
+
 /// A proof from nodes of a tree the log holds can only fail if the stored tree lacks nodes.
 fn missing_nodes(error: merkle::MerkleError) -> ApiError {
     ApiError::Store(StoreError::Corrupt(format!("stored tree: {error}")))
@@ -98,6 +106,7 @@ async fn inclusion_proof(
     State(state): State<AppState>,
     Query(params): Params,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let started = Instant::now();
     let tree_size = position(&params, "tree_size", None)?;
     let leaf_index = match params.get("leaf_hash") {
         Some(text) => {
@@ -123,6 +132,7 @@ async fn inclusion_proof(
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let nodes = tree_nodes_within_log(&state, ids, tree_size, "tree_size").await?;
     let proof = merkle::inclusion_proof(leaf_index, tree_size, &nodes).map_err(missing_nodes)?;
+    record_proof("inclusion", started);
     Ok(Json(
         json!({"leaf_index": leaf_index, "tree_size": tree_size, "proof": hex_list(&proof)}),
     ))
@@ -132,6 +142,7 @@ async fn consistency_proof(
     State(state): State<AppState>,
     Query(params): Params,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let started = Instant::now();
     let first = position(&params, "first", None)?;
     let second = position(&params, "second", None)?;
     if first > second {
@@ -143,6 +154,7 @@ async fn consistency_proof(
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let nodes = tree_nodes_within_log(&state, ids, second, "second").await?;
     let proof = merkle::consistency_proof(first, second, &nodes).map_err(missing_nodes)?;
+    record_proof("consistency", started);
     Ok(Json(
         json!({"first": first, "second": second, "proof": hex_list(&proof)}),
     ))

@@ -7,13 +7,20 @@ mod audit;
 mod entries;
 pub mod error;
 mod health;
+mod limits;
 mod log;
+pub mod metrics;
 
 use crate::service::Sequencer;
 use crate::service::allocator::Allocator;
 use crate::store::Store;
 use axum::Router;
 use std::sync::Arc;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use health::StartupCheck;
+pub use limits::ReadQuota;
 
 /// Limits and settings the handlers need.
 #[derive(Debug, Clone)]
@@ -26,6 +33,10 @@ pub struct ApiSettings {
     pub timestamp_skew: chrono::Duration,
     /// The log's signed-note verifier key, served at /v1/log/key.
     pub log_key: String,
+    /// What the start-up check did (reported by /readyz).
+    pub startup_check: StartupCheck,
+    /// The rate limit on reads per client address; none when off.
+    pub read_quota: Option<ReadQuota>,
 }
 
 /// What every handler can reach.
@@ -91,6 +102,8 @@ pub async fn serve(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // With the peer's address, which the read limit keys on.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
@@ -98,15 +111,48 @@ pub async fn serve(
 
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
-    Router::new()
+    let read_quota = state.settings.read_quota;
+    let app = Router::new()
         .merge(health::router())
+        .merge(metrics::router())
         .merge(entries::router())
         .merge(actors::router())
         .merge(log::router())
         .merge(allocations::router())
         .merge(audit::router())
         .fallback(error::not_found_fallback)
-        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit));
+    with_operations(app, read_quota).with_state(state)
+}
+
+/// The layers every request passes, outermost first: its request id (the client's
+/// `x-request-id`, or a new UUID), its trace span carrying that id (so every log line of the
+/// request names it), the id copied to the response, its timing by route, the read limit.
+fn with_operations(app: Router<AppState>, read_quota: Option<ReadQuota>) -> Router<AppState> {
+    let app = match read_quota {
+        Some(quota) => app.layer(axum::middleware::from_fn_with_state(
+            limits::ReadLimit::new(quota),
+            limits::limit_reads,
+        )),
+        None => app,
+    };
+    app.layer(axum::middleware::from_fn(metrics::time_request))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The span of one request, at info level so that info lines inside it carry its id.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = request.uri().path(),
+        request_id,
+    )
 }

@@ -97,6 +97,14 @@ impl Cli {
             _ => LogDestination::Stderr,
         }
     }
+
+    /// The server's `--log-format`; the other commands log text.
+    pub fn log_format(&self) -> crate::server::LogFormat {
+        match &self.command {
+            Command::Serve(config) => config.log_format,
+            _ => crate::server::LogFormat::Text,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 pub const HEALTH: &str = "/health";
+pub const HEALTHZ: &str = "/healthz";
+pub const READYZ: &str = "/readyz";
+pub const METRICS: &str = "/metrics";
 pub const ENTRIES: &str = "/v1/entries";
 pub const ENTRY: &str = "/v1/entries/{seq}";
 pub const ACTOR: &str = "/v1/actors/{id}";

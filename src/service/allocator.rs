@@ -100,7 +100,10 @@ pub async fn allocate_pending(
     server_key: &SecretKey,
 ) -> Result<usize, ServiceError> {
     let mut appended = 0;
-    for (seq, value_id, leaf) in store.pending_values(100).await? {
+    let pending = store.pending_values(100).await?;
+    let queue = metrics::gauge!(super::telemetry::ALLOCATION_QUEUE);
+    queue.set(pending.len() as f64);
+    for (seq, value_id, leaf) in pending {
         let started = Instant::now();
         let inputs = load(store, seq, value_id, &leaf).await?;
         let loaded = started.elapsed();
@@ -130,6 +133,9 @@ pub async fn allocate_pending(
         })?;
         tracing::info!(value = %value_id, ?loaded, ?computed, appended = ?started.elapsed(),
                        "allocation: inputs read, computed, appended (times since start)");
+        metrics::histogram!(super::telemetry::ALLOCATION_SECONDS)
+            .record(started.elapsed().as_secs_f64());
+        queue.decrement(1);
         match results.pop() {
             Some(Ok(_)) => appended += 1,
             Some(Err(e)) if e.rejection == Rejection::Conflict => {}

@@ -5,6 +5,7 @@ pub mod allocator;
 pub mod check;
 pub mod checkpointer;
 pub mod sequencer;
+pub mod telemetry;
 
 pub use sequencer::{Sequencer, append_batch};
 

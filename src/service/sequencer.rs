@@ -2,6 +2,7 @@
 //! batch takes everything queued (group commit), so one fsync serves many submitters.
 
 use super::ServiceError;
+use super::telemetry;
 use crate::entry::envelope::format_timestamp;
 use crate::entry::{EntryError, SignedEntry};
 use crate::ledger::batch::{self, Answer, Plan, Preverified};
@@ -120,6 +121,7 @@ async fn run(
             preverified.extend(job.preverified);
         }
         let entries = Arc::new(entries);
+        let started = std::time::Instant::now();
         match append_batch(
             &store,
             &settings,
@@ -131,6 +133,7 @@ async fn run(
         {
             Ok(plan) => {
                 committed.iter().for_each(|n| n.notify_one());
+                record_commit(entries.len(), plan.accepted.len(), started.elapsed());
                 let mut next = 0;
                 for (len, reply) in replies {
                     let _ = reply.send(Ok((next..next + len).map(|i| plan.result(i)).collect()));
@@ -150,6 +153,13 @@ async fn run(
             }
         }
     }
+}
+
+/// The ingest metrics of one committed batch.
+fn record_commit(batch: usize, appended: usize, took: std::time::Duration) {
+    metrics::counter!(telemetry::ENTRIES_APPENDED).increment(appended as u64);
+    metrics::histogram!(telemetry::COMMIT_BATCH_ENTRIES).record(batch as f64);
+    metrics::histogram!(telemetry::COMMIT_SECONDS).record(took.as_secs_f64());
 }
 
 /// One append transaction: lock, read the head and the state the batch touches, plan (with

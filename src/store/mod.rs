@@ -128,6 +128,12 @@ impl Store {
         Ok(())
     }
 
+    /// The migrations this build knows that the database lacks (readiness; the pool was
+    /// checked when it opened, but a restored or rolled-back database can lose some).
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        setup::pending_migrations(&mut *self.pool.acquire().await?).await
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

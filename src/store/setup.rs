@@ -122,6 +122,21 @@ struct RolePowers {
     missing: i64,
 }
 
+/// The versions of the migrations this build knows that the database has not applied.
+pub(super) async fn pending_migrations(
+    connection: &mut PgConnection,
+) -> Result<Vec<i64>, StoreError> {
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(&mut *connection)
+            .await?;
+    Ok(MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .filter(|v| !applied.contains(v))
+        .collect())
+}
+
 /// Refuses a connection whose role could change the log: a superuser, a role that can
 /// create roles, the tables' owner (or a member of it), or one granted UPDATE, DELETE or
 /// TRUNCATE. Also refuses a database whose migrations are not all applied.
@@ -159,18 +174,11 @@ pub(super) async fn check_least_privilege(connection: &mut PgConnection) -> Resu
             what,
         });
     }
-    let applied: Vec<i64> = if powers.missing == 0 {
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-            .fetch_all(&mut *connection)
-            .await?
+    let pending = if powers.missing == 0 {
+        pending_migrations(connection).await?
     } else {
-        Vec::new()
+        MIGRATOR.iter().map(|m| m.version).collect()
     };
-    let pending: Vec<i64> = MIGRATOR
-        .iter()
-        .map(|m| m.version)
-        .filter(|v| !applied.contains(v))
-        .collect();
     if !pending.is_empty() {
         return Err(StoreError::NotMigrated(pending));
     }
