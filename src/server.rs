@@ -89,7 +89,8 @@ pub struct ServerConfig {
     #[arg(long, env = "FAIRSHARE_DB_CONNECTIONS", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_connections: u32,
-    /// Reads (GET) per second allowed from one client address; 0, the default, sets no limit.
+    /// Reads (GET, HEAD) per second allowed from one client address; 0, the default, sets no
+    /// limit.
     /// Health, readiness and metrics are never limited.
     #[arg(long, env = "FAIRSHARE_READ_LIMIT", default_value_t = 0)]
     pub read_limit: u32,
