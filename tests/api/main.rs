@@ -20,6 +20,7 @@ mod failures;
 mod guards;
 mod helpers;
 mod import;
+mod limits;
 mod ranges;
 mod retry;
 mod spec;
