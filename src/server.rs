@@ -74,6 +74,12 @@ pub struct ServerConfig {
     #[arg(long, env = "FAIRSHARE_MAX_BODY", default_value_t = 8 * 1024 * 1024,
           value_parser = RangedU64ValueParser::<usize>::new().range(1024..=1 << 30))]
     pub max_body_bytes: usize,
+    /// Most memory, in bytes, that the request bodies being read and parsed may hold at once
+    /// (1 MiB to 64 GiB; docs/SECURITY.md, "Memory"). A body of the largest size takes at
+    /// most all of it; a request waits up to 30 s for its share, then gets 503.
+    #[arg(long, env = "FAIRSHARE_MAX_BODY_MEMORY", default_value_t = 128 * 1024 * 1024,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1 << 20..=1 << 36))]
+    pub max_body_memory: usize,
     /// Most entries the sequencer commits in one transaction (1 to 1,000,000).
     #[arg(long, env = "FAIRSHARE_COMMIT_BATCH", default_value_t = 4000,
           value_parser = at_least_one_up_to(1_000_000))]
@@ -283,6 +289,7 @@ impl RunningServer {
         let settings = ApiSettings {
             max_body_bytes: config.max_body_bytes,
             max_batch_entries: config.max_batch_entries,
+            max_body_memory: config.max_body_memory,
             timestamp_skew: chrono::Duration::seconds(config.timestamp_skew_secs),
             log_key: ledger.note_signer.verifier().to_vkey(),
             startup_check,

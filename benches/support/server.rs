@@ -87,10 +87,25 @@ impl Drop for Server {
     }
 }
 
-/// Starts the release `fairshare serve` on a free loopback port and waits for /health. Its
-/// log goes to the file `BENCH_SERVER_LOG` names, if set. `BENCH_SERVER_BIN` names another
-/// `fairshare` binary to serve (an earlier build, for a baseline in the same run).
+/// The server binary the benches run: `BENCH_SERVER_BIN` when set (an earlier build, for a
+/// baseline measured the same way), else this build's.
+pub fn server_binary() -> std::path::PathBuf {
+    std::env::var_os("BENCH_SERVER_BIN")
+        .map_or_else(|| env!("CARGO_BIN_EXE_fairshare").into(), Into::into)
+}
+
+/// Starts [`server_binary`] on a free loopback port (see [`start_server_from`]).
 pub async fn start_server(db_url: &str, data_dir: &std::path::Path) -> BenchResult<Server> {
+    start_server_from(&server_binary(), db_url, data_dir).await
+}
+
+/// Starts the release `fairshare serve` of `binary` on a free loopback port and waits for
+/// /health. Its log goes to the file `BENCH_SERVER_LOG` names, if set.
+pub async fn start_server_from(
+    binary: &std::path::Path,
+    db_url: &str,
+    data_dir: &std::path::Path,
+) -> BenchResult<Server> {
     let log = match std::env::var_os("BENCH_SERVER_LOG") {
         Some(path) => Stdio::from(std::fs::File::create(path)?),
         None => Stdio::null(),
@@ -99,8 +114,6 @@ pub async fn start_server(db_url: &str, data_dir: &std::path::Path) -> BenchResu
         .local_addr()?
         .port();
     let listen = format!("127.0.0.1:{port}");
-    let binary = std::env::var_os("BENCH_SERVER_BIN")
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_fairshare").into());
     let child = Command::new(binary)
         .args(["serve", "--listen", &listen, "--database-url", db_url])
         .arg("--data-dir")

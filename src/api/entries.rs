@@ -1,10 +1,12 @@
 //! `POST /v1/entries` (one signed entry, or `{ "entries": [...] }`) and `GET /v1/entries/{seq}`.
 
+use super::budget::{self, BodyBudget, too_large};
 use super::error::ApiError;
 use super::{AppState, MAX_POSITION, parse_number};
 use crate::client::layout;
 use crate::crypto::{b64_encode, hash};
-use crate::entry::SignedEntry;
+use crate::entry::submission::{self, Limits, Submission};
+use crate::entry::{EntryError, SignedEntry};
 use crate::store::StoreError;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -19,63 +21,59 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::borrow::Cow;
 
-pub fn router() -> Router<AppState> {
+/// `body_budget` admits every submitted body (see `budget`).
+pub fn router(body_budget: BodyBudget) -> Router<AppState> {
+    let admitted = axum::middleware::from_fn_with_state(body_budget, budget::admit);
     Router::new()
-        .route(layout::ENTRIES, post(submit))
+        .route(layout::ENTRIES, post(submit).layer(admitted))
         .route(layout::ENTRY, get(get_entry))
 }
 
 /// One entry: 201 with its receipt (200 with the original receipt for a resubmission), or a
-/// problem. A batch: 200 with one result per entry, in order: a receipt or a problem.
+/// problem. A batch: 200 with one result per entry, in order: a receipt or a problem. The
+/// body is read under the limits of `entry::submission`, one entry at a time.
 async fn submit(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(format!(
-            "the body exceeds {} bytes",
-            state.settings.max_body_bytes
-        )),
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(state.settings.max_body_bytes),
         _ => ApiError::BadRequest(e.body_text()),
     })?;
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
     let now = Utc::now();
-    let parse = |v: &Value| {
-        SignedEntry::parse(v).and_then(|e| {
-            e.check_timestamp(now, state.settings.timestamp_skew)
-                .map(|()| e)
-        })
+    let skew = state.settings.timestamp_skew;
+    let limits = Limits::with_batch(state.settings.max_batch_entries);
+    let read_entry = |value: Value| {
+        SignedEntry::parse_owned(value).and_then(|e| e.check_timestamp(now, skew).map(|()| e))
     };
-
-    let Some(items) = value.get("entries") else {
-        let entry = parse(&value)?;
-        let mut results = state
-            .sequencer
-            .submit(vec![entry])
-            .await
-            .map_err(ApiError::Append)?;
-        let answer = results.pop().unwrap_or_else(|| Err(missing_result()))?;
-        let status = if answer.resubmission {
-            StatusCode::OK
-        } else {
-            StatusCode::CREATED
-        };
-        return Ok((status, Json(answer.receipt)).into_response());
-    };
-
-    let items = items
-        .as_array()
-        .ok_or_else(|| ApiError::BadRequest("\"entries\" must be an array".into()))?;
-    if items.is_empty() || items.len() > state.settings.max_batch_entries {
-        return Err(ApiError::BadRequest(format!(
-            "a batch holds 1 to {} entries, this one {}",
-            state.settings.max_batch_entries,
-            items.len()
-        )));
+    let submission = submission::read(&body, &limits, read_entry)?;
+    drop(body);
+    match submission {
+        Submission::Single(entry) => submit_one(&state, entry?).await,
+        Submission::Batch(parsed) => submit_batch(&state, parsed).await,
     }
-    // Parse every entry; only the valid ones go to the sequencer, each result keeps its slot.
-    let parsed: Vec<_> = items.iter().map(parse).collect();
+}
+
+async fn submit_one(state: &AppState, entry: SignedEntry) -> Result<Response, ApiError> {
+    let mut results = state
+        .sequencer
+        .submit(vec![entry])
+        .await
+        .map_err(ApiError::Append)?;
+    let answer = results.pop().unwrap_or_else(|| Err(missing_result()))?;
+    let status = if answer.resubmission {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(answer.receipt)).into_response())
+}
+
+/// Only the valid entries go to the sequencer; each result keeps its entry's slot.
+async fn submit_batch(
+    state: &AppState,
+    parsed: Vec<Result<SignedEntry, EntryError>>,
+) -> Result<Response, ApiError> {
     let valid: Vec<SignedEntry> = parsed
         .iter()
         .filter_map(|p| p.as_ref().ok().cloned())

@@ -1,5 +1,6 @@
 //! The API's one error type and its mapping to problem+json (RFC 9457).
 
+use crate::entry::submission::BodyError;
 use crate::entry::{EntryError, Rejection};
 use crate::service::{ServiceError, telemetry};
 use crate::store::StoreError;
@@ -31,6 +32,15 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A POST body that is not `application/json`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A body refused as a whole while it was read (its form or its limits).
+    #[error(transparent)]
+    Body(#[from] BodyError),
+    /// The memory for request bodies stayed taken for as long as a request may wait.
+    #[error("{0}")]
+    Busy(String),
     /// The request is well formed but the log's state does not allow it.
     #[error("{0}")]
     Conflict(String),
@@ -89,16 +99,17 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let (status, code, title) = match self {
             Self::Entry(e) => rejection_status(e.rejection),
-            Self::BadRequest(_) => (
-                StatusCode::BAD_REQUEST,
-                "bad-request",
-                "The request is malformed",
-            ),
-            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "No such resource"),
-            Self::PayloadTooLarge(_) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "The request is too large",
+            Self::BadRequest(_) => status_problem(StatusCode::BAD_REQUEST),
+            Self::NotFound(_) => status_problem(StatusCode::NOT_FOUND),
+            Self::PayloadTooLarge(_) | Self::Body(BodyError::TooManyValues { .. }) => {
+                status_problem(StatusCode::PAYLOAD_TOO_LARGE)
+            }
+            Self::Body(_) => status_problem(StatusCode::BAD_REQUEST),
+            Self::UnsupportedMediaType(_) => status_problem(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            Self::Busy(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "The server is busy; retry later",
             ),
             Self::Conflict(_) => (
                 StatusCode::CONFLICT,
@@ -132,6 +143,7 @@ impl ApiError {
         };
         let (detail, field) = match (self, self.server_failure()) {
             (Self::Entry(e), _) => (e.message.clone(), Some(e.field.clone())),
+            (Self::Body(e), _) => (e.to_string(), e.path().map(str::to_owned)),
             // Internal details stay in the server log.
             (_, Some(failure)) => (failure_detail(failure).to_owned(), None),
             (other, None) => (other.to_string(), None),
@@ -145,6 +157,25 @@ impl ApiError {
             field,
         }
     }
+}
+
+/// Problem code and title of the statuses the API answers without a more specific code.
+fn status_problem(status: StatusCode) -> (StatusCode, &'static str, &'static str) {
+    let (code, title) = match status {
+        StatusCode::NOT_FOUND => ("not-found", "No such resource"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("method-not-allowed", "The path does not answer this method")
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "The request is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("unsupported-media-type", "The body is not application/json")
+        }
+        status if status.is_server_error() => {
+            ("internal", "The ledger could not complete the request")
+        }
+        _ => ("bad-request", "The request is malformed"),
+    };
+    (status, code, title)
 }
 
 fn failure_detail(failure: ServerFailure) -> &'static str {
@@ -207,13 +238,51 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_default();
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body,
-        )
-            .into_response()
+        (status, [(header::CONTENT_TYPE, PROBLEM_JSON)], body).into_response()
     }
+}
+
+/// The media type of every problem document.
+const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Makes every error answer a problem document, those written by axum itself included (a
+/// 405, an extractor's rejection): their text becomes the detail, their headers (`Allow`)
+/// stay.
+pub async fn problem_for_bare_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t == PROBLEM_JSON);
+    if is_problem || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // axum's own error texts are a line; anything longer is cut, not buffered.
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let (status, code, title) = status_problem(status);
+    let detail = if text.is_empty() {
+        status.canonical_reason().unwrap_or(title).to_owned()
+    } else {
+        text
+    };
+    let problem = Problem {
+        problem_type: format!("urn:fairshare:problem:{code}"),
+        title,
+        status: status.as_u16(),
+        detail,
+        field: None,
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(PROBLEM_JSON),
+    );
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 pub async fn not_found_fallback(uri: axum::http::Uri) -> ApiError {

@@ -4,6 +4,7 @@
 mod actors;
 mod allocations;
 mod audit;
+mod budget;
 mod entries;
 pub mod error;
 mod health;
@@ -29,6 +30,8 @@ pub struct ApiSettings {
     pub max_body_bytes: usize,
     /// Most entries in one batch request.
     pub max_batch_entries: usize,
+    /// Most memory all request bodies being read and parsed may hold at once, in bytes.
+    pub max_body_memory: usize,
     /// How far an entry's `ts` may be from the server clock.
     pub timestamp_skew: chrono::Duration,
     /// The log's signed-note verifier key, served at /v1/log/key.
@@ -112,16 +115,20 @@ pub async fn serve(
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
     let read_quota = state.settings.read_quota;
+    let budget = budget::BodyBudget::new(state.settings.max_body_memory, body_limit);
     let app = Router::new()
         .merge(health::router())
         .merge(metrics::router())
-        .merge(entries::router())
+        .merge(entries::router(budget))
         .merge(actors::router())
         .merge(log::router())
         .merge(allocations::router())
         .merge(audit::router())
         .fallback(error::not_found_fallback)
-        .layer(axum::extract::DefaultBodyLimit::max(body_limit));
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::map_response(
+            error::problem_for_bare_errors,
+        ));
     with_operations(app, read_quota).with_state(state)
 }
 

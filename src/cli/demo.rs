@@ -173,6 +173,7 @@ fn server_config(database_url: Option<String>, data_dir: PathBuf) -> ServerConfi
         timestamp_skew_secs: 300,
         max_batch_entries: 1000,
         max_body_bytes: 8 * 1024 * 1024,
+        max_body_memory: 128 * 1024 * 1024,
         commit_batch: 4000,
         checkpoint_interval_ms: 100,
         check_on_start: true,

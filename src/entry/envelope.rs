@@ -75,8 +75,16 @@ impl SignedEntry {
     /// Stateless validation of `{ "envelope", "signature", "cosignatures"? }`. Signatures are
     /// decoded but not verified here: which key verifies them depends on the ledger's state.
     pub fn parse(value: &Value) -> Result<Self, EntryError> {
-        let f = Fields::new(value, "", &["envelope", "signature", "cosignatures"])?;
-        let envelope_json = f.value("envelope")?.clone();
+        Self::parse_owned(value.clone())
+    }
+
+    /// [`SignedEntry::parse`] of a value the caller gives up: the envelope is kept without
+    /// a copy (a submitted batch's entries are read this way, one at a time).
+    pub fn parse_owned(mut value: Value) -> Result<Self, EntryError> {
+        let envelope_json = value.get_mut("envelope").map(Value::take);
+        let f = Fields::new(&value, "", &["envelope", "signature", "cosignatures"])?;
+        let envelope_json = envelope_json
+            .ok_or_else(|| EntryError::malformed("envelope", "required field is missing"))?;
         let (envelope, canonical_envelope) = Self::validate(&envelope_json)?;
         let signature = f.parse("signature", |s| {
             Signature::from_base64(s).map_err(|e| e.to_string())
@@ -140,7 +148,10 @@ impl SignedEntry {
             .and_then(|object| object.remove("received_at"))
             .and_then(|v| v.as_str().map(str::to_owned))
             .ok_or("no received_at")?;
-        Ok((Self::parse(&value).map_err(|e| e.to_string())?, received_at))
+        Ok((
+            Self::parse_owned(value).map_err(|e| e.to_string())?,
+            received_at,
+        ))
     }
 
     /// `ts` must lie within `skew` of the server clock `now`.
@@ -305,16 +316,32 @@ fn parse_cosignature(value: &Value, path: &str) -> Result<Cosignature, EntryErro
     })
 }
 
-/// RFC 3339 in UTC, written with a trailing `Z`.
+/// Most digits after the seconds' decimal point: nanoseconds, what the clock keeps. More
+/// would be dropped, so two different signed texts would name the same instant.
+const MAX_FRACTION_DIGITS: usize = 9;
+
+/// RFC 3339 in UTC, written with a trailing `Z`, seconds 00 to 59 (no leap second: UTC
+/// clocks here repeat or smear it, and chrono would fold `:60` into the next second) and at
+/// most [`MAX_FRACTION_DIGITS`] fractional digits.
 fn parse_utc_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
-    let well_formed =
-        text.len() >= 20 && text.ends_with('Z') && text.as_bytes().get(10) == Some(&b'T');
+    let fraction_digits = text
+        .get(19..text.len().saturating_sub(1))
+        .and_then(|f| f.strip_prefix('.'))
+        .map_or(0, str::len);
+    let well_formed = text.len() >= 20
+        && text.ends_with('Z')
+        && text.as_bytes().get(10) == Some(&b'T')
+        && text.get(17..19).is_some_and(|seconds| seconds < "60")
+        && fraction_digits <= MAX_FRACTION_DIGITS;
     well_formed
         .then(|| DateTime::parse_from_rfc3339(text).ok())
         .flatten()
         .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| {
-            format!("{text:?} is not an RFC 3339 UTC timestamp like 2026-11-29T17:00:00Z")
+            format!(
+                "{text:?} is not an RFC 3339 UTC timestamp like 2026-11-29T17:00:00Z (seconds \
+                 00 to 59, at most {MAX_FRACTION_DIGITS} fractional digits)"
+            )
         })
 }
 

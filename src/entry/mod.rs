@@ -9,6 +9,7 @@ pub mod envelope;
 mod fields;
 pub mod ids;
 pub mod record;
+pub mod submission;
 
 pub use body::{ActorKind, Body, EntryType};
 pub use envelope::{Cosignature, SIGNING_PREFIX, SignedEntry};

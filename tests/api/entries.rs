@@ -173,6 +173,7 @@ async fn validation_errors_name_the_field() {
     let response = app
         .client
         .post(format!("{}/v1/entries", app.base))
+        .header("content-type", "application/json")
         .body("{not json")
         .send()
         .await
@@ -213,6 +214,7 @@ async fn batches_answer_each_entry_in_order() {
     let response = app
         .client
         .post(format!("{}/v1/entries", app.base))
+        .header("content-type", "application/json")
         .body(huge)
         .send()
         .await

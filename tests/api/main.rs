@@ -21,6 +21,7 @@ mod guards;
 mod helpers;
 mod import;
 mod operations;
+mod limits;
 mod ranges;
 mod retry;
 mod spec;

@@ -38,8 +38,12 @@ fn documented_refusals() -> BTreeMap<String, Row> {
 enum Request {
     /// A JSON body posted to /v1/entries (an entry or a batch).
     Post(Value),
-    /// Raw bytes posted to /v1/entries.
+    /// Raw bytes posted to /v1/entries as `application/json`.
     Raw(Vec<u8>),
+    /// Bytes posted to /v1/entries with this `Content-Type`.
+    Typed(&'static str, Vec<u8>),
+    /// A request of this method to this path, without a body.
+    Method(reqwest::Method, &'static str),
     /// A GET of this path.
     Get(String),
     /// An entry posted to a second server run with `--registration platform-cosigned`.
@@ -195,8 +199,50 @@ fn cases(w: &World) -> Vec<(&'static str, Request)> {
         &[("bob", &bob.key)],
     );
     bad_cosignature["cosignatures"][0]["signature"] = other_signature;
+    let duplicate_key = alice.contribution("novel", &[]).to_string().replacen(
+        r#""project":"novel""#,
+        r#""project":"novel","project":"other""#,
+        1,
+    );
+    let nested = format!("{}{{}}{}", r#"{"a":"#.repeat(16), "}".repeat(16));
     vec![
         ("the body is not JSON", Request::Raw(b"{not json".to_vec())),
+        (
+            "a body whose `Content-Type` is not `application/json`",
+            Request::Typed("text/plain", w.contribution.to_string().into_bytes()),
+        ),
+        (
+            "a method the path does not answer (here `DELETE /v1/entries`)",
+            Request::Method(reqwest::Method::DELETE, "/v1/entries"),
+        ),
+        (
+            "a batch wrapper with a field besides `entries`",
+            Request::Post(json!({"entries": [alice.contribution("novel", &[])], "note": "x"})),
+        ),
+        (
+            "a member name twice in one object, anywhere in the body",
+            Request::Raw(duplicate_key.into_bytes()),
+        ),
+        (
+            "an entry nesting objects or arrays deeper than 16 levels",
+            Request::Raw(nested.into_bytes()),
+        ),
+        (
+            "an entry of more than 4,096 JSON values",
+            Request::Post(json!({"a": vec![0; 5000]})),
+        ),
+        (
+            "`ts` at a leap second (`:60`)",
+            Request::Post(resigned(&alice.contribution("novel", &[]), &alice.key, |e| {
+                e["ts"] = json!("2026-12-07T12:00:60Z");
+            })),
+        ),
+        (
+            "`ts` with more than 9 fractional digits",
+            Request::Post(resigned(&alice.contribution("novel", &[]), &alice.key, |e| {
+                e["ts"] = json!("2026-12-07T12:00:00.1234567890Z");
+            })),
+        ),
         ("a batch of no entries", Request::Post(json!({"entries": []}))),
         (
             "a batch of more entries than `--max-batch-entries` (default 1000)",
@@ -445,7 +491,17 @@ async fn send(app: &TestApp, cosigned: &TestApp, request: &Request) -> (u16, Val
     let url = |app: &TestApp, path: &str| format!("{}{path}", app.base);
     let response = match request {
         Request::Post(body) => app.client.post(url(app, "/v1/entries")).json(body),
-        Request::Raw(bytes) => app.client.post(url(app, "/v1/entries")).body(bytes.clone()),
+        Request::Raw(bytes) => app
+            .client
+            .post(url(app, "/v1/entries"))
+            .header("content-type", "application/json")
+            .body(bytes.clone()),
+        Request::Typed(media_type, bytes) => app
+            .client
+            .post(url(app, "/v1/entries"))
+            .header("content-type", *media_type)
+            .body(bytes.clone()),
+        Request::Method(method, path) => app.client.request(method.clone(), url(app, path)),
         Request::Get(path) => app.client.get(url(app, path)),
         Request::PlatformCosigned(body) => cosigned
             .client

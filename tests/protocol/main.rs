@@ -12,5 +12,6 @@ mod entry_vectors;
 mod note_vectors;
 mod properties;
 mod rfc_vectors;
+mod submission;
 mod vectors;
 mod worked_examples;
