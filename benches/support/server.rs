@@ -88,7 +88,8 @@ impl Drop for Server {
 }
 
 /// Starts the release `fairshare serve` on a free loopback port and waits for /health. Its
-/// log goes to the file `BENCH_SERVER_LOG` names, if set.
+/// log goes to the file `BENCH_SERVER_LOG` names, if set; `BENCH_SERVER_BIN` names another
+/// `fairshare` binary to start (an earlier build, for a baseline in the same run).
 pub async fn start_server(db_url: &str, data_dir: &std::path::Path) -> BenchResult<Server> {
     let log = match std::env::var_os("BENCH_SERVER_LOG") {
         Some(path) => Stdio::from(std::fs::File::create(path)?),
@@ -98,7 +99,9 @@ pub async fn start_server(db_url: &str, data_dir: &std::path::Path) -> BenchResu
         .local_addr()?
         .port();
     let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_fairshare"))
+    let binary = std::env::var_os("BENCH_SERVER_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_fairshare").into());
+    let child = Command::new(binary)
         .args(["serve", "--listen", &listen, "--database-url", db_url])
         .arg("--data-dir")
         .arg(data_dir)
