@@ -9,7 +9,10 @@
 //! The command itself, `fairshare verify`, is then timed on the same log written out as an
 //! export (file read and NDJSON decoding included), and `fairshare import` of that export
 //! into a fresh database (on DATABASE_URL's server, default the local one), each with its
-//! peak memory (VmHWM, sampled every 20 ms).
+//! peak memory (VmHWM, sampled every 20 ms); then `fairshare check` of that database (every
+//! hash and checkpoint, the entries after the exported checkpoint through the rules: none)
+//! beside `fairshare check --full` (every entry through the rules, signatures and
+//! allocations).
 //!
 //! `CARGO_TARGET_DIR=... cargo bench --bench verify` (`VERIFY_ENTRIES` overrides the size).
 
@@ -122,7 +125,8 @@ fn main() {
     // The same export restored into a fresh database, with the server key.
     let key_file = dir.join("server.key");
     fairshare::keyfile::write(&key_file, &server).expect("key file");
-    let (import_secs, import_peak) = import(&dir, &log_key, &key_file);
+    let ((import_secs, import_peak), check_secs, check_full_secs) =
+        import(&dir, &log_key, &key_file);
     let _ = std::fs::remove_dir_all(&dir);
 
     // Raw ed25519, same signatures, all cores.
@@ -190,6 +194,11 @@ fn main() {
     for (name, secs) in [
         ("`fairshare verify` on the exported file", command_secs),
         ("`fairshare import` of the exported file", import_secs),
+        ("`fairshare check` of the imported database", check_secs),
+        (
+            "`fairshare check --full` of the imported database",
+            check_full_secs,
+        ),
         ("replay (fairshare verify minus file read)", replay_secs),
         ("crypto::verify_batch, chunks of 64, all cores", ours_secs),
         ("PublicKey::verify one by one, all cores", single_secs),
@@ -241,25 +250,34 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
-/// `fairshare import` of the export in `dir` into a fresh database: its time and peak memory.
-fn import(dir: &Path, log_key: &str, key_file: &Path) -> (f64, u64) {
+/// `fairshare import` of the export in `dir` into a fresh database (its time and peak
+/// memory), then `fairshare check` and `fairshare check --full` of that database (their
+/// times).
+fn import(dir: &Path, log_key: &str, key_file: &Path) -> ((f64, u64), f64, f64) {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let mut measured_import = None;
     runtime
         .block_on(server::with_fresh_database(
             "fairshare_import_bench",
             |url, _| {
-                let mut import = Command::new(env!("CARGO_BIN_EXE_fairshare"));
-                import
-                    .args(["import", "--log-key", log_key, "--database-url", &url])
-                    .args(["--log-origin", ORIGIN, "--log"])
-                    .arg(dir.join("log.ndjson"))
-                    .arg("--server-key")
-                    .arg(key_file)
-                    .arg("--data-dir")
-                    .arg(dir)
-                    .env_remove("DATABASE_URL");
-                measured_import = Some(measured(import));
+                let command = |args: &[&str]| {
+                    let mut command = Command::new(env!("CARGO_BIN_EXE_fairshare"));
+                    command
+                        .args(args)
+                        .args(["--database-url", &url, "--log-origin", ORIGIN])
+                        .arg("--server-key")
+                        .arg(key_file)
+                        .arg("--data-dir")
+                        .arg(dir)
+                        .env_remove("DATABASE_URL");
+                    command
+                };
+                let mut import = command(&["import", "--log-key", log_key]);
+                import.arg("--log").arg(dir.join("log.ndjson"));
+                let imported = measured(import);
+                let (check, _) = measured(command(&["check"]));
+                let (check_full, _) = measured(command(&["check", "--full"]));
+                measured_import = Some((imported, check, check_full));
                 async { Ok(()) }
             },
         ))

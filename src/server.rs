@@ -248,6 +248,7 @@ pub struct RunningServer {
     /// Background tasks (checkpointer, allocator), stopped before the database closes.
     background: Vec<tokio::task::JoinHandle<()>>,
     ledger: Ledger,
+    vetting: Arc<checkpointer::Vetting>,
 }
 
 impl RunningServer {
@@ -255,23 +256,34 @@ impl RunningServer {
         // Before anything records: the sequencer and allocator record from their first run.
         api::metrics::recorder();
         let ledger = Ledger::open(&config.database, config.db_connections).await?;
+        let server_key = ledger.server_key.public_key();
+        let mut vetted = 0;
         let startup_check = if config.check_on_start {
-            let report = check::check(&ledger.store, &ledger.note_signer.verifier())
-                .await
-                .map_err(StartError::Check)?;
+            let report = check::check(
+                &ledger.store,
+                &ledger.note_signer.verifier(),
+                server_key,
+                check::Depth::SinceCheckpoint,
+            )
+            .await
+            .map_err(StartError::Check)?;
             tracing::info!(
                 entries = report.entries,
-                "stored tree and checkpoints agree with the leaves"
+                vetted_from = report.vetted_from,
+                "stored tree and checkpoints agree with the leaves; entries after the last checkpoint obey the rules"
             );
+            vetted = report.entries;
             StartupCheck::Passed
         } else {
             StartupCheck::Skipped
         };
+        let vetting = Arc::new(checkpointer::Vetting::new(vetted));
         let (committed, checkpointing) = checkpointer::spawn(
             ledger.store.clone(),
             ledger.note_signer.clone(),
-            config.database.log_origin.clone(),
+            server_key,
             std::time::Duration::from_millis(config.checkpoint_interval_ms),
+            vetting.clone(),
         );
         let allocator = allocator::Allocator::default();
         let sequencer = Sequencer::spawn(
@@ -279,6 +291,7 @@ impl RunningServer {
             ledger.rules.clone(),
             config.commit_batch,
             vec![committed, allocator.due()],
+            vetting.clone(),
         );
         let allocating = allocator::spawn(
             ledger.store.clone(),
@@ -318,7 +331,13 @@ impl RunningServer {
             serving,
             background: vec![checkpointing, allocating, api::metrics::spawn_upkeep()],
             ledger,
+            vetting,
         })
+    }
+
+    /// What the checkpointer has vetted, and why it last refused to sign, if it did.
+    pub fn vetting(&self) -> &checkpointer::Vetting {
+        &self.vetting
     }
 
     pub fn store(&self) -> &Store {

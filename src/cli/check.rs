@@ -1,11 +1,17 @@
-//! `fairshare check`: recompute the stored tree and checkpoints from the stored leaves.
+//! `fairshare check`: recompute the stored tree and checkpoints from the stored leaves, and
+//! replay the entries after the last checkpoint (`--full`: every entry) through the rules
+//! and signatures.
 
 use super::CliError;
 use crate::server::{DatabaseConfig, Ledger};
-use crate::service::check::check;
+use crate::service::check::{Depth, check};
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
+    /// Replay every entry through the rules and signatures and recompute every allocation,
+    /// as `fairshare verify` does, not only the entries after the last signed checkpoint.
+    #[arg(long)]
+    full: bool,
     #[command(flatten)]
     database: DatabaseConfig,
 }
@@ -14,12 +20,23 @@ pub async fn run(args: &CheckArgs) -> Result<(), CliError> {
     let ledger = Ledger::open(&args.database, 2)
         .await
         .map_err(|e| CliError::failed_because("cannot open the ledger", e))?;
-    let outcome = check(&ledger.store, &ledger.note_signer.verifier()).await;
+    let depth = if args.full {
+        Depth::Full
+    } else {
+        Depth::SinceCheckpoint
+    };
+    let outcome = check(
+        &ledger.store,
+        &ledger.note_signer.verifier(),
+        ledger.server_key.public_key(),
+        depth,
+    )
+    .await;
     ledger.close().await;
     let report = outcome.map_err(|e| CliError::failed_because("check failed", e))?;
     println!(
-        "ok: {} entries and {} checkpoints agree with the stored tree",
-        report.entries, report.checkpoints
+        "ok: {} entries and {} checkpoints agree with the stored tree; entries {}..{} obey the rules and their signatures verify",
+        report.entries, report.checkpoints, report.vetted_from, report.entries
     );
     Ok(())
 }

@@ -93,13 +93,84 @@ pub fn replay_stream<W: AsRef<[Vec<u8>]>>(
     observer: &mut dyn Observer,
     progress: &(dyn Fn(&'static str, u64) + Sync),
 ) -> Result<ReplayReport, BadLeaf> {
+    let mut rules = RulesPass::new(server_key, Snapshot::default(), sizes, observer);
+    let parsed = windows.map(|window| {
+        window.map(|window| {
+            let parsed = parse_window(window.as_ref());
+            (window, parsed)
+        })
+    });
+    match run_rules(parsed, 0, &mut rules, progress) {
+        Some(bad) => Err(bad),
+        None => Ok(rules.report()),
+    }
+}
+
+/// Stored leaves parsed on all cores, to be vetted against the ledger's state before them:
+/// the entries say what state to read (`entries`), then `vet` replays them.
+pub struct Window {
+    first: u64,
+    leaves: Vec<Vec<u8>>,
+    parsed: Vec<Result<Parsed, String>>,
+}
+
+impl Window {
+    /// Leaves `first..first + leaves.len()` of a log.
+    pub fn parse(first: u64, leaves: Vec<Vec<u8>>) -> Self {
+        let parsed = parse_window(&leaves);
+        Window {
+            first,
+            leaves,
+            parsed,
+        }
+    }
+
+    /// The entries of the leaves that parsed, in log order.
+    pub fn entries(&self) -> Vec<&SignedEntry> {
+        self.parsed
+            .iter()
+            .filter_map(|p| p.as_ref().ok().map(|p| &p.entry))
+            .collect()
+    }
+
+    /// Replays the window as [`replay`] does, from `state` (the ledger before leaf `first`,
+    /// holding at least what the window's entries touch): each leaf well formed and
+    /// canonical, every rule kept, every signature valid. The first bad leaf is named.
+    pub fn vet(self, state: Snapshot, server_key: PublicKey) -> Result<(), BadLeaf> {
+        let mut observer = Unobserved;
+        let mut rules = RulesPass::new(server_key, state, &[], &mut observer);
+        let window = std::iter::once(Ok((self.leaves, self.parsed)));
+        match run_rules(window, self.first, &mut rules, &|_, _| {}) {
+            Some(bad) => Err(bad),
+            None => Ok(()),
+        }
+    }
+}
+
+/// An observer that only lets the rules and signatures run.
+struct Unobserved;
+
+impl Observer for Unobserved {
+    fn observe(&mut self, _: &Replayed<'_>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The pipeline of [`replay_stream`] and [`Window::vet`]: windows of parsed leaves, the first
+/// at position `first`, through `rules` in log order on this thread, with the signatures of
+/// each chunk of checked entries verified on the pool meanwhile. The first bad leaf, if any.
+fn run_rules<W: AsRef<[Vec<u8>]>>(
+    windows: impl Iterator<Item = Result<(W, Vec<Result<Parsed, String>>), BadLeaf>>,
+    first: u64,
+    rules: &mut RulesPass<'_>,
+    progress: &(dyn Fn(&'static str, u64) + Sync),
+) -> Option<BadLeaf> {
     let verified = AtomicU64::new(0);
     // Rules in log order on this thread; a rule failure ends the pass (later state would be
-    // meaningless). Each window is parsed and hashed on all cores; each full chunk of
-    // checked entries then goes to the pool, which owns it, for its signatures, while the
-    // rules go on; an entry is dropped once verified, so memory is reused.
+    // meaningless). Each full chunk of checked entries goes to the pool, which owns it, for
+    // its signatures, while the rules go on; an entry is dropped once verified, so memory is
+    // reused.
     let bad_signature: Mutex<Option<BadLeaf>> = Mutex::new(None);
-    let mut rules = RulesPass::new(server_key, sizes, observer);
     let mut first_bad: Option<BadLeaf> = None;
     rayon::in_place_scope(|scope| {
         let verify = |chunk: Vec<(u64, SignedEntry, Checked)>| {
@@ -116,9 +187,9 @@ pub fn replay_stream<W: AsRef<[Vec<u8>]>>(
             });
         };
         let mut chunk = Vec::with_capacity(CHUNK);
-        let mut next: u64 = 0;
+        let mut next = first;
         'replay: for window in windows {
-            let window = match window {
+            let (window, parsed) = match window {
                 Ok(window) => window,
                 Err(bad) => {
                     first_bad = Some(bad);
@@ -126,7 +197,7 @@ pub fn replay_stream<W: AsRef<[Vec<u8>]>>(
                 }
             };
             let window = window.as_ref();
-            for ((parsed, leaf), i) in parse_window(window).into_iter().zip(window).zip(next..) {
+            for ((parsed, leaf), i) in parsed.into_iter().zip(window).zip(next..) {
                 let checked = parsed.and_then(|parsed| {
                     let checked = rules.accept(&parsed, leaf, i)?;
                     Ok((parsed.entry, checked))
@@ -156,14 +227,10 @@ pub fn replay_stream<W: AsRef<[Vec<u8>]>>(
     let bad_signature = bad_signature
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
-    if let Some(bad) = [first_bad, bad_signature]
+    [first_bad, bad_signature]
         .into_iter()
         .flatten()
         .min_by_key(|b| b.index)
-    {
-        return Err(bad);
-    }
-    Ok(rules.report())
 }
 
 /// The leaves of `window` parsed on all cores, each with its id (blake3) and leaf hash
@@ -196,7 +263,12 @@ struct RulesPass<'a> {
 }
 
 impl<'a> RulesPass<'a> {
-    fn new(server_key: PublicKey, sizes: &[u64], observer: &'a mut dyn Observer) -> Self {
+    fn new(
+        server_key: PublicKey,
+        state: Snapshot,
+        sizes: &[u64],
+        observer: &'a mut dyn Observer,
+    ) -> Self {
         let frontier = Frontier::new();
         let wanted: HashSet<u64> = sizes.iter().copied().collect();
         let roots = wanted
@@ -209,7 +281,7 @@ impl<'a> RulesPass<'a> {
                 registration: RegistrationPolicy::Open,
                 server_key,
             },
-            state: Snapshot::default(),
+            state,
             nonces: HashSet::new(),
             frontier,
             wanted,
@@ -494,6 +566,36 @@ mod tests {
         let bad = replay_stream(windows, server, &sizes, &mut RulesOnly, &|_, _| {})
             .expect_err("unreadable");
         assert_eq!(bad, unreadable);
+    }
+
+    #[test]
+    fn a_window_is_vetted_from_the_state_before_it() {
+        let server = SecretKey::from_seed(&[9; 32]).public_key();
+        let alice = SecretKey::from_seed(&[1; 32]);
+        // What the store holds before leaf 1: alice's registration (leaf 0).
+        let mut state = Snapshot::default();
+        state.apply(&Effect::RegisterActor {
+            actor: ActorId::parse("alice").expect("id"),
+            kind: crate::entry::ActorKind::Human,
+            operator: None,
+            public_key: alice.public_key(),
+        });
+        let leaves = long_log(2 * CHUNK, &[]);
+        assert!(
+            Window::parse(1, leaves[1..].to_vec())
+                .vet(state.clone(), server)
+                .is_ok()
+        );
+        let forged = long_log(2 * CHUNK, &[300]);
+        let bad = Window::parse(1, forged[1..].to_vec())
+            .vet(state, server)
+            .expect_err("forged signature");
+        assert_eq!(bad.index, 300, "{bad}");
+        // Without alice's registration in the state, her first entry is the bad one.
+        let bad = Window::parse(1, leaves[1..].to_vec())
+            .vet(Snapshot::default(), server)
+            .expect_err("unknown actor");
+        assert_eq!(bad.index, 1, "{bad}");
     }
 
     #[test]

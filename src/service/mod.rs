@@ -1,5 +1,6 @@
 //! The server's long-running tasks, over the store: the sequencer (the one append path),
-//! the checkpointer, the stored-tree check, and the allocator.
+//! the checkpointer (which vets what other writers appended), the stored log's check, and
+//! the allocator.
 
 pub mod allocator;
 pub mod check;
@@ -52,6 +53,15 @@ pub enum ServiceError {
         #[source]
         source: Arc<ServiceError>,
     },
+    /// An entry this process did not append failed vetting: no checkpoint covers it.
+    #[error(
+        "refusing to sign a checkpoint of size {size}: an entry this server did not append does not verify"
+    )]
+    Unvetted {
+        size: u64,
+        #[source]
+        source: Box<ServiceError>,
+    },
     /// Stored data disagrees with what the leaves imply: tampering or corruption.
     #[error("{}{reason}", index.map(|i| format!("leaf {i}: ")).unwrap_or_default())]
     Inconsistent { index: Option<u64>, reason: String },
@@ -64,6 +74,7 @@ impl ServiceError {
         match self {
             Self::Store(error) => error.is_unavailable(),
             Self::AllocationAppend { source, .. } => source.is_unavailable(),
+            Self::Unvetted { source, .. } => source.is_unavailable(),
             _ => false,
         }
     }

@@ -3,6 +3,7 @@
 
 use super::ServiceError;
 use super::telemetry;
+use super::checkpointer::Vetting;
 use crate::entry::envelope::format_timestamp;
 use crate::entry::{EntryError, SignedEntry};
 use crate::ledger::batch::{self, Answer, Plan, Preverified};
@@ -33,12 +34,14 @@ pub struct Sequencer {
 impl Sequencer {
     /// Starts the sequencer task. `max_batch` bounds the entries of one transaction;
     /// Each of `committed` is notified after every commit (the checkpointer and the
-    /// allocator wait on them).
+    /// allocator wait on them), and `vetting` hears which entries it appended (the
+    /// checkpointer checks only the others).
     pub fn spawn(
         store: Store,
         settings: RuleSettings,
         max_batch: usize,
         committed: Vec<Arc<Notify>>,
+        vetting: Arc<Vetting>,
     ) -> Self {
         let (jobs, queue) = mpsc::channel(1024);
         let settings = Arc::new(settings);
@@ -48,6 +51,7 @@ impl Sequencer {
             settings.clone(),
             max_batch,
             committed,
+            vetting,
         ));
         Self {
             jobs,
@@ -96,6 +100,7 @@ async fn run(
     settings: Arc<RuleSettings>,
     max_batch: usize,
     committed: Vec<Arc<Notify>>,
+    vetting: Arc<Vetting>,
 ) {
     // The tree's frontier after this task's last commit: the next batch extends it without
     // reading it back, unless another appender (`fairshare actor register`) moved the log.
@@ -132,6 +137,9 @@ async fn run(
         .await
         {
             Ok(plan) => {
+                if let (Some(first), Some(last)) = (plan.accepted.first(), plan.accepted.last()) {
+                    vetting.appended(first.receipt.seq..last.receipt.seq + 1);
+                }
                 committed.iter().for_each(|n| n.notify_one());
                 record_commit(entries.len(), plan.accepted.len(), started.elapsed());
                 let mut next = 0;

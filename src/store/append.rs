@@ -1,6 +1,8 @@
 //! The append transaction: one per batch, serialized across processes by an advisory lock.
 
-use super::decode::{entry_id, hash32, parse_kind, slug, stored_received_at};
+use super::decode::{
+    entry_id, hash32, leaf_adds_key, leaf_registers, parse_kind, slug, stored_received_at,
+};
 use super::rows::{NewRow, Rows};
 use super::{Store, StoreError};
 use crate::crypto::{KeyId, PublicKey, hash};
@@ -10,6 +12,7 @@ use crate::entry::{ContentDigest, SignedEntry};
 use crate::ledger::batch::{Plan, Receipt, Snapshot, StoredNonce};
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
+use std::borrow::Borrow;
 use std::collections::BTreeSet;
 
 pub struct AppendTx {
@@ -54,43 +57,12 @@ impl AppendTx {
     /// Everything `entries` can touch: their actors and those actors' keys, the entries they
     /// reference, and earlier entries under the same (actor, nonce).
     pub async fn load_snapshot(&mut self, entries: &[SignedEntry]) -> Result<Snapshot, StoreError> {
-        let mut referenced = BTreeSet::new();
         let (mut nonce_actors, mut nonces) = (Vec::new(), Vec::new());
         for entry in entries {
-            let env = &entry.envelope;
-            referenced.extend(
-                entry
-                    .referenced_entries()
-                    .into_iter()
-                    .map(|id| id.0.to_vec()),
-            );
-            nonce_actors.push(env.actor.as_str().to_owned());
-            nonces.push(env.nonce.as_str().to_owned());
+            nonce_actors.push(entry.envelope.actor.as_str().to_owned());
+            nonces.push(entry.envelope.nonce.as_str().to_owned());
         }
-        let referenced: Vec<Vec<u8>> = referenced.into_iter().collect();
-        let mut snapshot = Snapshot::default();
-        load_signers(&mut self.tx, &self.log_id, entries, &mut snapshot).await?;
-        self.load_projections(entries, &mut snapshot).await?;
-
-        let rows: Vec<(Vec<u8>, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT id, entry_type, actor, project FROM entries WHERE log_id = $1 AND id = ANY($2)",
-        )
-        .bind(&self.log_id)
-        .bind(&referenced)
-        .fetch_all(&mut *self.tx)
-        .await?;
-        for (id, entry_type, actor, project) in rows {
-            let entry_type = EntryType::parse(&entry_type).map_err(StoreError::Corrupt)?;
-            snapshot.entries.insert(
-                entry_id(&id)?,
-                EntryRef {
-                    entry_type,
-                    actor: slug(&actor)?,
-                    project: project.as_deref().map(slug).transpose()?,
-                },
-            );
-        }
-
+        let mut snapshot = load_state(&mut self.tx, &self.log_id, entries, HEAD).await?;
         let rows: Vec<NonceRow> = sqlx::query_as(
             "SELECT e.actor, e.nonce, e.seq, e.id, e.leaf_hash, e.leaf
                FROM entries e
@@ -115,83 +87,6 @@ impl AppendTx {
                 .insert((slug(&actor)?, nonce), StoredNonce { receipt, leaf });
         }
         Ok(snapshot)
-    }
-
-    /// What `entries` need of the other projections: adopted policies, their projects'
-    /// contributions and currency, and which value entries are allocated already.
-    async fn load_projections(
-        &mut self,
-        entries: &[SignedEntry],
-        snapshot: &mut Snapshot,
-    ) -> Result<(), StoreError> {
-        let (mut hashes, mut projects, mut allocated) =
-            (BTreeSet::new(), BTreeSet::new(), Vec::new());
-        for entry in entries {
-            match &entry.envelope.body {
-                Body::ValueRealized(v) => {
-                    hashes.insert(v.policy.0.to_vec());
-                    projects.insert(v.project.as_str().to_owned());
-                }
-                Body::PolicyAdopted(p) => {
-                    hashes.insert(p.hash.0.to_vec());
-                }
-                Body::Contribution(c) => {
-                    projects.insert(c.project.as_str().to_owned());
-                }
-                Body::Allocation(a) => {
-                    allocated.push(a.value_entry.0.to_vec());
-                }
-                _ => {}
-            }
-        }
-        if !allocated.is_empty() {
-            let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
-                "SELECT value_id FROM allocations WHERE log_id = $1 AND value_id = ANY($2)",
-            )
-            .bind(&self.log_id)
-            .bind(&allocated)
-            .fetch_all(&mut *self.tx)
-            .await?;
-            for (id,) in rows {
-                snapshot.allocated.insert(entry_id(&id)?);
-            }
-        }
-        if !hashes.is_empty() {
-            let hashes: Vec<Vec<u8>> = hashes.into_iter().collect();
-            let rows: Vec<(Vec<u8>,)> =
-                sqlx::query_as("SELECT hash FROM policies WHERE log_id = $1 AND hash = ANY($2)")
-                    .bind(&self.log_id)
-                    .bind(&hashes)
-                    .fetch_all(&mut *self.tx)
-                    .await?;
-            for (hash,) in rows {
-                snapshot.policies.insert(ContentDigest(hash32(&hash)?));
-            }
-        }
-        if !projects.is_empty() {
-            let projects: Vec<String> = projects.into_iter().collect();
-            let rows: Vec<(String, bool, Option<String>)> = sqlx::query_as(
-                "SELECT p.project,
-                        EXISTS (SELECT 1 FROM entries e WHERE e.log_id = $1 AND e.project = p.project AND e.entry_type = 'contribution'),
-                        c.currency
-                   FROM UNNEST($2::text[]) AS p(project)
-                   LEFT JOIN project_currencies c ON c.log_id = $1 AND c.project = p.project",
-            )
-            .bind(&self.log_id)
-            .bind(&projects)
-            .fetch_all(&mut *self.tx)
-            .await?;
-            for (project, has_contributions, currency) in rows {
-                snapshot.projects.insert(
-                    slug(&project)?,
-                    ProjectRecord {
-                        has_contributions,
-                        currency,
-                    },
-                );
-            }
-        }
-        Ok(())
     }
 
     /// Inserts the batch's appended entries and their effects on the projections, all
@@ -224,16 +119,145 @@ impl AppendTx {
     }
 }
 
-/// Loads into `snapshot` the actors `entries` name (signers, co-signers, operators, members
-/// of measured coalitions) and all their keys with revocation status.
-pub(super) async fn load_signers(
+/// No bound: the state at the head of the log, what the append reads under its lock.
+const HEAD: i64 = i64::MAX;
+
+/// The ledger's state that `entries` can touch, as it stood before sequence number `before`
+/// (rows made by entries from `before` on are left out): their actors and those actors'
+/// keys, the entries they reference, the policies, projects and allocations they name. Actor
+/// and key rows count only where the leaf that made them says so (`decode::leaf_adds_key`).
+pub(super) async fn load_state<E: Borrow<SignedEntry>>(
     conn: &mut sqlx::PgConnection,
     log_id: &str,
-    entries: &[SignedEntry],
+    entries: &[E],
+    before: i64,
+) -> Result<Snapshot, StoreError> {
+    let referenced: BTreeSet<Vec<u8>> = entries
+        .iter()
+        .flat_map(|entry| entry.borrow().referenced_entries())
+        .map(|id| id.0.to_vec())
+        .collect();
+    let referenced: Vec<Vec<u8>> = referenced.into_iter().collect();
+    let mut snapshot = Snapshot::default();
+    load_signers(&mut *conn, log_id, entries, before, &mut snapshot).await?;
+    load_projections(&mut *conn, log_id, entries, before, &mut snapshot).await?;
+    let rows: Vec<(Vec<u8>, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, entry_type, actor, project FROM entries WHERE log_id = $1 AND id = ANY($2) AND seq < $3",
+    )
+    .bind(log_id)
+    .bind(&referenced)
+    .bind(before)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, entry_type, actor, project) in rows {
+        let entry_type = EntryType::parse(&entry_type).map_err(StoreError::Corrupt)?;
+        snapshot.entries.insert(
+            entry_id(&id)?,
+            EntryRef {
+                entry_type,
+                actor: slug(&actor)?,
+                project: project.as_deref().map(slug).transpose()?,
+            },
+        );
+    }
+    Ok(snapshot)
+}
+
+/// What `entries` need of the other projections: adopted policies, their projects'
+/// contributions and currency, and which value entries are allocated already.
+async fn load_projections<E: Borrow<SignedEntry>>(
+    conn: &mut sqlx::PgConnection,
+    log_id: &str,
+    entries: &[E],
+    before: i64,
+    snapshot: &mut Snapshot,
+) -> Result<(), StoreError> {
+    let (mut hashes, mut projects, mut allocated) = (BTreeSet::new(), BTreeSet::new(), Vec::new());
+    for entry in entries {
+        match &entry.borrow().envelope.body {
+            Body::ValueRealized(v) => {
+                hashes.insert(v.policy.0.to_vec());
+                projects.insert(v.project.as_str().to_owned());
+            }
+            Body::PolicyAdopted(p) => {
+                hashes.insert(p.hash.0.to_vec());
+            }
+            Body::Contribution(c) => {
+                projects.insert(c.project.as_str().to_owned());
+            }
+            Body::Allocation(a) => {
+                allocated.push(a.value_entry.0.to_vec());
+            }
+            _ => {}
+        }
+    }
+    if !allocated.is_empty() {
+        let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
+            "SELECT value_id FROM allocations WHERE log_id = $1 AND value_id = ANY($2) AND allocation_seq < $3",
+        )
+        .bind(log_id)
+        .bind(&allocated)
+        .bind(before)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (id,) in rows {
+            snapshot.allocated.insert(entry_id(&id)?);
+        }
+    }
+    if !hashes.is_empty() {
+        let hashes: Vec<Vec<u8>> = hashes.into_iter().collect();
+        let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
+            "SELECT hash FROM policies WHERE log_id = $1 AND hash = ANY($2) AND adopted_seq < $3",
+        )
+        .bind(log_id)
+        .bind(&hashes)
+        .bind(before)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (hash,) in rows {
+            snapshot.policies.insert(ContentDigest(hash32(&hash)?));
+        }
+    }
+    if !projects.is_empty() {
+        let projects: Vec<String> = projects.into_iter().collect();
+        let rows: Vec<(String, bool, Option<String>)> = sqlx::query_as(
+            "SELECT p.project,
+                    EXISTS (SELECT 1 FROM entries e WHERE e.log_id = $1 AND e.project = p.project AND e.entry_type = 'contribution' AND e.seq < $3),
+                    c.currency
+               FROM UNNEST($2::text[]) AS p(project)
+               LEFT JOIN project_currencies c ON c.log_id = $1 AND c.project = p.project AND c.fixed_seq < $3",
+        )
+        .bind(log_id)
+        .bind(&projects)
+        .bind(before)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (project, has_contributions, currency) in rows {
+            snapshot.projects.insert(
+                slug(&project)?,
+                ProjectRecord {
+                    has_contributions,
+                    currency,
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Loads into `snapshot` the actors `entries` name (signers, co-signers, operators, members
+/// of measured coalitions) as registered before `before`, and all their keys added before
+/// it, with revocation status. A row that the leaf it names did not make is left out.
+pub(super) async fn load_signers<E: Borrow<SignedEntry>>(
+    conn: &mut sqlx::PgConnection,
+    log_id: &str,
+    entries: &[E],
+    before: i64,
     snapshot: &mut Snapshot,
 ) -> Result<(), StoreError> {
     let mut actors = BTreeSet::new();
     for entry in entries {
+        let entry = entry.borrow();
         let env = &entry.envelope;
         actors.insert(env.actor.as_str().to_owned());
         actors.extend(
@@ -254,34 +278,49 @@ pub(super) async fn load_signers(
         }
     }
     let actors: Vec<String> = actors.into_iter().collect();
-    let rows: Vec<(String, String, Option<String>)> =
-        sqlx::query_as("SELECT id, kind, operator FROM actors WHERE log_id = $1 AND id = ANY($2)")
-            .bind(log_id)
-            .bind(&actors)
-            .fetch_all(&mut *conn)
-            .await?;
-    for (id, kind, operator) in rows {
+    let rows: Vec<(String, String, Option<String>, Vec<u8>)> = sqlx::query_as(
+        "SELECT a.id, a.kind, a.operator, e.leaf
+           FROM actors a
+           JOIN entries e ON e.log_id = a.log_id AND e.seq = a.registered_seq
+          WHERE a.log_id = $1 AND a.id = ANY($2) AND a.registered_seq < $3",
+    )
+    .bind(log_id)
+    .bind(&actors)
+    .bind(before)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, kind, operator, leaf) in rows {
+        if !leaf_registers(&leaf, &id, &kind, operator.as_deref()) {
+            continue;
+        }
         let record = ActorRecord {
             kind: parse_kind(&kind)?,
             operator: operator.map(|o| slug(&o)).transpose()?,
         };
         snapshot.actors.insert(slug(&id)?, record);
     }
-    let rows: Vec<(String, String, Vec<u8>, bool)> = sqlx::query_as(
-        "SELECT k.actor, k.key_id, k.public_key, r.key_id IS NOT NULL
+    let rows: Vec<(String, String, Vec<u8>, bool, Vec<u8>)> = sqlx::query_as(
+        "SELECT k.actor, k.key_id, k.public_key, r.key_id IS NOT NULL, e.leaf
            FROM actor_keys k
-           LEFT JOIN key_revocations r USING (log_id, actor, key_id)
-          WHERE k.log_id = $1 AND k.actor = ANY($2)",
+           JOIN entries e ON e.log_id = k.log_id AND e.seq = k.added_seq
+           LEFT JOIN key_revocations r
+                  ON r.log_id = k.log_id AND r.actor = k.actor AND r.key_id = k.key_id
+                 AND r.revoked_seq < $3
+          WHERE k.log_id = $1 AND k.actor = ANY($2) AND k.added_seq < $3",
     )
     .bind(log_id)
     .bind(&actors)
+    .bind(before)
     .fetch_all(&mut *conn)
     .await?;
-    for (actor, key_id, public_key, revoked) in rows {
-        let key_id = KeyId::parse(&key_id)
-            .ok_or_else(|| StoreError::Corrupt(format!("key id {key_id:?}")))?;
+    for (actor, key_id, public_key, revoked, leaf) in rows {
         let public_key =
             PublicKey::from_bytes(&public_key).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if !leaf_adds_key(&leaf, &actor, &key_id, &public_key) {
+            continue;
+        }
+        let key_id = KeyId::parse(&key_id)
+            .ok_or_else(|| StoreError::Corrupt(format!("key id {key_id:?}")))?;
         snapshot.keys.insert(
             (slug(&actor)?, key_id),
             KeyRecord {
@@ -299,7 +338,7 @@ impl Store {
     pub async fn signer_snapshot(&self, entries: &[SignedEntry]) -> Result<Snapshot, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let mut snapshot = Snapshot::default();
-        load_signers(&mut conn, &self.log_id, entries, &mut snapshot).await?;
+        load_signers(&mut conn, &self.log_id, entries, HEAD, &mut snapshot).await?;
         Ok(snapshot)
     }
 }

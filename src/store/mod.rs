@@ -1,5 +1,5 @@
 //! All SQL lives here: connecting and migrating, the append transaction, the read queries,
-//! and the embedded PostgreSQL starter.
+//! what vetting reads, and the embedded PostgreSQL starter.
 
 mod allocations;
 mod append;
@@ -11,6 +11,7 @@ mod reads;
 mod rows;
 pub mod setup;
 mod tree;
+mod vetting;
 
 pub use allocations::{LeafEntry, MAX_LISTING};
 pub use append::AppendTx;
@@ -18,6 +19,7 @@ pub use import::Holdings;
 pub use reads::{ActorRow, EntryRow, KeyRow};
 pub use rows::{NewRow, Rows};
 pub use tree::{LeafRow, StoredCheckpoint};
+pub use vetting::UnvouchedRow;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Executor, PgPool};

@@ -26,3 +26,4 @@ mod ranges;
 mod retry;
 mod spec;
 mod transparency;
+mod vetting;
