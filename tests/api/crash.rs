@@ -14,7 +14,7 @@ use harness::{Kill, Settings};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kills_lose_nothing_acknowledged_and_allocate_once() {
     let figures = harness::run(&Settings {
-        kills: 4,
+        kills: 2,
         allocation_kills: 2,
         single_clients: 4,
         batch_clients: 2,
@@ -28,9 +28,9 @@ async fn kills_lose_nothing_acknowledged_and_allocate_once() {
 
     eprintln!("{}", figures.table());
     let findings = &figures.findings;
-    assert_eq!(findings.audits, 6, "one audit after every restart");
-    assert_eq!(figures.restart_times(Kill::Server, false).len(), 3);
-    assert_eq!(figures.restart_times(Kill::Postgres, false).len(), 3);
+    assert_eq!(findings.audits, 4, "one audit after every restart");
+    assert_eq!(figures.restart_times(Kill::Server, false).len(), 2);
+    assert_eq!(figures.restart_times(Kill::Postgres, false).len(), 2);
     assert!(
         figures.acknowledged > 0 && figures.values > 0,
         "the load ran"

@@ -63,6 +63,8 @@ pub struct Figures {
     /// entry was appended.
     pub allocation_kills: usize,
     pub allocations_killed_midway: usize,
+    /// A clean restart of the server (SIGTERM, then start) to /health 200, at the end.
+    pub clean_restart: Duration,
     /// How long one slow allocation took without a kill.
     pub slow_allocation: Duration,
     pub misreported: u64,
@@ -144,6 +146,10 @@ impl Figures {
             format!(
                 "| restart after a server kill (kill to /health 200) | {} |",
                 median_max(&server)
+            ),
+            format!(
+                "| baseline: a clean restart (SIGTERM, start, /health 200) | {:.2} s |",
+                self.clean_restart.as_secs_f64()
             ),
             format!(
                 "| restart after a PostgreSQL kill (kill to /health 200) | {} |",
@@ -232,6 +238,9 @@ pub async fn run(settings: &Settings) -> CrashResult<Figures> {
         &mut restarts,
     )
     .await?;
+    let restarted = Instant::now();
+    node.restart_cleanly().await?;
+    let clean_restart = restarted.elapsed();
     let refused = lock(&load.refused).clone();
     Ok(Figures {
         restarts,
@@ -239,6 +248,7 @@ pub async fn run(settings: &Settings) -> CrashResult<Figures> {
         values: lock(&load.values).len(),
         allocation_kills: settings.allocation_kills,
         allocations_killed_midway: midway,
+        clean_restart,
         slow_allocation,
         misreported: load.misreported.load(Ordering::Relaxed),
         retries: load.retries.load(Ordering::Relaxed),

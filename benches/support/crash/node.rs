@@ -157,6 +157,16 @@ impl Node {
         }
     }
 
+    /// Stops the server as an operator would (SIGTERM, in-flight requests finished) and
+    /// starts it again: the baseline of the restart times.
+    pub async fn restart_cleanly(&mut self) -> CrashResult<()> {
+        if let Some(mut server) = self.server.take() {
+            signal("-TERM", &[server.id()])?;
+            tokio::task::spawn_blocking(move || server.wait()).await??;
+        }
+        self.start_server().await
+    }
+
     fn kill_server(&mut self) {
         if let Some(mut server) = self.server.take() {
             let _ = server.kill();
