@@ -12,6 +12,7 @@ mod audit;
 mod cli;
 mod client;
 mod concurrency;
+mod crash;
 mod deploy;
 mod docker;
 mod embedded;
