@@ -75,7 +75,8 @@ pub async fn check(
             Some(replay) => replay.push(leaves).await,
             None if frontier.size() > vetted_from => {
                 let skip = vetted_from.saturating_sub(first);
-                let leaves = leaves.into_iter().skip(skip as usize).collect();
+                let skip_leaves = usize::try_from(skip).unwrap_or(usize::MAX);
+                let leaves = leaves.into_iter().skip(skip_leaves).collect();
                 vet(store, server_key, first + skip, leaves).await?;
             }
             None => {}

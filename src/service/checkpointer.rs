@@ -223,6 +223,8 @@ mod tests {
     use super::*;
 
     #[test]
+    // Lists of runs, some with one run: not ranges meant as lists of numbers.
+    #[allow(clippy::single_range_in_vec_init)]
     fn the_runs_the_sequencer_did_not_append_are_vetted() {
         assert_eq!(gaps(&[], 3..9), vec![3..9]);
         assert_eq!(gaps(&[0..4, 6..7, 8..20], 3..9), vec![4..6, 7..8]);

@@ -2,8 +2,8 @@
 //! batch takes everything queued (group commit), so one fsync serves many submitters.
 
 use super::ServiceError;
-use super::telemetry;
 use super::checkpointer::Vetting;
+use super::telemetry;
 use crate::entry::envelope::format_timestamp;
 use crate::entry::{EntryError, SignedEntry};
 use crate::ledger::batch::{self, Answer, Plan, Preverified};

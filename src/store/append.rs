@@ -245,6 +245,9 @@ async fn load_projections<E: Borrow<SignedEntry>>(
     Ok(())
 }
 
+/// A key of an actor: actor, key id, public key, revoked, the leaf that added it.
+type KeyRow = (String, String, Vec<u8>, bool, Vec<u8>);
+
 /// Loads into `snapshot` the actors `entries` name (signers, co-signers, operators, members
 /// of measured coalitions) as registered before `before`, and all their keys added before
 /// it, with revocation status. A row that the leaf it names did not make is left out.
@@ -299,7 +302,7 @@ pub(super) async fn load_signers<E: Borrow<SignedEntry>>(
         };
         snapshot.actors.insert(slug(&id)?, record);
     }
-    let rows: Vec<(String, String, Vec<u8>, bool, Vec<u8>)> = sqlx::query_as(
+    let rows: Vec<KeyRow> = sqlx::query_as(
         "SELECT k.actor, k.key_id, k.public_key, r.key_id IS NOT NULL, e.leaf
            FROM actor_keys k
            JOIN entries e ON e.log_id = k.log_id AND e.seq = k.added_seq

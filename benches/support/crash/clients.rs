@@ -245,10 +245,10 @@ async fn acknowledge(load: &Load, http: &reqwest::Client, entry: &Value) -> Opti
     let received_at = answer["received_at"]
         .as_str()
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
-    if let (Some(said), Some(received_at)) = (said_nothing_stored, received_at) {
-        if received_at < said {
-            load.misreported.fetch_add(1, Ordering::Relaxed);
-        }
+    if let (Some(said), Some(received_at)) = (said_nothing_stored, received_at)
+        && received_at < said
+    {
+        load.misreported.fetch_add(1, Ordering::Relaxed);
     }
     Some(receipt)
 }
