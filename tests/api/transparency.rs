@@ -325,27 +325,26 @@ async fn rewritten_history_with_a_new_checkpoint_is_exposed_by_the_saved_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tree_stays_whole_when_another_appender_moves_the_log() {
-    // The sequencer keeps the tree's frontier between its commits; the operator's
-    // `fairshare actor register` appends from another process in between, so the next
-    // commit must notice the log moved and extend the stored tree from the right place.
+    // The sequencer keeps the tree's frontier between its commits; a second server process
+    // on the same database appends in between, so the next commit must notice the log moved
+    // and extend the stored tree from the right place.
     let app = app_with_log(3).await;
-    let key = app.data_dir.path().join("server.key");
+    let second_dir = tempfile::tempdir().expect("dir");
+    std::fs::copy(
+        app.data_dir.path().join("server.key"),
+        second_dir.path().join("server.key"),
+    )
+    .expect("copies the server key");
+    let second = spawn_app_on(
+        app.database_url.clone(),
+        app.database.clone(),
+        second_dir,
+        &[],
+    )
+    .await;
     let operator = Actor::new("acme");
-    let (registered, text) = run(&[
-        "actor",
-        "register",
-        "--id",
-        "acme",
-        "--kind",
-        "platform",
-        "--public-key",
-        &operator.key.public_key().to_base64(),
-        "--database-url",
-        &app.database_url,
-        "--server-key",
-        &key.to_string_lossy(),
-    ]);
-    assert!(registered && text.contains("\"seq\":4"), "{text}");
+    let (status, body) = second.post(&operator.registration("human")).await;
+    assert_eq!((status, &body["seq"]), (201, &json!(4)), "{body}");
     let (status, body) = app.post(&operator.contribution("novel", &[])).await;
     assert_eq!((status, &body["seq"]), (201, &json!(5)), "{body}");
     wait_for_checkpoint(&app, 6).await;
