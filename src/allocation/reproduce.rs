@@ -209,7 +209,7 @@ mod tests {
             ),
             entry(
                 "shop",
-                &shop,
+                &server,
                 "actor.registered",
                 "nonce-s01",
                 json!({"kind": "platform", "public_key": shop.public_key().to_base64()}),
@@ -281,7 +281,7 @@ mod tests {
         let mut leaves: Vec<Vec<u8>> = [
             entry("alice", &alice, "actor.registered", "nonce-a01",
                   json!({"kind": "human", "public_key": alice.public_key().to_base64()})),
-            entry("shop", &shop, "actor.registered", "nonce-s01",
+            entry("shop", &server, "actor.registered", "nonce-s01",
                   json!({"kind": "platform", "public_key": shop.public_key().to_base64()})),
             entry("shop", &shop, "policy.adopted", "nonce-s02",
                   json!({"name": "proportional", "text": POLICY, "hash": policy_hash})),

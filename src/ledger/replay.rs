@@ -531,8 +531,9 @@ mod tests {
                 json!({"kind": "human", "public_key": alice.public_key().to_base64()}),
                 "actor.registered",
             ),
+            // A platform is registered by the log operator (the server key).
             leaf(
-                &shop,
+                &server,
                 "shop",
                 "nonce-002",
                 json!({"kind": "platform", "public_key": shop.public_key().to_base64()}),

@@ -125,20 +125,24 @@ fn registration(ctx: &Context<'_>, reg: &ActorRegistered) -> Result<Vec<Effect>,
             format!("actor {} is already registered", env.actor),
         ));
     }
+    let attested = ctx.by_operator() || ctx.cosigned_by_kind(ActorKind::Regulator);
     match reg.kind {
-        ActorKind::Regulator
-            if !ctx.by_operator() && !ctx.cosigned_by_kind(ActorKind::Regulator) =>
-        {
+        // Platforms realize value and adopt policies, regulators read everything: whatever
+        // the registration setting, an accountable party vouches for them.
+        ActorKind::Platform | ActorKind::Regulator if !attested => {
             return not_permitted(
                 "cosignatures",
-                "a regulator is registered by the server operator or co-signed by a registered regulator",
+                format!(
+                    "a {} is registered by the log operator (the log's key) or co-signed by a registered regulator",
+                    reg.kind.as_str()
+                ),
             );
         }
         ActorKind::Ai => ai_operator(ctx, reg)?,
         _ => {}
     }
     let needs_platform = ctx.settings.registration == RegistrationPolicy::PlatformCosigned
-        && reg.kind != ActorKind::Regulator;
+        && matches!(reg.kind, ActorKind::Human | ActorKind::Ai);
     if needs_platform && !ctx.by_operator() && !ctx.cosigned_by_kind(ActorKind::Platform) {
         return not_permitted(
             "cosignatures",

@@ -305,6 +305,10 @@ fn cases(w: &World) -> Vec<(&'static str, Request)> {
             Request::Post(registration(&newcomer, ai_body("shop"))),
         ),
         (
+            "a platform registration neither by the server key nor co-signed by a regulator",
+            Request::Post(newcomer.registration("platform")),
+        ),
+        (
             "a regulator registration neither by the server key nor co-signed by a regulator",
             Request::Post(newcomer.registration("regulator")),
         ),
