@@ -54,7 +54,7 @@ fn sign(
     body: Value,
     cosigner: Option<(&str, &SecretKey)>,
 ) -> Value {
-    let envelope = json!({"v": 1, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
+    let envelope = json!({"v": 2, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
                           "nonce": nonce, "ts": format_timestamp(chrono::Utc::now()), "body": body});
     let cosigners: Vec<(ActorId, &SecretKey)> = cosigner
         .into_iter()

@@ -186,7 +186,7 @@ async fn bench(db_url: &str, db_options: PgConnectOptions) -> BenchResult<()> {
 fn sign(actor: &str, key: &SecretKey, entry_type: &str, body: Value) -> BenchResult<Value> {
     static NONCE: AtomicU64 = AtomicU64::new(0);
     let envelope = json!({
-        "v": 1, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
+        "v": 2, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
         "nonce": format!("bench-nonce-{}", NONCE.fetch_add(1, Ordering::Relaxed)),
         "ts": format_timestamp(chrono::Utc::now()), "body": body,
     });

@@ -68,8 +68,9 @@ pub async fn run(command: ActorCommand) -> Result<(), CliError> {
     let key = keyfile::read(&args.key)
         .map_err(|e| CliError::input_because("cannot read the key file", e))?;
     let public_key = match &args.public_key {
-        Some(text) => PublicKey::from_base64(text)
-            .map_err(|e| CliError::input_because("--public-key", e))?,
+        Some(text) => {
+            PublicKey::from_base64(text).map_err(|e| CliError::input_because("--public-key", e))?
+        }
         None => key.public_key(),
     };
     let client = LogClient::new(&args.server);

@@ -7,7 +7,10 @@ use crate::entry::body::{
     Endorsement, EntryType, KeyRevoked, KeyRotated, PolicyAdopted, ValueRealized,
 };
 use crate::entry::envelope::Envelope;
-use crate::entry::record::{ActorRecord, Effect, EntryRef, KeyRecord, ProjectRecord, SERVER_ACTOR};
+use crate::entry::project::{Membership, ProjectMembers, ProjectOpened, ProjectUpdated};
+use crate::entry::record::{
+    ActorRecord, Effect, EntryRef, KeyRecord, ProjectRecord, ProjectTerms, SERVER_ACTOR,
+};
 use crate::entry::{ActorId, ContentDigest, EntryError, EntryId, Rejection, SignedEntry, Slug};
 use rayon::prelude::*;
 
@@ -21,6 +24,8 @@ pub trait LedgerView {
     /// Whether an allocation entry already answers this value entry.
     fn allocated(&self, value_entry: &EntryId) -> bool;
     fn project(&self, project: &Slug) -> ProjectRecord;
+    /// Whether the project's owner admitted `actor` (and has not removed it since).
+    fn member(&self, project: &Slug, actor: &ActorId) -> bool;
 }
 
 /// Who may register through the API once the operator has bootstrapped the first actors.
@@ -76,6 +81,9 @@ pub fn check(
         Body::PolicyAdopted(p) => policy_adoption(&ctx, p)?,
         Body::Allocation(a) => allocation(&ctx, a)?,
         Body::CoalitionMeasured(m) => coalition_measurement(&ctx, m)?,
+        Body::ProjectOpened(p) => project_opening(&ctx, p)?,
+        Body::ProjectUpdated(p) => project_update(&ctx, p)?,
+        Body::ProjectMembers(p) => project_membership(&ctx, p)?,
     };
     Ok(Checked {
         effects,
@@ -108,6 +116,13 @@ impl Context<'_> {
 
 fn not_permitted<T>(field: &str, message: impl Into<String>) -> Result<T, EntryError> {
     Err(EntryError::new(Rejection::NotPermitted, field, message))
+}
+
+fn unknown_reference<T>(
+    field: impl Into<String>,
+    message: impl Into<String>,
+) -> Result<T, EntryError> {
+    Err(EntryError::new(Rejection::UnknownReference, field, message))
 }
 
 fn registration(ctx: &Context<'_>, reg: &ActorRegistered) -> Result<Vec<Effect>, EntryError> {
@@ -238,9 +253,11 @@ fn key_revocation(ctx: &Context<'_>, rev: &KeyRevoked) -> Result<Vec<Effect>, En
 }
 
 fn contribution(ctx: &Context<'_>, c: &Contribution) -> Result<Vec<Effect>, EntryError> {
-    let opens = (!ctx.view.project(&c.project).has_contributions).then(|| Effect::OpenProject {
-        project: c.project.clone(),
-    });
+    require_member(ctx, &c.project, "envelope.body.project")?;
+    let first =
+        (!ctx.view.project(&c.project).has_contributions).then(|| Effect::FirstContribution {
+            project: c.project.clone(),
+        });
     for (i, id) in c.builds_on.iter().enumerate() {
         let field = format!("envelope.body.builds_on[{i}]");
         match ctx.view.entry(id) {
@@ -264,7 +281,7 @@ fn contribution(ctx: &Context<'_>, c: &Contribution) -> Result<Vec<Effect>, Entr
             }
         }
     }
-    Ok(opens.into_iter().collect())
+    Ok(first.into_iter().collect())
 }
 
 fn endorsement(ctx: &Context<'_>, e: &Endorsement) -> Result<Vec<Effect>, EntryError> {
@@ -285,7 +302,12 @@ fn endorsement(ctx: &Context<'_>, e: &Endorsement) -> Result<Vec<Effect>, EntryE
         Some(r) if r.actor == ctx.env.actor => {
             not_permitted(field, "an actor cannot endorse its own contribution")
         }
-        Some(_) => Ok(Vec::new()),
+        Some(r) => {
+            if let Some(project) = &r.project {
+                require_member(ctx, project, field)?;
+            }
+            Ok(Vec::new())
+        }
         None => Err(EntryError::new(
             Rejection::UnknownReference,
             field,
@@ -301,36 +323,39 @@ fn value_realization(ctx: &Context<'_>, v: &ValueRealized) -> Result<Vec<Effect>
             "only platform actors declare realized value",
         );
     }
+    let terms = realizer_terms(ctx, &v.project)?;
     if !ctx.view.policy_adopted(&v.policy) {
-        return Err(EntryError::new(
-            Rejection::UnknownReference,
+        return unknown_reference(
             "envelope.body.policy",
             format!("no policy {} was adopted", v.policy),
-        ));
+        );
     }
-    let project = ctx.view.project(&v.project);
-    if !project.has_contributions {
-        return Err(EntryError::new(
-            Rejection::UnknownReference,
+    if !terms.policies.contains(&v.policy) {
+        return not_permitted(
+            "envelope.body.policy",
+            format!(
+                "project {} does not admit policy {}; its owner {} admits policies (project.updated)",
+                v.project, v.policy, terms.owner
+            ),
+        );
+    }
+    if !ctx.view.project(&v.project).has_contributions {
+        return unknown_reference(
             "envelope.body.project",
             format!("project {} has no contributions to allocate to", v.project),
-        ));
+        );
     }
-    match project.currency {
-        Some(currency) if currency != v.currency.code() => Err(EntryError::new(
+    if terms.currency != v.currency.code() {
+        return Err(EntryError::new(
             Rejection::Conflict,
             "envelope.body.currency",
             format!(
-                "currency mismatch: project {} realizes value in {currency}, not {}",
-                v.project, v.currency
+                "currency mismatch: project {} realizes value in {}, not {}",
+                v.project, terms.currency, v.currency
             ),
-        )),
-        Some(_) => Ok(Vec::new()),
-        None => Ok(vec![Effect::FixCurrency {
-            project: v.project.clone(),
-            currency: v.currency.code().to_owned(),
-        }]),
+        ));
     }
+    Ok(Vec::new())
 }
 
 fn policy_adoption(ctx: &Context<'_>, p: &PolicyAdopted) -> Result<Vec<Effect>, EntryError> {
@@ -407,6 +432,7 @@ fn coalition_measurement(
             "only platform actors record measured coalitions",
         );
     }
+    realizer_terms(ctx, &m.project)?;
     for (i, member) in m.members.iter().enumerate() {
         if ctx.view.actor(member).is_none() {
             return Err(EntryError::new(
@@ -417,6 +443,164 @@ fn coalition_measurement(
         }
     }
     Ok(Vec::new())
+}
+
+/// The terms of `project`, which must have been opened (`field` names it in the entry).
+fn opened_terms(
+    ctx: &Context<'_>,
+    project: &Slug,
+    field: &str,
+) -> Result<ProjectTerms, EntryError> {
+    ctx.view.project(project).terms.map_or_else(
+        || {
+            unknown_reference(
+                field,
+                format!("project {project} was never opened (a platform opens it: project.opened)"),
+            )
+        },
+        Ok,
+    )
+}
+
+/// The signer must be the project's owner or one of its realizers: who may speak for the
+/// value it earns.
+fn realizer_terms(ctx: &Context<'_>, project: &Slug) -> Result<ProjectTerms, EntryError> {
+    let terms = opened_terms(ctx, project, "envelope.body.project")?;
+    if !terms.may_realize(&ctx.env.actor) {
+        return not_permitted(
+            "envelope.actor",
+            format!(
+                "only project {project}'s owner {} and the realizers it names speak for its value",
+                terms.owner
+            ),
+        );
+    }
+    Ok(terms)
+}
+
+/// With membership on, only the project's owner and its admitted members contribute and
+/// endorse in it.
+fn require_member(ctx: &Context<'_>, project: &Slug, field: &str) -> Result<(), EntryError> {
+    let terms = opened_terms(ctx, project, field)?;
+    let actor = &ctx.env.actor;
+    if terms.members_only && &terms.owner != actor && !ctx.view.member(project, actor) {
+        return not_permitted(
+            "envelope.actor",
+            format!(
+                "{actor} is not a member of project {project}; its owner {} admits members (project.members)",
+                terms.owner
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// The signer must be the project's owner.
+fn owner_terms(ctx: &Context<'_>, project: &Slug) -> Result<ProjectTerms, EntryError> {
+    let terms = opened_terms(ctx, project, "envelope.body.project")?;
+    if terms.owner != ctx.env.actor {
+        return not_permitted(
+            "envelope.actor",
+            format!("only project {project}'s owner {} changes it", terms.owner),
+        );
+    }
+    Ok(terms)
+}
+
+/// Every policy listed (at `field`) was adopted.
+fn require_adopted(
+    ctx: &Context<'_>,
+    policies: &[ContentDigest],
+    field: &str,
+) -> Result<(), EntryError> {
+    match policies.iter().position(|p| !ctx.view.policy_adopted(p)) {
+        Some(i) => unknown_reference(
+            format!("{field}[{i}]"),
+            format!("no policy {} was adopted", policies[i]),
+        ),
+        None => Ok(()),
+    }
+}
+
+/// Every actor listed (at `field`) is a registered platform.
+fn require_platforms(ctx: &Context<'_>, actors: &[ActorId], field: &str) -> Result<(), EntryError> {
+    let not_platform = |a: &ActorId| ctx.view.actor(a).map(|r| r.kind) != Some(ActorKind::Platform);
+    match actors.iter().position(not_platform) {
+        Some(i) => unknown_reference(
+            format!("{field}[{i}]"),
+            format!("{} is not a registered platform", actors[i]),
+        ),
+        None => Ok(()),
+    }
+}
+
+fn project_opening(ctx: &Context<'_>, p: &ProjectOpened) -> Result<Vec<Effect>, EntryError> {
+    if ctx.signer_kind != Some(ActorKind::Platform) {
+        return not_permitted("envelope.actor", "only platform actors open projects");
+    }
+    if ctx.view.project(&p.project).terms.is_some() {
+        return Err(EntryError::new(
+            Rejection::Conflict,
+            "envelope.body.project",
+            format!("project {} is already opened", p.project),
+        ));
+    }
+    require_adopted(ctx, &p.policies, "envelope.body.policies")?;
+    require_platforms(ctx, &p.realizers, "envelope.body.realizers")?;
+    Ok(vec![Effect::SetTerms {
+        project: p.project.clone(),
+        terms: ProjectTerms {
+            owner: ctx.env.actor.clone(),
+            currency: p.currency.code().to_owned(),
+            members_only: p.membership == Membership::Members,
+            policies: p.policies.clone(),
+            realizers: p.realizers.clone(),
+        },
+    }])
+}
+
+fn project_update(ctx: &Context<'_>, p: &ProjectUpdated) -> Result<Vec<Effect>, EntryError> {
+    let mut terms = owner_terms(ctx, &p.project)?;
+    if let Some(owner) = &p.owner {
+        require_platforms(ctx, std::slice::from_ref(owner), "envelope.body.owner")
+            .map_err(|e| EntryError::new(e.rejection, "envelope.body.owner", e.message))?;
+        terms.owner = owner.clone();
+    }
+    if let Some(policies) = &p.policies {
+        require_adopted(ctx, policies, "envelope.body.policies")?;
+        terms.policies = policies.clone();
+    }
+    if let Some(realizers) = &p.realizers {
+        require_platforms(ctx, realizers, "envelope.body.realizers")?;
+        terms.realizers = realizers.clone();
+    }
+    Ok(vec![Effect::SetTerms {
+        project: p.project.clone(),
+        terms,
+    }])
+}
+
+fn project_membership(ctx: &Context<'_>, p: &ProjectMembers) -> Result<Vec<Effect>, EntryError> {
+    owner_terms(ctx, &p.project)?;
+    if let Some(i) = p.admit.iter().position(|a| ctx.view.actor(a).is_none()) {
+        return unknown_reference(
+            format!("envelope.body.admit[{i}]"),
+            format!("actor {} is not registered", p.admit[i]),
+        );
+    }
+    let change = |actors: &[ActorId], member: bool| {
+        actors
+            .iter()
+            .map(|actor| Effect::SetMember {
+                project: p.project.clone(),
+                actor: actor.clone(),
+                member,
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut effects = change(&p.admit, true);
+    effects.extend(change(&p.remove, false));
+    Ok(effects)
 }
 
 /// The keys every signature of `entry` must verify under, in slot order (the main signature,

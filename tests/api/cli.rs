@@ -108,7 +108,31 @@ async fn keygen_register_sign_cosign_submit() {
     assert!(submitted.contains("\"seq\":1"), "{submitted}");
     assert_eq!(app.get("/v1/actors/scribe").await.1["operator"], "acme");
 
-    // NDJSON of many entries goes in batches.
+    // The platform opens project p to everyone; NDJSON of many entries goes in batches.
+    std::fs::write(
+        path("opened.json"),
+        r#"{"project":"p","currency":"EUR","membership":"open"}"#,
+    )
+    .expect("write");
+    let opened = stdout(&fairshare(&[
+        "sign",
+        "--key",
+        &path("acme.key"),
+        "--actor",
+        "acme",
+        "--type",
+        "project.opened",
+        "--body",
+        &path("opened.json"),
+    ]));
+    std::fs::write(path("opened.entry"), opened).expect("write");
+    let submitted = stdout(&fairshare(&[
+        "submit",
+        "--server",
+        &app.base,
+        &path("opened.entry"),
+    ]));
+    assert!(submitted.contains("\"seq\":2"), "{submitted}");
     let contribution = r#"{"project":"p","kind":"draft","measure":{"quantity":"1","unit":"pages"},"evidence":"blake3:0000000000000000000000000000000000000000000000000000000000000000"}"#;
     std::fs::write(path("c.json"), contribution).expect("write");
     let lines: Vec<String> = (0..5)
@@ -138,7 +162,7 @@ async fn keygen_register_sign_cosign_submit() {
         &path("many.ndjson"),
     ]));
     assert!(summary.contains("5 accepted, 0 rejected"), "{summary}");
-    assert_eq!(app.log_size().await, 7);
+    assert_eq!(app.log_size().await, 8);
 }
 
 /// `fairshare actor register` run where the server key is not: a one-line error, exit code
@@ -264,5 +288,5 @@ async fn the_demo_runs_end_to_end() {
     // The view comes from the audit endpoint: kinds with their amounts, and the indices.
     assert!(printed.contains("   ai "), "{printed}");
     assert!(printed.contains("HHI 0."), "{printed}");
-    assert!(printed.contains("ok: 23 entries"), "{printed}");
+    assert!(printed.contains("ok: 25 entries"), "{printed}");
 }

@@ -24,3 +24,4 @@ mod ranges;
 mod retry;
 mod spec;
 mod transparency;
+mod trust;

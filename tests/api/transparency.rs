@@ -13,8 +13,10 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fairshare");
 
-/// A server with fast checkpoints and a log of one registration and `contributions` entries.
-pub async fn app_with_log(contributions: usize) -> TestApp {
+/// A server with fast checkpoints and a log of `entries + 1` entries: the operator registers
+/// the platform alice, which opens project novel to everyone (entry 1) and contributes to it
+/// (entries 2 to `entries`).
+pub async fn app_with_log(entries: usize) -> TestApp {
     let (url, name) = fresh_database().await;
     let app = spawn_app_on(
         url,
@@ -24,15 +26,24 @@ pub async fn app_with_log(contributions: usize) -> TestApp {
     )
     .await;
     let alice = Actor::new("alice");
-    let mut entries = vec![alice.registration("human")];
-    entries.extend((0..contributions).map(|_| alice.contribution("novel", &[])));
-    let (status, body) = app.post(&json!({"entries": entries})).await;
+    let registration = app.sign_as_server(
+        "alice",
+        "actor.registered",
+        json!({"kind": "platform", "public_key": alice.key.public_key().to_base64()}),
+    );
+    let opened = alice.sign(
+        "project.opened",
+        json!({"project": "novel", "currency": "EUR", "membership": "open"}),
+    );
+    let mut log = vec![registration, opened];
+    log.extend((1..entries).map(|_| alice.contribution("novel", &[])));
+    let (status, body) = app.post(&json!({"entries": log})).await;
     assert_eq!(
         (status, body["rejected"].as_u64()),
         (200, Some(0)),
         "{body}"
     );
-    wait_for_checkpoint(&app, contributions as u64 + 1).await;
+    wait_for_checkpoint(&app, entries as u64 + 1).await;
     app
 }
 
