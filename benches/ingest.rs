@@ -22,8 +22,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "support/opening.rs"]
+mod opening;
 #[path = "support/server.rs"]
 mod server;
+use opening::open_project;
 use server::{BenchResult, Server, start_server};
 
 const ACTORS: usize = 32;
@@ -69,6 +72,7 @@ async fn bench(db_url: &str, db_options: PgConnectOptions) -> BenchResult<()> {
         .timeout(Duration::from_secs(300))
         .build()?;
 
+    open_project(&client, &server, data_dir.path(), "bench").await?;
     // Actors, registered through the API with their own keys.
     let actors: Vec<(String, SecretKey)> = (0..ACTORS)
         .map(|i| Ok((format!("bench-{i}"), SecretKey::generate()?)))
