@@ -173,10 +173,26 @@ pub async fn close_store(store: &Store, embedded: Option<EmbeddedPostgres>) {
     }
 }
 
+/// Whether opening the ledger may create the server key: only the server, at its first
+/// start; any other command reads an existing key or fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerKeyFile {
+    CreateIfMissing,
+    MustExist,
+}
+
 impl Ledger {
-    pub async fn open(config: &DatabaseConfig, db_connections: u32) -> Result<Self, StartError> {
+    pub async fn open(
+        config: &DatabaseConfig,
+        db_connections: u32,
+        key_file: ServerKeyFile,
+    ) -> Result<Self, StartError> {
+        let path = config.server_key_path();
+        let server_key = match key_file {
+            ServerKeyFile::CreateIfMissing => keyfile::read_or_create(&path)?,
+            ServerKeyFile::MustExist => keyfile::read(&path)?,
+        };
         let (store, embedded) = open_store(config, db_connections).await?;
-        let server_key = keyfile::read_or_create(&config.server_key_path())?;
         let rules = RuleSettings {
             registration: config.registration,
             server_key: server_key.public_key(),
@@ -216,7 +232,12 @@ pub struct RunningServer {
 
 impl RunningServer {
     pub async fn start(config: ServerConfig) -> Result<Self, StartError> {
-        let ledger = Ledger::open(&config.database, config.db_connections).await?;
+        let ledger = Ledger::open(
+            &config.database,
+            config.db_connections,
+            ServerKeyFile::CreateIfMissing,
+        )
+        .await?;
         if config.check_on_start {
             let report = check::check(&ledger.store, &ledger.note_signer.verifier())
                 .await

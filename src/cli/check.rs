@@ -1,7 +1,7 @@
 //! `fairshare check`: recompute the stored tree and checkpoints from the stored leaves.
 
 use super::CliError;
-use crate::server::{DatabaseConfig, Ledger};
+use crate::server::{DatabaseConfig, Ledger, ServerKeyFile};
 use crate::service::check::check;
 
 #[derive(clap::Args, Debug)]
@@ -11,7 +11,8 @@ pub struct CheckArgs {
 }
 
 pub async fn run(args: &CheckArgs) -> Result<(), CliError> {
-    let ledger = Ledger::open(&args.database, 2)
+    // The log's key must be there already: checking never makes one.
+    let ledger = Ledger::open(&args.database, 2, ServerKeyFile::MustExist)
         .await
         .map_err(|e| CliError::failed_because("cannot open the ledger", e))?;
     let outcome = check(&ledger.store, &ledger.note_signer.verifier()).await;

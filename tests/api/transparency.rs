@@ -212,6 +212,23 @@ fn check(app: &TestApp) -> (bool, String) {
     ])
 }
 
+/// `fairshare check` reads the log's key; without it, it fails and makes none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_without_the_server_key_makes_none() {
+    let app = app_with_log(2).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let missing = dir.path().join("server.key");
+    let (ok, said) = run(&[
+        "check",
+        "--database-url",
+        &app.database_url,
+        "--server-key",
+        &missing.to_string_lossy(),
+    ]);
+    assert!(!ok && said.contains("server.key"), "{said}");
+    assert!(!missing.exists(), "no key was made");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_byte_is_named() {
     let app = app_with_log(8).await;
