@@ -43,7 +43,8 @@ pub struct DatabaseConfig {
         default_value = "fairshare.local/log"
     )]
     pub log_origin: String,
-    /// Who may register actors through the API after the operator's bootstrap.
+    /// Who may register human and ai actors through the API (platforms and regulators are
+    /// always attested by the operator's key or a registered regulator).
     #[arg(
         long,
         env = "FAIRSHARE_REGISTRATION",

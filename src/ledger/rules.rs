@@ -28,12 +28,13 @@ pub trait LedgerView {
     fn member(&self, project: &Slug, actor: &ActorId) -> bool;
 }
 
-/// Who may register through the API once the operator has bootstrapped the first actors.
+/// Who may register a human or ai actor through the API. Platforms and regulators are
+/// attested whatever this says (the operator's key or a regulator's co-signature).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RegistrationPolicy {
-    /// Anyone proving possession of a key registers a human, ai or platform actor.
+    /// Anyone proving possession of a key registers a human or ai actor.
     Open,
-    /// A registration also needs a co-signature from a registered platform actor.
+    /// A human or ai registration also needs a co-signature from a registered platform.
     PlatformCosigned,
 }
 
