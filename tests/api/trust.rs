@@ -203,3 +203,32 @@ async fn a_stranger_cannot_adopt_its_way_into_another_project() {
     );
     refused(&app, &adopted, 403, "envelope.actor").await;
 }
+
+#[tokio::test]
+async fn a_removed_member_contributes_no_more_and_its_earlier_work_stays() {
+    let app = spawn_app().await;
+    let (shop, _, alice, _, policy) = shops_novel(&app).await;
+    let removed = shop.sign(
+        "project.members",
+        json!({"project": "novel", "remove": ["alice"]}),
+    );
+    accepted(&app, &removed).await;
+    refused(&app, &draft(&alice, "500"), 403, "envelope.actor").await;
+    // Her 1000 words from before the removal still count.
+    let value = accepted(&app, &realize(&shop, "EUR", &policy)).await;
+    let allocation = wait_for_allocation(&app, &value).await;
+    let players = allocation["body"]["allocation"]["players"]
+        .as_array()
+        .expect("players");
+    assert!(
+        players.iter().any(|p| p["actor"] == "alice"),
+        "{allocation}"
+    );
+    // Admitted again, she contributes again.
+    let admitted = shop.sign(
+        "project.members",
+        json!({"project": "novel", "admit": ["alice"]}),
+    );
+    accepted(&app, &admitted).await;
+    accepted(&app, &draft(&alice, "500")).await;
+}
