@@ -452,15 +452,13 @@ fn opened_terms(
     project: &Slug,
     field: &str,
 ) -> Result<ProjectTerms, EntryError> {
-    ctx.view.project(project).terms.map_or_else(
-        || {
-            unknown_reference(
-                field,
-                format!("project {project} was never opened (a platform opens it: project.opened)"),
-            )
-        },
-        Ok,
-    )
+    ctx.view.project(project).terms.ok_or_else(|| {
+        EntryError::new(
+            Rejection::UnknownReference,
+            field,
+            format!("project {project} was never opened (a platform opens it: project.opened)"),
+        )
+    })
 }
 
 /// The signer must be the project's owner or one of its realizers: who may speak for the
@@ -523,10 +521,13 @@ fn require_adopted(
     }
 }
 
+fn is_platform(ctx: &Context<'_>, actor: &ActorId) -> bool {
+    ctx.view.actor(actor).map(|r| r.kind) == Some(ActorKind::Platform)
+}
+
 /// Every actor listed (at `field`) is a registered platform.
 fn require_platforms(ctx: &Context<'_>, actors: &[ActorId], field: &str) -> Result<(), EntryError> {
-    let not_platform = |a: &ActorId| ctx.view.actor(a).map(|r| r.kind) != Some(ActorKind::Platform);
-    match actors.iter().position(not_platform) {
+    match actors.iter().position(|a| !is_platform(ctx, a)) {
         Some(i) => unknown_reference(
             format!("{field}[{i}]"),
             format!("{} is not a registered platform", actors[i]),
@@ -563,8 +564,12 @@ fn project_opening(ctx: &Context<'_>, p: &ProjectOpened) -> Result<Vec<Effect>, 
 fn project_update(ctx: &Context<'_>, p: &ProjectUpdated) -> Result<Vec<Effect>, EntryError> {
     let mut terms = owner_terms(ctx, &p.project)?;
     if let Some(owner) = &p.owner {
-        require_platforms(ctx, std::slice::from_ref(owner), "envelope.body.owner")
-            .map_err(|e| EntryError::new(e.rejection, "envelope.body.owner", e.message))?;
+        if !is_platform(ctx, owner) {
+            return unknown_reference(
+                "envelope.body.owner",
+                format!("{owner} is not a registered platform"),
+            );
+        }
         terms.owner = owner.clone();
     }
     if let Some(policies) = &p.policies {
