@@ -8,6 +8,7 @@ mod entries;
 pub mod error;
 mod health;
 mod log;
+mod projects;
 
 use crate::service::Sequencer;
 use crate::service::allocator::Allocator;
@@ -105,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .merge(log::router())
         .merge(allocations::router())
         .merge(audit::router())
+        .merge(projects::router())
         .fallback(error::not_found_fallback)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())

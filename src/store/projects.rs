@@ -3,19 +3,19 @@
 //! per admission or removal, the latest current); read for a batch's rules, written with
 //! its entries.
 
-use super::StoreError;
 use super::append::AppendTx;
 use super::decode::{hash32, slug};
+use super::{Store, StoreError};
 use crate::entry::body::Body;
 use crate::entry::record::{ProjectRecord, ProjectTerms};
-use crate::entry::{ContentDigest, SignedEntry};
+use crate::entry::{ActorId, ContentDigest, SignedEntry, Slug};
 use crate::ledger::batch::Snapshot;
 use sqlx::PgConnection;
 use std::collections::BTreeSet;
 
 /// project, has contributions, then the latest terms row if any: owner, currency, members
 /// only, policies, realizers.
-type ProjectRow = (
+type ProjectColumns = (
     String,
     bool,
     Option<String>,
@@ -56,7 +56,7 @@ pub(super) async fn load(
     }
     let (projects, actors): (Vec<String>, Vec<String>) =
         (projects.into_iter().collect(), actors.into_iter().collect());
-    let rows: Vec<ProjectRow> = sqlx::query_as(
+    let rows: Vec<ProjectColumns> = sqlx::query_as(
         "SELECT p.project,
                 EXISTS (SELECT 1 FROM entries e WHERE e.log_id = $1 AND e.project = p.project AND e.entry_type = 'contribution'),
                 t.owner, t.currency, t.members_only, t.policies, t.realizers
@@ -127,6 +127,49 @@ fn decode_terms(
             .map(|r| slug(r))
             .collect::<Result<_, _>>()?,
     })
+}
+
+/// owner, currency, members only, policies, realizers.
+type TermsColumns = (String, String, bool, Vec<Vec<u8>>, Vec<String>);
+
+/// A project as it stands: its latest terms and its current members, in actor order.
+pub struct ProjectRow {
+    pub terms: ProjectTerms,
+    pub members: Vec<ActorId>,
+}
+
+impl Store {
+    /// `project` as it stands, or `None` if it was never opened.
+    pub async fn project(&self, project: &Slug) -> Result<Option<ProjectRow>, StoreError> {
+        let row: Option<TermsColumns> = sqlx::query_as(
+            "SELECT owner, currency, members_only, policies, realizers FROM project_terms
+              WHERE log_id = $1 AND project = $2 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(&self.log_id)
+        .bind(project.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((owner, currency, members_only, policies, realizers)) = row else {
+            return Ok(None);
+        };
+        let members: Vec<(String,)> = sqlx::query_as(
+            "SELECT actor FROM (
+                 SELECT DISTINCT ON (actor) actor, member FROM project_members
+                  WHERE log_id = $1 AND project = $2 ORDER BY actor, seq DESC) latest
+              WHERE member ORDER BY actor",
+        )
+        .bind(&self.log_id)
+        .bind(project.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(ProjectRow {
+            terms: decode_terms(owner, currency, members_only, &policies, &realizers)?,
+            members: members
+                .iter()
+                .map(|(actor,)| slug(actor))
+                .collect::<Result<_, _>>()?,
+        }))
+    }
 }
 
 /// A project's terms from entry `seq` on.

@@ -232,3 +232,28 @@ async fn a_removed_member_contributes_no_more_and_its_earlier_work_stays() {
     accepted(&app, &admitted).await;
     accepted(&app, &draft(&alice, "500")).await;
 }
+
+#[tokio::test]
+async fn a_project_shows_its_terms_and_current_members() {
+    let app = spawn_app().await;
+    let (shop, _, _, _, policy) = shops_novel(&app).await;
+    let removed = shop.sign(
+        "project.members",
+        json!({"project": "novel", "remove": ["alice"]}),
+    );
+    accepted(&app, &removed).await;
+    let handover = shop.sign(
+        "project.updated",
+        json!({"project": "novel", "owner": "mart", "realizers": ["shop"]}),
+    );
+    accepted(&app, &handover).await;
+    let (status, project) = app.get("/v1/projects/novel").await;
+    assert_eq!(status, 200, "{project}");
+    assert_eq!(
+        project,
+        json!({"project": "novel", "owner": "mart", "currency": "EUR", "membership": "members",
+               "policies": [policy], "realizers": ["shop"], "members": ["scribe"]})
+    );
+    assert_eq!(app.get("/v1/projects/unopened").await.0, 404);
+    assert_eq!(app.get("/v1/projects/Not%20a%20slug").await.0, 400);
+}
