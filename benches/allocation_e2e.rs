@@ -54,7 +54,7 @@ fn sign(
     body: Value,
     cosigner: Option<(&str, &SecretKey)>,
 ) -> Value {
-    let envelope = json!({"v": 1, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
+    let envelope = json!({"v": 2, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
                           "nonce": nonce, "ts": format_timestamp(chrono::Utc::now()), "body": body});
     let cosigners: Vec<(ActorId, &SecretKey)> = cosigner
         .into_iter()
@@ -107,7 +107,9 @@ async fn bench(db_url: &str) -> BenchResult<()> {
         .map(|(i, a)| (a.id.as_str(), i))
         .collect();
 
-    // Platforms first (they co-sign their AI models), then humans, then the models.
+    // Platforms first (the operator attests them with the server key; they co-sign their
+    // AI models), then humans, then the models.
+    let server_key = fairshare::keyfile::read(&data.path().join("server.key"))?;
     let setup = Instant::now();
     for kinds in [[ActorKind::Platform], [ActorKind::Human], [ActorKind::Ai]] {
         let registrations: Vec<Value> = inputs
@@ -122,7 +124,8 @@ async fn bench(db_url: &str) -> BenchResult<()> {
                     body["operator"] = json!(o);
                     body["model"] = json!({"name": "model", "version": "1"});
                 }
-                sign(&a.id, &keys[i], "actor.registered", format!("reg-{i:08}"), body, operator)
+                let signer = if a.kind == ActorKind::Platform { &server_key } else { &keys[i] };
+                sign(&a.id, signer, "actor.registered", format!("reg-{i:08}"), body, operator)
             })
             .collect();
         post(&client, &server, registrations).await?;
@@ -134,19 +137,28 @@ async fn bench(db_url: &str) -> BenchResult<()> {
         .ok_or("no platform")?;
     let policy = format!("blake3:{}", hash::to_hex(&hash::blake3(POLICY.as_bytes())));
     let platform_id = inputs.actors[platform].id.clone();
-    post(
-        &client,
-        &server,
-        vec![sign(
+    // The platform adopts the policy and opens the project to every registered actor.
+    let opening = [
+        (
+            "policy.adopted",
+            json!({"name": "default", "text": POLICY, "hash": policy}),
+        ),
+        (
+            "project.opened",
+            json!({"project": "big", "currency": "EUR", "membership": "open", "policies": [policy]}),
+        ),
+    ];
+    for (n, (entry_type, body)) in opening.into_iter().enumerate() {
+        let entry = sign(
             &platform_id,
             &keys[platform],
-            "policy.adopted",
-            "policy-0001".into(),
-            json!({"name": "default", "text": POLICY, "hash": policy}),
+            entry_type,
+            format!("setup-{n:04}"),
+            body,
             None,
-        )],
-    )
-    .await?;
+        );
+        post(&client, &server, vec![entry]).await?;
+    }
 
     // Contributions in chunks of 1000; builds_on may name only contributions of earlier
     // chunks (ids are known once committed); endorsements follow each chunk.

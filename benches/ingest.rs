@@ -22,8 +22,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "support/opening.rs"]
+mod opening;
 #[path = "support/server.rs"]
 mod server;
+use opening::open_project;
 use server::{BenchResult, Server, start_server};
 
 const ACTORS: usize = 32;
@@ -69,6 +72,7 @@ async fn bench(db_url: &str, db_options: PgConnectOptions) -> BenchResult<()> {
         .timeout(Duration::from_secs(300))
         .build()?;
 
+    open_project(&client, &server, data_dir.path(), "bench").await?;
     // Actors, registered through the API with their own keys.
     let actors: Vec<(String, SecretKey)> = (0..ACTORS)
         .map(|i| Ok((format!("bench-{i}"), SecretKey::generate()?)))
@@ -186,7 +190,7 @@ async fn bench(db_url: &str, db_options: PgConnectOptions) -> BenchResult<()> {
 fn sign(actor: &str, key: &SecretKey, entry_type: &str, body: Value) -> BenchResult<Value> {
     static NONCE: AtomicU64 = AtomicU64::new(0);
     let envelope = json!({
-        "v": 1, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
+        "v": 2, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
         "nonce": format!("bench-nonce-{}", NONCE.fetch_add(1, Ordering::Relaxed)),
         "ts": format_timestamp(chrono::Utc::now()), "body": body,
     });

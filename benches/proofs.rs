@@ -23,10 +23,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "support/opening.rs"]
+mod opening;
 #[path = "support/server.rs"]
 mod server;
 #[path = "support/workload.rs"]
 mod workload;
+use opening::open_project;
 use server::{BenchResult, start_server};
 
 const ACTORS: usize = 300;
@@ -62,6 +65,7 @@ async fn bench(db_url: &str) -> BenchResult<()> {
         .pool_max_idle_per_host(64)
         .timeout(Duration::from_secs(300))
         .build()?;
+    open_project(&client, &server, data_dir.path(), "bench").await?;
 
     let keys: Arc<Vec<SecretKey>> = Arc::new(
         (0..ACTORS)

@@ -44,7 +44,8 @@ pub struct DatabaseConfig {
         default_value = "fairshare.local/log"
     )]
     pub log_origin: String,
-    /// Who may register actors through the API after the operator's bootstrap.
+    /// Who may register human and ai actors through the API (platforms and regulators are
+    /// always attested by the operator's key or a registered regulator).
     #[arg(
         long,
         env = "FAIRSHARE_REGISTRATION",
@@ -209,10 +210,26 @@ pub async fn close_store(store: &Store, embedded: Option<EmbeddedPostgres>) {
     }
 }
 
+/// Whether opening the ledger may create the server key: only the server, at its first
+/// start; any other command reads an existing key or fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerKeyFile {
+    CreateIfMissing,
+    MustExist,
+}
+
 impl Ledger {
-    pub async fn open(config: &DatabaseConfig, db_connections: u32) -> Result<Self, StartError> {
+    pub async fn open(
+        config: &DatabaseConfig,
+        db_connections: u32,
+        key_file: ServerKeyFile,
+    ) -> Result<Self, StartError> {
+        let path = config.server_key_path();
+        let server_key = match key_file {
+            ServerKeyFile::CreateIfMissing => keyfile::read_or_create(&path)?,
+            ServerKeyFile::MustExist => keyfile::read(&path)?,
+        };
         let (store, embedded) = open_store(config, db_connections).await?;
-        let server_key = keyfile::read_or_create(&config.server_key_path())?;
         let rules = RuleSettings {
             registration: config.registration,
             server_key: server_key.public_key(),
@@ -255,7 +272,12 @@ impl RunningServer {
     pub async fn start(config: ServerConfig) -> Result<Self, StartError> {
         // Before anything records: the sequencer and allocator record from their first run.
         api::metrics::recorder();
-        let ledger = Ledger::open(&config.database, config.db_connections).await?;
+        let ledger = Ledger::open(
+            &config.database,
+            config.db_connections,
+            ServerKeyFile::CreateIfMissing,
+        )
+        .await?;
         let server_key = ledger.server_key.public_key();
         let mut vetted = 0;
         let startup_check = if config.check_on_start {

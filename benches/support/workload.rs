@@ -21,7 +21,7 @@ pub fn workload_envelope(
         )
     };
     serde_json::json!({
-        "v": 1, "type": entry_type, "actor": format!("bench-{}", i % actors),
+        "v": 2, "type": entry_type, "actor": format!("bench-{}", i % actors),
         "key": key.public_key().key_id().to_string(), "nonce": format!("n-{i:08}"), "ts": ts, "body": body,
     })
 }

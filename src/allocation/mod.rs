@@ -201,7 +201,7 @@ mod tests {
 
     fn entry(actor: &str, seed: u8, entry_type: &str, nonce: &str, body: Value) -> SignedEntry {
         let key = SecretKey::from_seed(&[seed; 32]);
-        let envelope = json!({"v": 1, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
+        let envelope = json!({"v": 2, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
                               "nonce": nonce, "ts": "2026-11-29T12:00:00Z", "body": body});
         SignedEntry::parse(&sign_envelope(&envelope, &key, &[]).expect("signs")).expect("valid")
     }

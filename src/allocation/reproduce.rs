@@ -77,7 +77,12 @@ impl Reproducer {
                 }
                 None
             }
-            Body::KeyRotated(_) | Body::KeyRevoked(_) => None,
+            // A project's terms decide what the rules accept, not how a value is split.
+            Body::KeyRotated(_)
+            | Body::KeyRevoked(_)
+            | Body::ProjectOpened(_)
+            | Body::ProjectUpdated(_)
+            | Body::ProjectMembers(_) => None,
         };
         if let Some(project) = project {
             let records = records_from_entries([(seq, id, entry)]);
@@ -164,7 +169,7 @@ mod tests {
         nonce: &str,
         body: Value,
     ) -> SignedEntry {
-        let envelope = json!({"v": 1, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
+        let envelope = json!({"v": 2, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
                               "nonce": nonce, "ts": "2026-11-29T12:00:00Z", "body": body});
         SignedEntry::parse(&sign_envelope(&envelope, key, &[]).expect("signs")).expect("valid")
     }
@@ -209,7 +214,7 @@ mod tests {
             ),
             entry(
                 "shop",
-                &shop,
+                &server,
                 "actor.registered",
                 "nonce-s01",
                 json!({"kind": "platform", "public_key": shop.public_key().to_base64()}),
@@ -281,10 +286,12 @@ mod tests {
         let mut leaves: Vec<Vec<u8>> = [
             entry("alice", &alice, "actor.registered", "nonce-a01",
                   json!({"kind": "human", "public_key": alice.public_key().to_base64()})),
-            entry("shop", &shop, "actor.registered", "nonce-s01",
+            entry("shop", &server, "actor.registered", "nonce-s01",
                   json!({"kind": "platform", "public_key": shop.public_key().to_base64()})),
             entry("shop", &shop, "policy.adopted", "nonce-s02",
                   json!({"name": "proportional", "text": POLICY, "hash": policy_hash})),
+            entry("shop", &shop, "project.opened", "nonce-s04",
+                  json!({"project": "p", "currency": "EUR", "membership": "open", "policies": [policy_hash]})),
             entry("alice", &alice, "contribution", "nonce-a02",
                   json!({"project": "p", "kind": "text", "measure": {"quantity": "10", "unit": "words"},
                          "evidence": format!("blake3:{}", "00".repeat(32))})),
@@ -294,8 +301,8 @@ mod tests {
         .iter()
         .map(|e| e.leaf_bytes(stamp))
         .collect();
-        let value_id = EntryId::of_leaf(&leaves[4]).to_string();
-        let made_up = json!({"value_entry": value_id, "project": "p", "tree_size": 5,
+        let value_id = EntryId::of_leaf(&leaves[5]).to_string();
+        let made_up = json!({"value_entry": value_id, "project": "p", "tree_size": 6,
                              "status": "failed", "reason": "made up"});
         leaves.push(entry("server", &server, "allocation", "nonce-x01", made_up).leaf_bytes(stamp));
         let bad = crate::ledger::replay::replay(
@@ -306,7 +313,7 @@ mod tests {
             &|_, _| {},
         )
         .expect_err("made up");
-        assert_eq!(bad.index, 5, "{bad}");
+        assert_eq!(bad.index, 6, "{bad}");
         assert!(bad.reason.contains("differs"), "{bad}");
     }
 }

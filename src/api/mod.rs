@@ -11,6 +11,7 @@ mod health;
 mod limits;
 mod log;
 pub mod metrics;
+mod projects;
 
 use crate::service::Sequencer;
 use crate::service::allocator::Allocator;
@@ -124,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .merge(log::router())
         .merge(allocations::router())
         .merge(audit::router())
+        .merge(projects::router())
         .fallback(error::not_found_fallback)
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::map_response(

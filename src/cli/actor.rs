@@ -1,35 +1,52 @@
-//! `fairshare actor register`: the server operator registers the first actors directly in
-//! the database, with a registration signed by the server key.
+//! `fairshare actor register`: a registration signed with the key it is given and submitted
+//! over HTTP like any other entry. Registering another key than one's own is an operator
+//! action: the key must be the one the log names (`GET /v1/log/key`).
 
 use super::CliError;
 use super::sign::random_nonce;
-use crate::crypto::PublicKey;
-use crate::entry::envelope::{Envelope, format_timestamp};
+use crate::client::LogClient;
+use crate::crypto::{PublicKey, SecretKey};
+use crate::entry::envelope::{Envelope, format_timestamp, sign_envelope};
 use crate::entry::{ActorId, ActorKind, EntryType, SignedEntry};
-use crate::server::{DatabaseConfig, Ledger};
-use crate::service::append_batch;
-use serde_json::json;
-use std::sync::Arc;
+use crate::keyfile;
+use serde_json::{Value, json};
+use std::path::PathBuf;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum ActorCommand {
-    /// Register an actor (the operator's bootstrap: the first regulator and platforms).
+    /// Register an actor: the operator registers platforms and regulators with the log's
+    /// key; anyone registers their own key as a human (or, co-signed, an ai).
     #[command(
-        after_help = "Example:\n  fairshare actor register --id regulator --kind regulator --public-key \"$(jq -r .public_key reg.key)\""
+        after_help = "Example:\n  fairshare actor register --key .fairshare/server.key --id regulator --kind regulator --public-key \"$(jq -r .public_key reg.key)\""
     )]
     Register(RegisterArgs),
 }
 
 #[derive(clap::Args, Debug)]
 pub struct RegisterArgs {
+    /// Server base URL.
+    #[arg(
+        long,
+        env = "FAIRSHARE_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    server: String,
+    /// The signing key file: the log's key (the server key) for an operator registration,
+    /// or the registered actor's own key. Never created by this command.
+    #[arg(
+        long,
+        env = "FAIRSHARE_SERVER_KEY",
+        default_value = ".fairshare/server.key"
+    )]
+    key: PathBuf,
     #[arg(long)]
     id: String,
     /// human, ai, platform or regulator.
     #[arg(long)]
     kind: String,
-    /// The actor's ed25519 public key, standard base64.
+    /// The actor's ed25519 public key, standard base64 (default: the signing key's own).
     #[arg(long)]
-    public_key: String,
+    public_key: Option<String>,
     /// The accountable human or platform (ai actors only).
     #[arg(long)]
     operator: Option<String>,
@@ -42,17 +59,42 @@ pub struct RegisterArgs {
     /// Model version (ai actors only).
     #[arg(long)]
     model_version: Option<String>,
-    #[command(flatten)]
-    database: DatabaseConfig,
 }
 
 pub async fn run(command: ActorCommand) -> Result<(), CliError> {
     let ActorCommand::Register(args) = command;
     let actor = ActorId::parse(&args.id).map_err(CliError::Input)?;
     ActorKind::parse(&args.kind).map_err(CliError::Input)?;
-    PublicKey::from_base64(&args.public_key)
-        .map_err(|e| CliError::input_because("--public-key", e))?;
-    let mut body = json!({"kind": args.kind, "public_key": args.public_key});
+    let key = keyfile::read(&args.key)
+        .map_err(|e| CliError::input_because("cannot read the key file", e))?;
+    let public_key = match &args.public_key {
+        Some(text) => {
+            PublicKey::from_base64(text).map_err(|e| CliError::input_because("--public-key", e))?
+        }
+        None => key.public_key(),
+    };
+    let client = LogClient::new(&args.server);
+    if public_key != key.public_key() {
+        require_log_key(&client, &args, &key).await?;
+    }
+    let envelope = Envelope::unsigned(
+        EntryType::ActorRegistered,
+        actor.as_str(),
+        key.public_key().key_id(),
+        &random_nonce()?,
+        &format_timestamp(chrono::Utc::now()),
+        registration_body(&args, &public_key),
+    );
+    let signed = sign_envelope(&envelope, &key, &[])
+        .map_err(|e| CliError::input_because("cannot sign the registration", e))?;
+    // Refuse to send a registration the server would refuse for its form.
+    SignedEntry::parse(&signed).map_err(|e| CliError::Input(e.to_string()))?;
+    println!("{}", client.submit(&signed).await?);
+    Ok(())
+}
+
+fn registration_body(args: &RegisterArgs, public_key: &PublicKey) -> Value {
+    let mut body = json!({"kind": args.kind, "public_key": public_key.to_base64()});
     if let Some(name) = &args.name {
         body["name"] = json!(name);
     }
@@ -62,37 +104,27 @@ pub async fn run(command: ActorCommand) -> Result<(), CliError> {
     if args.model_name.is_some() || args.model_version.is_some() {
         body["model"] = json!({"name": args.model_name, "version": args.model_version});
     }
+    body
+}
 
-    let ledger = Ledger::open(&args.database, 2)
-        .await
-        .map_err(|e| CliError::failed_because("cannot open the ledger", e))?;
-    let envelope = Envelope::unsigned(
-        EntryType::ActorRegistered,
-        actor.as_str(),
-        ledger.server_key.public_key().key_id(),
-        &format!("operator-{}", random_nonce()?),
-        &format_timestamp(chrono::Utc::now()),
-        body,
-    );
-    let outcome = async {
-        let entry = SignedEntry::sign(envelope, &ledger.server_key)
-            .map_err(|e| CliError::input_because("not a valid registration", e))?;
-        let plan = append_batch(
-            &ledger.store,
-            &Arc::new(ledger.rules.clone()),
-            Arc::new(vec![entry]),
-            Vec::new(),
-            &mut None,
-        )
-        .await
-        .map_err(|e| CliError::failed_because("cannot append the registration", e))?;
-        let answer = plan
-            .result(0)
-            .map_err(|e| CliError::input_because("the registration was refused", e))?;
-        println!("{}", json!(answer.receipt));
-        Ok(())
+/// An operator registration is signed with the log's key: refuses any other key before
+/// anything is sent.
+async fn require_log_key(
+    client: &LogClient,
+    args: &RegisterArgs,
+    key: &SecretKey,
+) -> Result<(), CliError> {
+    let log_key = client.log_key().await?;
+    let log_public = PublicKey::from_bytes(log_key.public_key().as_bytes())
+        .map_err(|e| CliError::failed_because("the server's log key is not an ed25519 key", e))?;
+    if log_public == key.public_key() {
+        return Ok(());
     }
-    .await;
-    ledger.close().await;
-    outcome
+    Err(CliError::Input(format!(
+        "{} holds key {}, not the log's operator key {} (GET /v1/log/key at {}): registering another key than the signer's own is an operator action",
+        args.key.display(),
+        key.public_key().key_id(),
+        log_public.key_id(),
+        args.server
+    )))
 }

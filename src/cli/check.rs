@@ -3,7 +3,7 @@
 //! and signatures.
 
 use super::CliError;
-use crate::server::{DatabaseConfig, Ledger};
+use crate::server::{DatabaseConfig, Ledger, ServerKeyFile};
 use crate::service::check::{Depth, check};
 
 #[derive(clap::Args, Debug)]
@@ -17,7 +17,8 @@ pub struct CheckArgs {
 }
 
 pub async fn run(args: &CheckArgs) -> Result<(), CliError> {
-    let ledger = Ledger::open(&args.database, 2)
+    // The log's key must be there already: checking never makes one.
+    let ledger = Ledger::open(&args.database, 2, ServerKeyFile::MustExist)
         .await
         .map_err(|e| CliError::failed_because("cannot open the ledger", e))?;
     let depth = if args.full {

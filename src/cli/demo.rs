@@ -190,6 +190,7 @@ async fn scenario(client: &LogClient, data_dir: &std::path::Path) -> Result<(), 
     let cast = Cast::new()?;
     register(client, &server_key, &cast).await?;
     let policies = adopt_policies(client, &cast).await?;
+    open_the_novel(client, &cast, &policies).await?;
     contribute_to_the_novel(client, &cast).await?;
     let log_size = realize_values(client, &cast, &policies).await?;
     regulators_view(client).await?;
@@ -258,6 +259,31 @@ async fn adopt_policies(client: &LogClient, cast: &Cast) -> Result<[String; 2], 
         *adopted = hash;
     }
     Ok(hashes)
+}
+
+/// acme opens the project: its currency, the policies it admits, and its members.
+async fn open_the_novel(
+    client: &LogClient,
+    cast: &Cast,
+    policies: &[String; 2],
+) -> Result<(), CliError> {
+    let opened = json!({"project": "novel", "currency": "EUR", "membership": "members", "policies": policies});
+    cast.acme
+        .submit(client, EntryType::ProjectOpened, opened)
+        .await?;
+    let members: Vec<&str> = [&cast.alice, &cast.scribe, &cast.erin, &cast.dana]
+        .iter()
+        .map(|a| a.id)
+        .collect();
+    let admitted = json!({"project": "novel", "admit": members});
+    cast.acme
+        .submit(client, EntryType::ProjectMembers, admitted)
+        .await?;
+    println!(
+        "   acme opens project novel (EUR, both policies) and admits {}: only they contribute and endorse.",
+        members.join(", ")
+    );
+    Ok(())
 }
 
 async fn contribute_to_the_novel(client: &LogClient, cast: &Cast) -> Result<(), CliError> {

@@ -114,7 +114,7 @@ pub enum Command {
         after_help = "Example:\n  fairshare serve --listen 127.0.0.1:8080\n  DATABASE_URL=postgres://postgres@127.0.0.1/fairshare fairshare serve"
     )]
     Serve(crate::server::ServerConfig),
-    /// Operator commands with direct database access.
+    /// Register actors over HTTP (operator registrations are signed with the log's key).
     #[command(subcommand)]
     Actor(actor::ActorCommand),
     /// Database administration: set up roles and the database, apply migrations.

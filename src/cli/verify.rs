@@ -7,6 +7,7 @@ use crate::allocation::reproduce::Reproducer;
 use crate::client::LogClient;
 use crate::client::layout::parse_leaf_line;
 use crate::crypto::{PublicKey, hash};
+use crate::entry::envelope::PROTOCOL_VERSION;
 use crate::ledger::checkpoint::{Checkpoint, NoteVerifier, open_checkpoint};
 use crate::ledger::merkle::Frontier;
 use crate::ledger::replay::{ReplayReport, replay};
@@ -52,7 +53,7 @@ pub async fn run(args: &VerifyArgs) -> Result<(), CliError> {
         check_extends(previous, &checkpoint, &report)?;
     }
     println!(
-        "ok: {} entries, {} actors; every signature, leaf and rule checked, every allocation recomputed; root {} matches the checkpoint of size {}{}",
+        "ok: {} entries, {} actors; every signature, leaf and rule of protocol v{PROTOCOL_VERSION} checked, every allocation recomputed; root {} matches the checkpoint of size {}{}",
         report.entries,
         report.actors,
         hash::to_hex(&report.root),

@@ -22,6 +22,7 @@ pub const LOG_ENTRIES: &str = "/v1/log/entries";
 pub const ALLOCATIONS: &str = "/v1/allocations";
 pub const ALLOCATION: &str = "/v1/allocations/{id}";
 pub const ALLOCATION_RETRY: &str = "/v1/allocations/{id}/retry";
+pub const PROJECT: &str = "/v1/projects/{id}";
 pub const PROJECT_CONTRIBUTIONS: &str = "/v1/projects/{id}/contributions";
 pub const POLICY: &str = "/v1/policies/{hash}";
 pub const AUDIT_CONCENTRATION: &str = "/v1/audit/concentration";

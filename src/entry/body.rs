@@ -5,12 +5,13 @@ use super::currency::Currency;
 use super::decimal::parse_non_negative;
 use super::fields::Fields;
 use super::ids::{ActorId, ContentDigest, EntryId, Slug};
+use super::project::{ProjectMembers, ProjectOpened, ProjectUpdated};
 use crate::crypto::{KeyId, PublicKey};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
 /// Longest free-text field (names, notes, reasons), in characters.
-const MAX_TEXT: usize = 512;
+pub(super) const MAX_TEXT: usize = 512;
 /// Most entries one contribution may build on.
 pub const MAX_BUILDS_ON: usize = 64;
 
@@ -25,10 +26,13 @@ pub enum EntryType {
     PolicyAdopted,
     CoalitionMeasured,
     Allocation,
+    ProjectOpened,
+    ProjectUpdated,
+    ProjectMembers,
 }
 
 impl EntryType {
-    pub const ALL: [EntryType; 9] = [
+    pub const ALL: [EntryType; 12] = [
         Self::ActorRegistered,
         Self::KeyRotated,
         Self::KeyRevoked,
@@ -38,6 +42,9 @@ impl EntryType {
         Self::PolicyAdopted,
         Self::CoalitionMeasured,
         Self::Allocation,
+        Self::ProjectOpened,
+        Self::ProjectUpdated,
+        Self::ProjectMembers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +58,9 @@ impl EntryType {
             Self::PolicyAdopted => "policy.adopted",
             Self::CoalitionMeasured => "coalition.measured",
             Self::Allocation => "allocation",
+            Self::ProjectOpened => "project.opened",
+            Self::ProjectUpdated => "project.updated",
+            Self::ProjectMembers => "project.members",
         }
     }
 
@@ -110,6 +120,9 @@ pub enum Body {
     PolicyAdopted(PolicyAdopted),
     CoalitionMeasured(CoalitionMeasured),
     Allocation(AllocationRecord),
+    ProjectOpened(ProjectOpened),
+    ProjectUpdated(ProjectUpdated),
+    ProjectMembers(ProjectMembers),
 }
 
 /// The envelope's actor registers itself (or is registered by the server operator).
@@ -233,6 +246,9 @@ impl Body {
             Body::ValueRealized(v) => Some(&v.project),
             Body::CoalitionMeasured(m) => Some(&m.project),
             Body::Allocation(a) => Some(&a.project),
+            Body::ProjectOpened(p) => Some(&p.project),
+            Body::ProjectUpdated(p) => Some(&p.project),
+            Body::ProjectMembers(p) => Some(&p.project),
             _ => None,
         }
     }
@@ -254,6 +270,9 @@ impl Body {
             }
             EntryType::Allocation => Body::Allocation(AllocationRecord::parse(value, path)?),
             EntryType::ValueRealized => Body::ValueRealized(ValueRealized::parse(value, path)?),
+            EntryType::ProjectOpened => Body::ProjectOpened(ProjectOpened::parse(value, path)?),
+            EntryType::ProjectUpdated => Body::ProjectUpdated(ProjectUpdated::parse(value, path)?),
+            EntryType::ProjectMembers => Body::ProjectMembers(ProjectMembers::parse(value, path)?),
         })
     }
 }
@@ -498,7 +517,7 @@ fn parse_builds_on(f: &Fields<'_>) -> Result<Vec<EntryId>, EntryError> {
 }
 
 /// The strings of the array at `path`, each read by `parse` and listed once.
-fn distinct_items<T: PartialEq>(
+pub(super) fn distinct_items<T: PartialEq>(
     path: &str,
     items: &[Value],
     parse: impl Fn(&str) -> Result<T, String>,

@@ -13,6 +13,10 @@ use serde_json::{Value, json};
 /// replayed as a signature over anything else the keys sign.
 pub const SIGNING_PREFIX: &[u8] = b"fairshare/entry/v1\n";
 
+/// The protocol version every envelope states (`"v"`), and the one the verifier checks:
+/// v2 added projects with owners and attested registrations (PROTOCOL.md).
+pub const PROTOCOL_VERSION: u64 = 2;
+
 /// `"fairshare/entry/v1\n" || JCS(envelope)`, from the envelope's canonical bytes: what the
 /// signature and co-signatures sign.
 fn signing_message_of(canonical_envelope: &[u8]) -> Vec<u8> {
@@ -34,7 +38,7 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// The JSON of an envelope before it is signed, `{ v: 1, type, actor, key, nonce, ts,
+    /// The JSON of an envelope before it is signed, `{ v: 2, type, actor, key, nonce, ts,
     /// body }`: how the server, the command line and the demo make entries. Nothing is
     /// validated here; signing and [`SignedEntry::parse`] do that.
     pub fn unsigned(
@@ -46,7 +50,7 @@ impl Envelope {
         body: Value,
     ) -> Value {
         json!({
-            "v": 1, "type": entry_type.as_str(), "actor": actor, "key": key.to_string(),
+            "v": PROTOCOL_VERSION, "type": entry_type.as_str(), "actor": actor, "key": key.to_string(),
             "nonce": nonce, "ts": ts, "body": body,
         })
     }
@@ -287,8 +291,13 @@ fn parse_envelope(value: &Value) -> Result<Envelope, EntryError> {
         "envelope",
         &["v", "type", "actor", "key", "nonce", "ts", "body"],
     )?;
-    if f.value("v")?.as_u64() != Some(1) {
-        return Err(EntryError::malformed("envelope.v", "must be the number 1"));
+    if f.value("v")?.as_u64() != Some(PROTOCOL_VERSION) {
+        return Err(EntryError::malformed(
+            "envelope.v",
+            format!(
+                "must be the number {PROTOCOL_VERSION}: this is protocol v{PROTOCOL_VERSION} (projects with owners); entries of earlier versions are refused"
+            ),
+        ));
     }
     let entry_type = f.parse("type", EntryType::parse)?;
     Ok(Envelope {
@@ -381,7 +390,7 @@ mod tests {
     }
 
     fn envelope() -> Value {
-        json!({"v": 1, "type": "contribution", "actor": "alice", "key": key().public_key().key_id().to_string(),
+        json!({"v": 2, "type": "contribution", "actor": "alice", "key": key().public_key().key_id().to_string(),
                "nonce": "n-0000001", "ts": "2026-11-29T12:00:00Z",
                "body": {"project": "novel", "kind": "draft", "measure": {"quantity": "10", "unit": "pages"},
                         "evidence": format!("blake3:{}", "11".repeat(32))}})
@@ -455,7 +464,7 @@ mod tests {
 
     #[test]
     fn envelope_field_errors() {
-        assert_eq!(parse_err(|e| e["v"] = json!(2)).field, "envelope.v");
+        assert_eq!(parse_err(|e| e["v"] = json!(1)).field, "envelope.v");
         assert_eq!(
             parse_err(|e| e["type"] = json!("payment")).field,
             "envelope.type"

@@ -35,8 +35,28 @@ pub struct EntryRef {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProjectRecord {
     pub has_contributions: bool,
-    /// The currency of the project's first realized value: later ones must match.
-    pub currency: Option<String>,
+    /// Its terms since its `project.opened` (as last updated); `None` before it is opened.
+    pub terms: Option<ProjectTerms>,
+}
+
+/// What a project's owner fixed: `project.opened`, then each `project.updated`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectTerms {
+    pub owner: ActorId,
+    /// ISO 4217 code of every value realized on the project.
+    pub currency: String,
+    /// Only the owner and admitted members contribute and endorse.
+    pub members_only: bool,
+    /// The adopted policies value may be realized under.
+    pub policies: Vec<ContentDigest>,
+    /// The platforms besides the owner that may realize value.
+    pub realizers: Vec<ActorId>,
+}
+
+impl ProjectTerms {
+    pub fn may_realize(&self, actor: &ActorId) -> bool {
+        &self.owner == actor || self.realizers.contains(actor)
+    }
 }
 
 /// A change to the projections (actors, keys, policies, projects) that accepting the entry makes.
@@ -61,13 +81,19 @@ pub enum Effect {
         name: Slug,
     },
     /// The project's first contribution.
-    OpenProject {
+    FirstContribution {
         project: Slug,
     },
-    /// The project's first realized value fixes its currency.
-    FixCurrency {
+    /// `project.opened` or `project.updated`: the project's terms from now on.
+    SetTerms {
         project: Slug,
-        currency: String,
+        terms: ProjectTerms,
+    },
+    /// `project.members`: `actor` is a member of `project` from now on, or no longer.
+    SetMember {
+        project: Slug,
+        actor: ActorId,
+        member: bool,
     },
     Allocate {
         value_entry: EntryId,

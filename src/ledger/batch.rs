@@ -47,6 +47,8 @@ pub struct Snapshot {
     pub policies: HashSet<ContentDigest>,
     pub allocated: HashSet<EntryId>,
     pub projects: HashMap<Slug, ProjectRecord>,
+    /// (project, actor) for every current member the batch may ask about.
+    pub members: HashSet<(Slug, ActorId)>,
 }
 
 impl LedgerView for Snapshot {
@@ -73,6 +75,9 @@ impl LedgerView for Snapshot {
     }
     fn project(&self, project: &Slug) -> ProjectRecord {
         self.projects.get(project).cloned().unwrap_or_default()
+    }
+    fn member(&self, project: &Slug, actor: &ActorId) -> bool {
+        self.members.contains(&(project.clone(), actor.clone()))
     }
 }
 
@@ -103,7 +108,7 @@ impl Snapshot {
             Effect::AdoptPolicy { hash, .. } => {
                 self.policies.insert(*hash);
             }
-            Effect::OpenProject { project } => {
+            Effect::FirstContribution { project } => {
                 self.projects
                     .entry(project.clone())
                     .or_default()
@@ -112,8 +117,20 @@ impl Snapshot {
             Effect::Allocate { value_entry } => {
                 self.allocated.insert(*value_entry);
             }
-            Effect::FixCurrency { project, currency } => {
-                self.projects.entry(project.clone()).or_default().currency = Some(currency.clone());
+            Effect::SetTerms { project, terms } => {
+                self.projects.entry(project.clone()).or_default().terms = Some(terms.clone());
+            }
+            Effect::SetMember {
+                project,
+                actor,
+                member,
+            } => {
+                let key = (project.clone(), actor.clone());
+                if *member {
+                    self.members.insert(key);
+                } else {
+                    self.members.remove(&key);
+                }
             }
         }
     }
@@ -377,11 +394,21 @@ mod tests {
             operator: None,
             public_key: key.public_key(),
         });
+        base.apply(&Effect::SetTerms {
+            project: Slug::parse("p").expect("slug"),
+            terms: crate::entry::record::ProjectTerms {
+                owner: ActorId::parse("alice").expect("slug"),
+                currency: "EUR".into(),
+                members_only: false,
+                policies: Vec::new(),
+                realizers: Vec::new(),
+            },
+        });
         base
     }
 
     fn contribution(signer: &SecretKey, key_id: String) -> SignedEntry {
-        let envelope = json!({"v": 1, "type": "contribution", "actor": "alice", "key": key_id, "nonce": "nonce-0001",
+        let envelope = json!({"v": 2, "type": "contribution", "actor": "alice", "key": key_id, "nonce": "nonce-0001",
             "ts": "2026-11-29T12:00:00Z", "body": {"project": "p", "kind": "k", "measure": {"quantity": "1", "unit": "u"},
             "evidence": format!("blake3:{}", "00".repeat(32))}});
         SignedEntry::parse(&sign_envelope(&envelope, signer, &[]).expect("signs")).expect("valid")

@@ -406,11 +406,32 @@ mod tests {
     }
 
     fn leaf(key: &SecretKey, actor: &str, nonce: &str, body: Value, entry_type: &str) -> Vec<u8> {
-        let envelope = json!({"v": 1, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
+        let envelope = json!({"v": 2, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
                               "nonce": nonce, "ts": "2026-11-29T12:00:00Z", "body": body});
         let signed =
             SignedEntry::parse(&sign_envelope(&envelope, key, &[]).expect("signs")).expect("valid");
         signed.leaf_bytes("2026-11-29T12:00:00.000001Z")
+    }
+
+    /// The platform `shop`, registered by the log operator, opens project `p` to everyone.
+    fn opening(server: &SecretKey) -> Vec<Vec<u8>> {
+        let shop = SecretKey::from_seed(&[3; 32]);
+        vec![
+            leaf(
+                server,
+                "shop",
+                "nonce-s01",
+                json!({"kind": "platform", "public_key": shop.public_key().to_base64()}),
+                "actor.registered",
+            ),
+            leaf(
+                &shop,
+                "shop",
+                "nonce-s02",
+                json!({"project": "p", "currency": "EUR", "membership": "open"}),
+                "project.opened",
+            ),
+        ]
     }
 
     fn log() -> (Vec<Vec<u8>>, SecretKey) {
@@ -435,10 +456,10 @@ mod tests {
                 "contribution",
             )
         });
-        (
-            std::iter::once(registration).chain(contributions).collect(),
-            server,
-        )
+        let mut leaves = vec![registration];
+        leaves.extend(opening(&server));
+        leaves.extend(contributions);
+        (leaves, server)
     }
 
     #[test]
@@ -452,7 +473,7 @@ mod tests {
             &|_, _| {},
         )
         .expect("valid");
-        assert_eq!((report.entries, report.actors), (6, 1));
+        assert_eq!((report.entries, report.actors), (8, 2));
         let mut tree = crate::ledger::merkle::MemoryTree::new();
         leaves.iter().for_each(|l| {
             tree.push_leaf(l);
@@ -462,8 +483,9 @@ mod tests {
         assert!(!report.roots.contains_key(&99));
     }
 
-    /// Alice registers, then `count` contributions; leaf `i` for `i` in `forged` is signed by
-    /// another key under Alice's key id (well formed and canonical, bad signature).
+    /// Alice registers, `shop` opens the project, then `count` contributions; leaf
+    /// `OPENING + i` for `i` in `forged` is signed by another key under Alice's key id (well
+    /// formed and canonical, bad signature).
     fn long_log(count: usize, forged: &[usize]) -> Vec<Vec<u8>> {
         let (alice, mallory) = (
             SecretKey::from_seed(&[1; 32]),
@@ -477,8 +499,9 @@ mod tests {
             json!({"kind": "human", "public_key": alice.public_key().to_base64()}),
             "actor.registered",
         )];
+        leaves.extend(opening(&SecretKey::from_seed(&[9; 32])));
         for i in 1..=count {
-            let envelope = json!({"v": 1, "type": "contribution", "actor": "alice",
+            let envelope = json!({"v": 2, "type": "contribution", "actor": "alice",
                                   "key": alice.public_key().key_id().to_string(),
                                   "nonce": format!("nonce-{i:05}"), "ts": "2026-11-29T12:00:00Z", "body": body.clone()});
             let signer = if forged.contains(&i) {
@@ -493,6 +516,9 @@ mod tests {
         leaves
     }
 
+    /// The leaves [`opening`] puts before the contributions of [`long_log`].
+    const OPENING: usize = 2;
+
     #[test]
     fn a_bad_signature_inside_a_chunk_is_named_exactly() {
         let server = SecretKey::from_seed(&[9; 32]).public_key();
@@ -503,7 +529,7 @@ mod tests {
             let leaves = long_log(3 * CHUNK, &forged);
             let bad = replay(&leaves, server, &[], &mut RulesOnly, &|_, _| {})
                 .expect_err("forged signature");
-            assert_eq!(bad.index, forged[0] as u64, "{bad}");
+            assert_eq!(bad.index, (OPENING + forged[0]) as u64, "{bad}");
             assert!(bad.reason.contains("signature"), "{bad}");
         }
     }
@@ -541,8 +567,8 @@ mod tests {
                 .iter()
                 .zip(0..)
                 .map(|(leaf, i)| {
-                    // The registration, then the first contribution, which opens the project.
-                    let effects = usize::from(i <= 1);
+                    // Two registrations, the project's opening, then its first contribution.
+                    let effects = usize::from(i <= 3);
                     (
                         i,
                         leaf_hash(leaf),
@@ -633,8 +659,9 @@ mod tests {
                 json!({"kind": "human", "public_key": alice.public_key().to_base64()}),
                 "actor.registered",
             ),
+            // A platform is registered by the log operator (the server key).
             leaf(
-                &shop,
+                &server,
                 "shop",
                 "nonce-002",
                 json!({"kind": "platform", "public_key": shop.public_key().to_base64()}),
@@ -646,6 +673,13 @@ mod tests {
                 "nonce-003",
                 json!({"name": "default", "text": policy, "hash": hash}),
                 "policy.adopted",
+            ),
+            leaf(
+                &shop,
+                "shop",
+                "nonce-004",
+                json!({"project": "p", "currency": "EUR", "membership": "open", "policies": [hash]}),
+                "project.opened",
             ),
             leaf(
                 &alice,
@@ -662,13 +696,13 @@ mod tests {
                 "value.realized",
             ),
         ];
-        let value_id = EntryId::of_leaf(&leaves[4]).to_string();
+        let value_id = EntryId::of_leaf(&leaves[5]).to_string();
         let allocation = |project: &str| {
             leaf(
                 &server,
                 "server",
                 "nonce-006",
-                json!({"value_entry": value_id, "project": project, "tree_size": 5,
+                json!({"value_entry": value_id, "project": project, "tree_size": 6,
                                                  "status": "failed", "reason": "made up"}),
                 "allocation",
             )
@@ -682,11 +716,11 @@ mod tests {
             &|_, _| {},
         )
         .expect_err("wrong project");
-        assert_eq!(bad.index, 5, "{bad}");
+        assert_eq!(bad.index, 6, "{bad}");
         assert!(bad.reason.contains("names project q"), "{bad}");
         // The right project passes the rules (the made-up outcome is for the observer that
         // recomputes allocations to catch: allocation::reproduce's tests).
-        leaves[5] = allocation("p");
+        leaves[6] = allocation("p");
         assert!(
             replay(
                 &leaves,

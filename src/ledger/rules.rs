@@ -7,7 +7,10 @@ use crate::entry::body::{
     Endorsement, EntryType, KeyRevoked, KeyRotated, PolicyAdopted, ValueRealized,
 };
 use crate::entry::envelope::Envelope;
-use crate::entry::record::{ActorRecord, Effect, EntryRef, KeyRecord, ProjectRecord, SERVER_ACTOR};
+use crate::entry::project::{Membership, ProjectMembers, ProjectOpened, ProjectUpdated};
+use crate::entry::record::{
+    ActorRecord, Effect, EntryRef, KeyRecord, ProjectRecord, ProjectTerms, SERVER_ACTOR,
+};
 use crate::entry::{ActorId, ContentDigest, EntryError, EntryId, Rejection, SignedEntry, Slug};
 use rayon::prelude::*;
 
@@ -21,14 +24,17 @@ pub trait LedgerView {
     /// Whether an allocation entry already answers this value entry.
     fn allocated(&self, value_entry: &EntryId) -> bool;
     fn project(&self, project: &Slug) -> ProjectRecord;
+    /// Whether the project's owner admitted `actor` (and has not removed it since).
+    fn member(&self, project: &Slug, actor: &ActorId) -> bool;
 }
 
-/// Who may register through the API once the operator has bootstrapped the first actors.
+/// Who may register a human or ai actor through the API. Platforms and regulators are
+/// attested whatever this says (the operator's key or a regulator's co-signature).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RegistrationPolicy {
-    /// Anyone proving possession of a key registers a human, ai or platform actor.
+    /// Anyone proving possession of a key registers a human or ai actor.
     Open,
-    /// A registration also needs a co-signature from a registered platform actor.
+    /// A human or ai registration also needs a co-signature from a registered platform.
     PlatformCosigned,
 }
 
@@ -76,6 +82,9 @@ pub fn check(
         Body::PolicyAdopted(p) => policy_adoption(&ctx, p)?,
         Body::Allocation(a) => allocation(&ctx, a)?,
         Body::CoalitionMeasured(m) => coalition_measurement(&ctx, m)?,
+        Body::ProjectOpened(p) => project_opening(&ctx, p)?,
+        Body::ProjectUpdated(p) => project_update(&ctx, p)?,
+        Body::ProjectMembers(p) => project_membership(&ctx, p)?,
     };
     Ok(Checked {
         effects,
@@ -110,6 +119,13 @@ fn not_permitted<T>(field: &str, message: impl Into<String>) -> Result<T, EntryE
     Err(EntryError::new(Rejection::NotPermitted, field, message))
 }
 
+fn unknown_reference<T>(
+    field: impl Into<String>,
+    message: impl Into<String>,
+) -> Result<T, EntryError> {
+    Err(EntryError::new(Rejection::UnknownReference, field, message))
+}
+
 fn registration(ctx: &Context<'_>, reg: &ActorRegistered) -> Result<Vec<Effect>, EntryError> {
     let env = ctx.env;
     if env.actor.as_str() == SERVER_ACTOR {
@@ -125,20 +141,24 @@ fn registration(ctx: &Context<'_>, reg: &ActorRegistered) -> Result<Vec<Effect>,
             format!("actor {} is already registered", env.actor),
         ));
     }
+    let attested = ctx.by_operator() || ctx.cosigned_by_kind(ActorKind::Regulator);
     match reg.kind {
-        ActorKind::Regulator
-            if !ctx.by_operator() && !ctx.cosigned_by_kind(ActorKind::Regulator) =>
-        {
+        // Platforms realize value and adopt policies, regulators read everything: whatever
+        // the registration setting, an accountable party vouches for them.
+        ActorKind::Platform | ActorKind::Regulator if !attested => {
             return not_permitted(
                 "cosignatures",
-                "a regulator is registered by the server operator or co-signed by a registered regulator",
+                format!(
+                    "a {} is registered by the log operator (the log's key) or co-signed by a registered regulator",
+                    reg.kind.as_str()
+                ),
             );
         }
         ActorKind::Ai => ai_operator(ctx, reg)?,
         _ => {}
     }
     let needs_platform = ctx.settings.registration == RegistrationPolicy::PlatformCosigned
-        && reg.kind != ActorKind::Regulator;
+        && matches!(reg.kind, ActorKind::Human | ActorKind::Ai);
     if needs_platform && !ctx.by_operator() && !ctx.cosigned_by_kind(ActorKind::Platform) {
         return not_permitted(
             "cosignatures",
@@ -234,9 +254,11 @@ fn key_revocation(ctx: &Context<'_>, rev: &KeyRevoked) -> Result<Vec<Effect>, En
 }
 
 fn contribution(ctx: &Context<'_>, c: &Contribution) -> Result<Vec<Effect>, EntryError> {
-    let opens = (!ctx.view.project(&c.project).has_contributions).then(|| Effect::OpenProject {
-        project: c.project.clone(),
-    });
+    require_member(ctx, &c.project, "envelope.body.project")?;
+    let first =
+        (!ctx.view.project(&c.project).has_contributions).then(|| Effect::FirstContribution {
+            project: c.project.clone(),
+        });
     for (i, id) in c.builds_on.iter().enumerate() {
         let field = format!("envelope.body.builds_on[{i}]");
         match ctx.view.entry(id) {
@@ -260,7 +282,7 @@ fn contribution(ctx: &Context<'_>, c: &Contribution) -> Result<Vec<Effect>, Entr
             }
         }
     }
-    Ok(opens.into_iter().collect())
+    Ok(first.into_iter().collect())
 }
 
 fn endorsement(ctx: &Context<'_>, e: &Endorsement) -> Result<Vec<Effect>, EntryError> {
@@ -281,7 +303,12 @@ fn endorsement(ctx: &Context<'_>, e: &Endorsement) -> Result<Vec<Effect>, EntryE
         Some(r) if r.actor == ctx.env.actor => {
             not_permitted(field, "an actor cannot endorse its own contribution")
         }
-        Some(_) => Ok(Vec::new()),
+        Some(r) => {
+            if let Some(project) = &r.project {
+                require_member(ctx, project, field)?;
+            }
+            Ok(Vec::new())
+        }
         None => Err(EntryError::new(
             Rejection::UnknownReference,
             field,
@@ -297,36 +324,39 @@ fn value_realization(ctx: &Context<'_>, v: &ValueRealized) -> Result<Vec<Effect>
             "only platform actors declare realized value",
         );
     }
+    let terms = realizer_terms(ctx, &v.project)?;
     if !ctx.view.policy_adopted(&v.policy) {
-        return Err(EntryError::new(
-            Rejection::UnknownReference,
+        return unknown_reference(
             "envelope.body.policy",
             format!("no policy {} was adopted", v.policy),
-        ));
+        );
     }
-    let project = ctx.view.project(&v.project);
-    if !project.has_contributions {
-        return Err(EntryError::new(
-            Rejection::UnknownReference,
+    if !terms.policies.contains(&v.policy) {
+        return not_permitted(
+            "envelope.body.policy",
+            format!(
+                "project {} does not admit policy {}; its owner {} admits policies (project.updated)",
+                v.project, v.policy, terms.owner
+            ),
+        );
+    }
+    if !ctx.view.project(&v.project).has_contributions {
+        return unknown_reference(
             "envelope.body.project",
             format!("project {} has no contributions to allocate to", v.project),
-        ));
+        );
     }
-    match project.currency {
-        Some(currency) if currency != v.currency.code() => Err(EntryError::new(
+    if terms.currency != v.currency.code() {
+        return Err(EntryError::new(
             Rejection::Conflict,
             "envelope.body.currency",
             format!(
-                "currency mismatch: project {} realizes value in {currency}, not {}",
-                v.project, v.currency
+                "currency mismatch: project {} realizes value in {}, not {}",
+                v.project, terms.currency, v.currency
             ),
-        )),
-        Some(_) => Ok(Vec::new()),
-        None => Ok(vec![Effect::FixCurrency {
-            project: v.project.clone(),
-            currency: v.currency.code().to_owned(),
-        }]),
+        ));
     }
+    Ok(Vec::new())
 }
 
 fn policy_adoption(ctx: &Context<'_>, p: &PolicyAdopted) -> Result<Vec<Effect>, EntryError> {
@@ -403,6 +433,7 @@ fn coalition_measurement(
             "only platform actors record measured coalitions",
         );
     }
+    realizer_terms(ctx, &m.project)?;
     for (i, member) in m.members.iter().enumerate() {
         if ctx.view.actor(member).is_none() {
             return Err(EntryError::new(
@@ -413,6 +444,169 @@ fn coalition_measurement(
         }
     }
     Ok(Vec::new())
+}
+
+/// The terms of `project`, which must have been opened (`field` names it in the entry).
+fn opened_terms(
+    ctx: &Context<'_>,
+    project: &Slug,
+    field: &str,
+) -> Result<ProjectTerms, EntryError> {
+    ctx.view.project(project).terms.ok_or_else(|| {
+        EntryError::new(
+            Rejection::UnknownReference,
+            field,
+            format!("project {project} was never opened (a platform opens it: project.opened)"),
+        )
+    })
+}
+
+/// The signer must be the project's owner or one of its realizers: who may speak for the
+/// value it earns.
+fn realizer_terms(ctx: &Context<'_>, project: &Slug) -> Result<ProjectTerms, EntryError> {
+    let terms = opened_terms(ctx, project, "envelope.body.project")?;
+    if !terms.may_realize(&ctx.env.actor) {
+        return not_permitted(
+            "envelope.actor",
+            format!(
+                "only project {project}'s owner {} and the realizers it names speak for its value",
+                terms.owner
+            ),
+        );
+    }
+    Ok(terms)
+}
+
+/// With membership on, only the project's owner and its admitted members contribute and
+/// endorse in it.
+fn require_member(ctx: &Context<'_>, project: &Slug, field: &str) -> Result<(), EntryError> {
+    let terms = opened_terms(ctx, project, field)?;
+    let actor = &ctx.env.actor;
+    if terms.members_only && &terms.owner != actor && !ctx.view.member(project, actor) {
+        return not_permitted(
+            "envelope.actor",
+            format!(
+                "{actor} is not a member of project {project}; its owner {} admits members (project.members)",
+                terms.owner
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// The signer must be the project's owner.
+fn owner_terms(ctx: &Context<'_>, project: &Slug) -> Result<ProjectTerms, EntryError> {
+    let terms = opened_terms(ctx, project, "envelope.body.project")?;
+    if terms.owner != ctx.env.actor {
+        return not_permitted(
+            "envelope.actor",
+            format!("only project {project}'s owner {} changes it", terms.owner),
+        );
+    }
+    Ok(terms)
+}
+
+/// Every policy listed (at `field`) was adopted.
+fn require_adopted(
+    ctx: &Context<'_>,
+    policies: &[ContentDigest],
+    field: &str,
+) -> Result<(), EntryError> {
+    match policies.iter().position(|p| !ctx.view.policy_adopted(p)) {
+        Some(i) => unknown_reference(
+            format!("{field}[{i}]"),
+            format!("no policy {} was adopted", policies[i]),
+        ),
+        None => Ok(()),
+    }
+}
+
+fn is_platform(ctx: &Context<'_>, actor: &ActorId) -> bool {
+    ctx.view.actor(actor).map(|r| r.kind) == Some(ActorKind::Platform)
+}
+
+/// Every actor listed (at `field`) is a registered platform.
+fn require_platforms(ctx: &Context<'_>, actors: &[ActorId], field: &str) -> Result<(), EntryError> {
+    match actors.iter().position(|a| !is_platform(ctx, a)) {
+        Some(i) => unknown_reference(
+            format!("{field}[{i}]"),
+            format!("{} is not a registered platform", actors[i]),
+        ),
+        None => Ok(()),
+    }
+}
+
+fn project_opening(ctx: &Context<'_>, p: &ProjectOpened) -> Result<Vec<Effect>, EntryError> {
+    if ctx.signer_kind != Some(ActorKind::Platform) {
+        return not_permitted("envelope.actor", "only platform actors open projects");
+    }
+    if ctx.view.project(&p.project).terms.is_some() {
+        return Err(EntryError::new(
+            Rejection::Conflict,
+            "envelope.body.project",
+            format!("project {} is already opened", p.project),
+        ));
+    }
+    require_adopted(ctx, &p.policies, "envelope.body.policies")?;
+    require_platforms(ctx, &p.realizers, "envelope.body.realizers")?;
+    Ok(vec![Effect::SetTerms {
+        project: p.project.clone(),
+        terms: ProjectTerms {
+            owner: ctx.env.actor.clone(),
+            currency: p.currency.code().to_owned(),
+            members_only: p.membership == Membership::Members,
+            policies: p.policies.clone(),
+            realizers: p.realizers.clone(),
+        },
+    }])
+}
+
+fn project_update(ctx: &Context<'_>, p: &ProjectUpdated) -> Result<Vec<Effect>, EntryError> {
+    let mut terms = owner_terms(ctx, &p.project)?;
+    if let Some(owner) = &p.owner {
+        if !is_platform(ctx, owner) {
+            return unknown_reference(
+                "envelope.body.owner",
+                format!("{owner} is not a registered platform"),
+            );
+        }
+        terms.owner = owner.clone();
+    }
+    if let Some(policies) = &p.policies {
+        require_adopted(ctx, policies, "envelope.body.policies")?;
+        terms.policies = policies.clone();
+    }
+    if let Some(realizers) = &p.realizers {
+        require_platforms(ctx, realizers, "envelope.body.realizers")?;
+        terms.realizers = realizers.clone();
+    }
+    Ok(vec![Effect::SetTerms {
+        project: p.project.clone(),
+        terms,
+    }])
+}
+
+fn project_membership(ctx: &Context<'_>, p: &ProjectMembers) -> Result<Vec<Effect>, EntryError> {
+    owner_terms(ctx, &p.project)?;
+    if let Some(i) = p.admit.iter().position(|a| ctx.view.actor(a).is_none()) {
+        return unknown_reference(
+            format!("envelope.body.admit[{i}]"),
+            format!("actor {} is not registered", p.admit[i]),
+        );
+    }
+    let change = |actors: &[ActorId], member: bool| {
+        actors
+            .iter()
+            .map(|actor| Effect::SetMember {
+                project: p.project.clone(),
+                actor: actor.clone(),
+                member,
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut effects = change(&p.admit, true);
+    effects.extend(change(&p.remove, false));
+    Ok(effects)
 }
 
 /// The keys every signature of `entry` must verify under, in slot order (the main signature,

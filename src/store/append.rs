@@ -7,7 +7,7 @@ use super::rows::{NewRow, Rows};
 use super::{Store, StoreError};
 use crate::crypto::{KeyId, PublicKey, hash};
 use crate::entry::body::{Body, EntryType};
-use crate::entry::record::{ActorRecord, EntryRef, KeyRecord, ProjectRecord};
+use crate::entry::record::{ActorRecord, EntryRef, KeyRecord};
 use crate::entry::{ContentDigest, SignedEntry};
 use crate::ledger::batch::{Plan, Receipt, Snapshot, StoredNonce};
 use chrono::{DateTime, Utc};
@@ -160,6 +160,8 @@ pub(super) async fn load_state<E: Borrow<SignedEntry>>(
             },
         );
     }
+    // After the referenced entries: an endorsement's project is its contribution's.
+    super::projects::load(&mut *conn, log_id, entries, before, &mut snapshot).await?;
     Ok(snapshot)
 }
 
@@ -172,18 +174,18 @@ async fn load_projections<E: Borrow<SignedEntry>>(
     before: i64,
     snapshot: &mut Snapshot,
 ) -> Result<(), StoreError> {
-    let (mut hashes, mut projects, mut allocated) = (BTreeSet::new(), BTreeSet::new(), Vec::new());
+    let (mut hashes, mut allocated) = (BTreeSet::new(), Vec::new());
     for entry in entries {
         match &entry.borrow().envelope.body {
             Body::ValueRealized(v) => {
                 hashes.insert(v.policy.0.to_vec());
-                projects.insert(v.project.as_str().to_owned());
             }
             Body::PolicyAdopted(p) => {
                 hashes.insert(p.hash.0.to_vec());
             }
-            Body::Contribution(c) => {
-                projects.insert(c.project.as_str().to_owned());
+            Body::ProjectOpened(p) => hashes.extend(p.policies.iter().map(|h| h.0.to_vec())),
+            Body::ProjectUpdated(p) => {
+                hashes.extend(p.policies.iter().flatten().map(|h| h.0.to_vec()))
             }
             Body::Allocation(a) => {
                 allocated.push(a.value_entry.0.to_vec());
@@ -216,30 +218,6 @@ async fn load_projections<E: Borrow<SignedEntry>>(
         .await?;
         for (hash,) in rows {
             snapshot.policies.insert(ContentDigest(hash32(&hash)?));
-        }
-    }
-    if !projects.is_empty() {
-        let projects: Vec<String> = projects.into_iter().collect();
-        let rows: Vec<(String, bool, Option<String>)> = sqlx::query_as(
-            "SELECT p.project,
-                    EXISTS (SELECT 1 FROM entries e WHERE e.log_id = $1 AND e.project = p.project AND e.entry_type = 'contribution' AND e.seq < $3),
-                    c.currency
-               FROM UNNEST($2::text[]) AS p(project)
-               LEFT JOIN project_currencies c ON c.log_id = $1 AND c.project = p.project AND c.fixed_seq < $3",
-        )
-        .bind(log_id)
-        .bind(&projects)
-        .bind(before)
-        .fetch_all(&mut *conn)
-        .await?;
-        for (project, has_contributions, currency) in rows {
-            snapshot.projects.insert(
-                slug(&project)?,
-                ProjectRecord {
-                    has_contributions,
-                    currency,
-                },
-            );
         }
     }
     Ok(())
@@ -277,6 +255,16 @@ pub(super) async fn load_signers<E: Borrow<SignedEntry>>(
             Body::CoalitionMeasured(m) => {
                 actors.extend(m.members.iter().map(|a| a.as_str().to_owned()));
             }
+            // The rules check that realizers and new owners are platforms, and that
+            // admitted members are registered.
+            Body::ProjectOpened(p) => actors.extend(p.realizers.iter().map(|a| a.to_string())),
+            Body::ProjectUpdated(p) => actors.extend(
+                p.owner
+                    .iter()
+                    .chain(p.realizers.iter().flatten())
+                    .map(|a| a.to_string()),
+            ),
+            Body::ProjectMembers(p) => actors.extend(p.admit.iter().map(|a| a.to_string())),
             _ => {}
         }
     }

@@ -7,6 +7,7 @@ mod decode;
 pub mod embedded;
 mod import;
 mod inputs;
+mod projects;
 mod reads;
 mod rows;
 pub mod setup;

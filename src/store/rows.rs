@@ -1,6 +1,6 @@
 //! The rows an appended entry writes: its `entries` row, its allocation inputs and what its
-//! effects add to the projections (actors, keys, revocations, policies, currencies,
-//! allocations), gathered as columns and written with one INSERT per table. The sequencer's
+//! effects add to the projections (actors, keys, revocations, policies, allocations,
+//! project terms and members), gathered as columns and written with one INSERT per table. The sequencer's
 //! append (`AppendTx::insert`) and the import of an exported log (`fairshare import`) both
 //! write through [`Rows`]: they differ only in who chose the sequence numbers and
 //! `received_at`.
@@ -9,6 +9,7 @@ use super::StoreError;
 use super::append::AppendTx;
 use super::decode::bigint;
 use super::inputs::InputColumns;
+use super::projects::{MemberRow, TermsRow};
 use crate::crypto::PublicKey;
 use crate::entry::body::Body;
 use crate::entry::record::Effect;
@@ -86,8 +87,10 @@ struct EffectColumns {
     policies: (Vec<Vec<u8>>, Vec<String>, Vec<i64>),
     /// allocations: value entry id, seq.
     allocations: (Vec<Vec<u8>>, Vec<i64>),
-    /// project_currencies: project, currency, seq.
-    currencies: (Vec<String>, Vec<String>, Vec<i64>),
+    /// project_terms.
+    terms: Vec<TermsRow>,
+    /// project_members.
+    members: Vec<MemberRow>,
 }
 
 impl EffectColumns {
@@ -126,12 +129,22 @@ impl EffectColumns {
                 self.allocations.1.push(seq);
             }
             // Derived from the entries themselves (entries_by_project).
-            Effect::OpenProject { .. } => {}
-            Effect::FixCurrency { project, currency } => {
-                self.currencies.0.push(project.as_str().to_owned());
-                self.currencies.1.push(currency.clone());
-                self.currencies.2.push(seq);
-            }
+            Effect::FirstContribution { .. } => {}
+            Effect::SetTerms { project, terms } => self.terms.push(TermsRow {
+                project: project.to_string(),
+                seq,
+                terms: terms.clone(),
+            }),
+            Effect::SetMember {
+                project,
+                actor,
+                member,
+            } => self.members.push(MemberRow {
+                project: project.to_string(),
+                actor: actor.to_string(),
+                seq,
+                member: *member,
+            }),
         }
     }
 }
@@ -182,7 +195,8 @@ impl AppendTx {
             revocations,
             policies,
             allocations,
-            currencies,
+            terms,
+            members,
         } = effects;
         if !registrations.0.is_empty() {
             sqlx::query(
@@ -245,19 +259,7 @@ impl AppendTx {
             .execute(&mut *self.tx)
             .await?;
         }
-        if !currencies.0.is_empty() {
-            sqlx::query(
-                "INSERT INTO project_currencies (log_id, project, currency, fixed_seq)
-                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::bigint[])",
-            )
-            .bind(&self.log_id)
-            .bind(&currencies.0)
-            .bind(&currencies.1)
-            .bind(&currencies.2)
-            .execute(&mut *self.tx)
-            .await?;
-        }
-        Ok(())
+        self.write_projects(terms, members).await
     }
 }
 

@@ -83,6 +83,16 @@ async fn the_projection_and_the_leaves_give_the_same_inputs_and_allocations() {
         &format!("{default_text}\n[measured]\nfill = \"max-subset\"\nscale = 1\n"),
     )
     .await;
+    // novel admits its members, atlas is open to everyone.
+    for (project, membership) in [("novel", "members"), ("atlas", "open")] {
+        app.open_project_as(&shop, project, &[&default, &with_measured], membership)
+            .await;
+    }
+    let members = shop.sign(
+        "project.members",
+        json!({"project": "novel", "admit": ["alice", "bob", "editor", "scribe"]}),
+    );
+    id_of(&app, &members).await;
 
     // Two projects; lineage inside a project and across them (ignored), AI drafts accepted,
     // rejected and reconsidered, a kind the policy does not weigh, decimals with trailing

@@ -33,6 +33,8 @@ pub(crate) async fn two_authors_and_a_value() -> (TestApp, String, String) {
     app.register(&bob, "human").await;
     app.register_by_operator(&shop, "platform").await;
     let policy = app.adopt_policy(&shop, "proportional").await;
+    app.open_project_as(&shop, "novel", &[&policy], "open")
+        .await;
     app.post(&words(&alice, "1000")).await;
     app.post(&words(&bob, "3000")).await;
     let value = shop.sign(
@@ -67,9 +69,10 @@ async fn a_realized_value_is_allocated_and_served() {
     };
     assert_eq!(payout("alice"), Some(json!("25.00")), "{body}");
     assert_eq!(payout("bob"), Some(json!("75.00")), "{body}");
-    // Three registrations, the policy and two contributions precede the value entry (seq 6).
+    // Three registrations, the policy, the project's opening and two contributions precede
+    // the value entry (seq 7).
     assert_eq!(
-        body["tree_size"], 7,
+        body["tree_size"], 8,
         "the inputs are the log up to the value entry"
     );
     // The entry records the figures; the breakdown is recomputed for the reader.
@@ -256,6 +259,8 @@ async fn a_policy_change_counts_only_once_adopted_under_its_new_hash() {
     app.register(&bob, "human").await;
     app.register_by_operator(&shop, "platform").await;
     let policy_a = app.adopt_policy(&shop, "proportional").await;
+    app.open_project_as(&shop, "novel", &[&policy_a], "open")
+        .await;
     app.post(&words(&alice, "1000")).await;
     let review = json!({"project": "novel", "kind": "review", "measure": {"quantity": "5", "unit": "edits"},
                         "evidence": format!("blake3:{}", "3c".repeat(32))});
@@ -280,6 +285,11 @@ async fn a_policy_change_counts_only_once_adopted_under_its_new_hash() {
         json!({"name": "proportional-b", "text": text_b, "hash": policy_b}),
     );
     assert_eq!(app.post(&adopted).await.0, 201);
+    let admitted = shop.sign(
+        "project.updated",
+        json!({"project": "novel", "policies": [policy_a, policy_b]}),
+    );
+    assert_eq!(app.post(&admitted).await.0, 201);
 
     let mut payouts = Vec::new();
     for policy in [&policy_a, &policy_b, &policy_a] {

@@ -1,5 +1,6 @@
 //! The command line end to end: keygen, sign, cosign, submit, actor register, and the
-//! one-line errors with exit code 2 on bad input.
+//! one-line errors with exit code 2 on bad input (an operator registration without the
+//! log's key among them).
 
 use crate::helpers::spawn_app;
 use serde_json::Value;
@@ -54,7 +55,7 @@ async fn keygen_register_sign_cosign_submit() {
         .expect("json");
         file["public_key"].as_str().expect("public key").to_owned()
     };
-    // The operator registers the platform straight into the database.
+    // The operator registers the platform with the log's key, over HTTP.
     let receipt = stdout(&fairshare(&[
         "actor",
         "register",
@@ -64,9 +65,9 @@ async fn keygen_register_sign_cosign_submit() {
         "platform",
         "--public-key",
         &public_key("acme"),
-        "--database-url",
-        &app.database_url,
-        "--server-key",
+        "--server",
+        &app.base,
+        "--key",
         &server_key,
     ]));
     assert!(receipt.contains("\"seq\":0"), "{receipt}");
@@ -107,7 +108,31 @@ async fn keygen_register_sign_cosign_submit() {
     assert!(submitted.contains("\"seq\":1"), "{submitted}");
     assert_eq!(app.get("/v1/actors/scribe").await.1["operator"], "acme");
 
-    // NDJSON of many entries goes in batches.
+    // The platform opens project p to everyone; NDJSON of many entries goes in batches.
+    std::fs::write(
+        path("opened.json"),
+        r#"{"project":"p","currency":"EUR","membership":"open"}"#,
+    )
+    .expect("write");
+    let opened = stdout(&fairshare(&[
+        "sign",
+        "--key",
+        &path("acme.key"),
+        "--actor",
+        "acme",
+        "--type",
+        "project.opened",
+        "--body",
+        &path("opened.json"),
+    ]));
+    std::fs::write(path("opened.entry"), opened).expect("write");
+    let submitted = stdout(&fairshare(&[
+        "submit",
+        "--server",
+        &app.base,
+        &path("opened.entry"),
+    ]));
+    assert!(submitted.contains("\"seq\":2"), "{submitted}");
     let contribution = r#"{"project":"p","kind":"draft","measure":{"quantity":"1","unit":"pages"},"evidence":"blake3:0000000000000000000000000000000000000000000000000000000000000000"}"#;
     std::fs::write(path("c.json"), contribution).expect("write");
     let lines: Vec<String> = (0..5)
@@ -137,7 +162,62 @@ async fn keygen_register_sign_cosign_submit() {
         &path("many.ndjson"),
     ]));
     assert!(summary.contains("5 accepted, 0 rejected"), "{summary}");
-    assert_eq!(app.log_size().await, 7);
+    assert_eq!(app.log_size().await, 8);
+}
+
+/// `fairshare actor register` run where the server key is not: a one-line error, exit code
+/// 2, no key file made and nothing appended; with a key that is not the log's, the same
+/// before anything is sent (issue 12, attack 4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actor_register_without_the_log_key_appends_nothing() {
+    let app = spawn_app().await;
+    let elsewhere = tempfile::tempdir().expect("dir");
+    let regulator = fairshare::crypto::SecretKey::generate().expect("key");
+    let register = |extra: &[&str]| {
+        let mut args = vec![
+            "actor",
+            "register",
+            "--server",
+            &app.base,
+            "--id",
+            "mallory",
+            "--kind",
+            "regulator",
+        ];
+        args.extend_from_slice(extra);
+        let public_key = regulator.public_key().to_base64();
+        Command::new(BIN)
+            .args(&args)
+            .args(["--public-key", &public_key])
+            .current_dir(elsewhere.path())
+            .env_remove("FAIRSHARE_SERVER_KEY")
+            .output()
+            .expect("runs")
+    };
+
+    let output = register(&[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot read the key file"), "{stderr}");
+    assert!(
+        std::fs::read_dir(elsewhere.path())
+            .expect("dir")
+            .next()
+            .is_none(),
+        "no key was made"
+    );
+
+    let stranger_key = elsewhere.path().join("stranger.key");
+    let stranger_key = stranger_key.to_string_lossy();
+    stdout(&fairshare(&["keygen", "--out", &stranger_key]));
+    let output = register(&["--key", &stranger_key]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not the log's operator key"), "{stderr}");
+    assert_eq!(app.log_size().await, 0, "nothing appended");
+    assert_eq!(app.get("/v1/actors/mallory").await.0, 404);
 }
 
 #[test]
@@ -208,5 +288,5 @@ async fn the_demo_runs_end_to_end() {
     // The view comes from the audit endpoint: kinds with their amounts, and the indices.
     assert!(printed.contains("   ai "), "{printed}");
     assert!(printed.contains("HHI 0."), "{printed}");
-    assert!(printed.contains("ok: 23 entries"), "{printed}");
+    assert!(printed.contains("ok: 25 entries"), "{printed}");
 }

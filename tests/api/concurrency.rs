@@ -18,6 +18,7 @@ async fn eight_clients_two_servers_give_one_gapless_sequence() {
     let second_dir = tempfile::tempdir().expect("dir");
     std::fs::copy(&key, second_dir.path().join("server.key")).expect("same server key");
     let second = spawn_app_on(url, name.clone(), second_dir, &[]).await;
+    first.open_project("load").await;
     let servers = Arc::new([first, second]);
 
     let mut clients = Vec::new();
@@ -53,16 +54,16 @@ async fn eight_clients_two_servers_give_one_gapless_sequence() {
             .expect("query");
     assert_eq!(
         (count, distinct, max),
-        (4008, 4008, 4007),
-        "8 registrations + 4000 contributions, seq 0..4007"
+        (4010, 4010, 4009),
+        "the project's owner and opening, 8 registrations + 4000 contributions, seq 0..4009"
     );
     let (registrations,): (i64,) =
         sqlx::query_as("SELECT count(*) FROM entries WHERE entry_type = 'actor.registered'")
             .fetch_one(&mut db)
             .await
             .expect("query");
-    assert_eq!(registrations, 8);
-    assert!(all.iter().all(|s| *s <= 4007));
+    assert_eq!(registrations, 9);
+    assert!(all.iter().all(|s| *s <= 4009));
 }
 
 #[tokio::test]
@@ -71,6 +72,7 @@ async fn restart_keeps_the_log_and_continues_the_sequence() {
     let data = tempfile::tempdir().expect("dir");
     let data_path = data.path().to_owned();
     let app = spawn_app_on(url.clone(), name.clone(), data, &[]).await;
+    app.open_project("novel").await; // seq 0 and 1
     let alice = Actor::new("alice");
     app.register(&alice, "human").await;
     let (_, first) = app.post(&alice.contribution("novel", &[])).await;
@@ -81,12 +83,12 @@ async fn restart_keeps_the_log_and_continues_the_sequence() {
 
     let app = spawn_app_on(url, name, data_dir, &[]).await;
     assert_eq!(app.data_dir.path(), data_path);
-    let (status, stored) = app.get("/v1/entries/1").await;
+    let (status, stored) = app.get("/v1/entries/3").await;
     assert_eq!(status, 200);
     assert_eq!(stored["id"], first["id"]);
     let (status, next) = app.post(&alice.contribution("novel", &[])).await;
     assert_eq!(status, 201);
-    assert_eq!(next["seq"], 2);
+    assert_eq!(next["seq"], 4);
 }
 
 /// Two server processes on one database under load, checkpointing as they go: one

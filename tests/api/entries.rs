@@ -8,20 +8,21 @@ use serde_json::json;
 #[tokio::test]
 async fn submit_resubmit_replay_and_read_back() {
     let app = spawn_app().await;
+    app.open_project("novel").await; // seq 0 and 1
     let alice = Actor::new("alice");
     let registered = app.register(&alice, "human").await;
-    assert_eq!(registered["seq"], 0);
+    assert_eq!(registered["seq"], 2);
 
     let entry = alice.contribution("novel", &[]);
     let (status, receipt) = app.post(&entry).await;
     assert_eq!(status, 201, "{receipt}");
-    assert_eq!(receipt["seq"], 1);
+    assert_eq!(receipt["seq"], 3);
     assert_eq!(receipt.as_object().map(|o| o.len()), Some(4), "{receipt}");
 
     // The same signed entry again: the original receipt, nothing appended.
     let (status, again) = app.post(&entry).await;
     assert_eq!((status, &again), (200, &receipt));
-    assert_eq!(app.log_size().await, 2);
+    assert_eq!(app.log_size().await, 4);
 
     // A different entry under a used nonce.
     let mut replay = alice.contribution("novel", &[]);
@@ -34,7 +35,7 @@ async fn submit_resubmit_replay_and_read_back() {
     assert_eq!(problem["field"], "envelope.nonce");
 
     // Read back: the leaf bytes hash to the receipt's id and leaf hash.
-    let (status, stored) = app.get("/v1/entries/1").await;
+    let (status, stored) = app.get("/v1/entries/3").await;
     assert_eq!(status, 200);
     let leaf = b64_decode(stored["leaf"].as_str().expect("leaf")).expect("base64");
     assert_eq!(hash::to_hex(&hash::blake3(&leaf)), receipt["id"]);
@@ -48,6 +49,7 @@ async fn submit_resubmit_replay_and_read_back() {
 #[tokio::test]
 async fn bad_signature_is_refused_and_nothing_is_stored() {
     let app = spawn_app().await;
+    app.open_project("novel").await;
     let alice = Actor::new("alice");
     app.register(&alice, "human").await;
     let mut entry = alice.contribution("novel", &[]);
@@ -55,7 +57,7 @@ async fn bad_signature_is_refused_and_nothing_is_stored() {
     let (status, problem) = app.post(&entry).await;
     assert_eq!(status, 422, "{problem}");
     assert_eq!(problem["type"], "urn:fairshare:problem:bad-signature");
-    assert_eq!(app.log_size().await, 1);
+    assert_eq!(app.log_size().await, 3);
 
     // Signed by a key that is not alice's.
     let mallory = Actor::new("mallory");
@@ -70,7 +72,7 @@ async fn bad_signature_is_refused_and_nothing_is_stored() {
         (status, problem["type"].as_str()),
         (422, Some("urn:fairshare:problem:unknown-signer"))
     );
-    assert_eq!(app.log_size().await, 1);
+    assert_eq!(app.log_size().await, 3);
 }
 
 #[tokio::test]
@@ -78,6 +80,7 @@ async fn rotation_and_revocation() {
     let app = spawn_app().await;
     let bob = Actor::new("bob");
     app.register(&bob, "human").await;
+    app.open_project("novel").await;
     let new_key = fairshare::crypto::SecretKey::generate().expect("key");
     let new_b64 = new_key.public_key().to_base64();
 
@@ -135,6 +138,7 @@ async fn rotation_and_revocation() {
 #[tokio::test]
 async fn validation_errors_name_the_field() {
     let app = spawn_app().await;
+    app.open_project("novel").await;
     let alice = Actor::new("alice");
     app.register(&alice, "human").await;
     let cases = [
@@ -184,12 +188,13 @@ async fn validation_errors_name_the_field() {
         "application/problem+json"
     );
     assert_eq!(app.get("/nowhere").await.0, 404);
-    assert_eq!(app.log_size().await, 1);
+    assert_eq!(app.log_size().await, 3);
 }
 
 #[tokio::test]
 async fn batches_answer_each_entry_in_order() {
     let app = spawn_app().await;
+    app.open_project("novel").await; // seq 0 and 1
     let alice = Actor::new("alice");
     let carol = Actor::new("carol");
     let mut bad = alice.contribution("novel", &[]);
@@ -202,11 +207,11 @@ async fn batches_answer_each_entry_in_order() {
         (Some(3), Some(2))
     );
     let results = body["results"].as_array().expect("results");
-    assert_eq!(results[0]["seq"], 0);
-    assert_eq!(results[1]["seq"], 1);
+    assert_eq!(results[0]["seq"], 2);
+    assert_eq!(results[1]["seq"], 3);
     assert_eq!(results[2]["type"], "urn:fairshare:problem:bad-signature");
     assert_eq!(results[3]["field"], "envelope");
-    assert_eq!(results[4]["seq"], 2);
+    assert_eq!(results[4]["seq"], 4);
 
     let too_many: Vec<_> = (0..1001).map(|_| json!({})).collect();
     assert_eq!(app.post(&json!({"entries": too_many})).await.0, 400);
@@ -233,6 +238,9 @@ async fn entry_rules_for_endorsements_value_and_lineage() {
     app.register(&alice, "human").await;
     app.register(&editor, "human").await;
     app.register_by_operator(&shop, "platform").await;
+    let policy = app.adopt_policy(&shop, "proportional").await;
+    app.open_project_as(&shop, "novel", &[&policy], "open")
+        .await;
 
     let (_, draft) = app.post(&alice.contribution("novel", &[])).await;
     let draft_id = draft["id"].as_str().expect("id");
@@ -266,7 +274,6 @@ async fn entry_rules_for_endorsements_value_and_lineage() {
         "only contributions"
     );
 
-    let policy = app.adopt_policy(&shop, "proportional").await;
     let value = |who: &Actor| {
         who.sign(
             "value.realized",
@@ -288,6 +295,8 @@ async fn value_realizations_are_refused_before_anything_is_stored() {
     app.register(&alice, "human").await;
     app.register_by_operator(&shop, "platform").await;
     let policy = app.adopt_policy(&shop, "proportional").await;
+    app.open_project_as(&shop, "novel", &[&policy], "open")
+        .await;
     let value = |project: &str, amount: &str, currency: &str, policy: &str| {
         shop.sign(
             "value.realized",

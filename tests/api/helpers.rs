@@ -221,7 +221,7 @@ impl Actor {
         cosigners: &[(&str, &SecretKey)],
     ) -> Value {
         let envelope = json!({
-            "v": 1, "type": entry_type, "actor": self.id, "key": key.public_key().key_id().to_string(),
+            "v": 2, "type": entry_type, "actor": self.id, "key": key.public_key().key_id().to_string(),
             "nonce": next_nonce(), "ts": format_timestamp(chrono::Utc::now()), "body": body,
         });
         let cosigners: Vec<(ActorId, &SecretKey)> = cosigners
@@ -295,7 +295,7 @@ impl TestApp {
         let key_path = self.data_dir.path().join("server.key");
         let server_key = fairshare::keyfile::read(&key_path).expect("server key");
         let envelope = json!({
-            "v": 1, "type": entry_type, "actor": actor,
+            "v": 2, "type": entry_type, "actor": actor,
             "key": server_key.public_key().key_id().to_string(), "nonce": next_nonce(),
             "ts": format_timestamp(chrono::Utc::now()), "body": body,
         });
@@ -346,6 +346,32 @@ impl TestApp {
         let (status, body) = self.post(&entry).await;
         assert_eq!(status, 201, "{body}");
         hash
+    }
+
+    /// `owner` (a registered platform) opens `project` in EUR with `membership` ("open" or
+    /// "members"), admitting `policies` (`blake3:` hashes of adopted policies).
+    pub async fn open_project_as(
+        &self,
+        owner: &Actor,
+        project: &str,
+        policies: &[&str],
+        membership: &str,
+    ) {
+        let opened = owner.sign(
+            "project.opened",
+            json!({"project": project, "currency": "EUR", "membership": membership, "policies": policies}),
+        );
+        let (status, body) = self.post(&opened).await;
+        assert_eq!(status, 201, "{body}");
+    }
+
+    /// A platform registered by the operator opens `project` to every registered actor, for
+    /// tests about something else than projects; the platform.
+    pub async fn open_project(&self, project: &str) -> Actor {
+        let owner = Actor::new(&format!("{project}-owner"));
+        self.register_by_operator(&owner, "platform").await;
+        self.open_project_as(&owner, project, &[], "open").await;
+        owner
     }
 
     pub async fn log_size(&self) -> u64 {

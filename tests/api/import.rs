@@ -53,6 +53,15 @@ async fn every_entry_type(app: &TestApp) -> (Vec<Actor>, String) {
     app.register_by_operator(&watchdog, "regulator").await;
     app.register_ai(&scribe, &shop).await;
     let policy = app.adopt_policy(&shop, "default").await;
+    app.open_project_as(&shop, "novel", &[&policy], "members")
+        .await;
+    app.open_project_as(&shop, "atlas", &[&policy], "open")
+        .await;
+    let members = shop.sign(
+        "project.members",
+        json!({"project": "novel", "admit": ["alice", "bob", "scribe"]}),
+    );
+    receipt(app, &members).await;
 
     let text = receipt(app, &words(&alice, "novel", "1000", &[])).await["id"].clone();
     let draft = receipt(app, &words(&scribe, "novel", "3000", &[&text])).await["id"].clone();
@@ -341,22 +350,22 @@ async fn a_tampered_export_is_refused_at_its_first_bad_leaf_and_changes_nothing(
         .lines()
         .map(str::to_owned)
         .collect();
-    // Leaf 12, a contribution, says 121 words instead of 120: still canonical JSON, but its
+    // Leaf 15, a contribution, says 121 words instead of 120: still canonical JSON, but its
     // signature no longer holds.
     let mut tampered = lines.clone();
-    let line: Value = serde_json::from_str(&tampered[12]).expect("line");
+    let line: Value = serde_json::from_str(&tampered[15]).expect("line");
     let leaf = fairshare::crypto::b64_decode(line["leaf"].as_str().expect("leaf")).expect("b64");
     let leaf = String::from_utf8(leaf).expect("utf-8");
     let forged = leaf.replace(r#""quantity":"120""#, r#""quantity":"121""#);
     assert_ne!(leaf, forged);
-    tampered[12] =
-        json!({"index": 12, "leaf": fairshare::crypto::b64_encode(forged.as_bytes())}).to_string();
-    // Leaf 12 dropped: leaf 13 is where 12 should be.
+    tampered[15] =
+        json!({"index": 15, "leaf": fairshare::crypto::b64_encode(forged.as_bytes())}).to_string();
+    // Leaf 15 dropped: leaf 16 is where 15 should be.
     let mut dropped = lines.clone();
-    dropped.remove(12);
+    dropped.remove(15);
     for (name, text, reason) in [
         ("tampered.ndjson", tampered.join("\n"), "signature"),
-        ("dropped.ndjson", dropped.join("\n"), "index 13"),
+        ("dropped.ndjson", dropped.join("\n"), "index 16"),
     ] {
         let path = exported.path(name);
         std::fs::write(&path, text + "\n").expect("write");
@@ -371,7 +380,7 @@ async fn a_tampered_export_is_refused_at_its_first_bad_leaf_and_changes_nothing(
         let output = exported.import(&path, &url, data.path(), &[]);
         assert_eq!(output.status.code(), Some(1), "{name}");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("leaf 12"), "{name}: {stderr}");
+        assert!(stderr.contains("leaf 15"), "{name}: {stderr}");
         assert!(stderr.contains(reason), "{name}: {stderr}");
         assert!(stderr.contains("nothing was imported"), "{name}: {stderr}");
         assert_eq!(holdings(&database).await, (0, 0), "{name}");

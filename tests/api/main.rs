@@ -28,3 +28,4 @@ mod retry;
 mod spec;
 mod transparency;
 mod vetting;
+mod trust;

@@ -50,14 +50,16 @@ enum Request {
     PlatformCosigned(Value),
 }
 
-/// The log every case runs against: registered actors of each kind, a contribution, an
-/// adopted policy, a realized value (allocated, so the project's currency is EUR) and an
-/// actor whose first key was revoked.
+/// The log every case runs against: registered actors of each kind (the platform mart and
+/// the human erin have no part in project novel), a contribution, adopted policies, opened
+/// projects, a realized value (allocated) and an actor whose first key was revoked.
 struct World {
     app: TestApp,
     alice: Actor,
     bob: Actor,
     shop: Actor,
+    mart: Actor,
+    erin: Actor,
     carol: Actor,
     carol_new: SecretKey,
     contribution: Value,
@@ -86,6 +88,9 @@ async fn world() -> World {
         .to_owned();
     app.register(&bob, "human").await;
     app.register_by_operator(&shop, "platform").await;
+    let (mart, erin) = (Actor::new("mart"), Actor::new("erin"));
+    app.register_by_operator(&mart, "platform").await;
+    app.register(&erin, "human").await;
     let ai = json!({"kind": "ai", "public_key": scribe.key.public_key().to_base64(), "operator": "shop",
                     "model": {"name": "scribe", "version": "1"}});
     let ai = scribe.sign_with(&scribe.key, "actor.registered", ai, &[("shop", &shop.key)]);
@@ -109,12 +114,24 @@ async fn world() -> World {
     );
     assert_eq!(app.post(&revocation).await.0, 201);
 
+    // novel admits alice, bob and scribe under the proportional policy; empty is open and
+    // has no contributions; default is adopted but admitted by neither.
+    let policy = app.adopt_policy(&shop, "proportional").await;
+    app.adopt_policy(&shop, "default").await;
+    app.open_project_as(&shop, "novel", &[&policy], "members")
+        .await;
+    app.open_project_as(&shop, "empty", &[&policy], "open")
+        .await;
+    let members = shop.sign(
+        "project.members",
+        json!({"project": "novel", "admit": ["alice", "bob", "scribe"]}),
+    );
+    assert_eq!(app.post(&members).await.0, 201);
     let contribution = alice.contribution("novel", &[]);
     let contribution_id = app.post(&contribution).await.1["id"]
         .as_str()
         .expect("id")
         .to_owned();
-    let policy = app.adopt_policy(&shop, "proportional").await;
     let value = shop.sign(
         "value.realized",
         json!({"project": "novel", "amount": "10.00", "currency": "EUR", "policy": policy}),
@@ -134,6 +151,8 @@ async fn world() -> World {
         alice,
         bob,
         shop,
+        mart,
+        erin,
         carol,
         carol_new,
         contribution,
@@ -177,6 +196,21 @@ fn cases(w: &World) -> Vec<(&'static str, Request)> {
         )
     };
     let policy = digest(w.policy_text.as_bytes());
+    let other_policy = digest(
+        std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/policies/default.toml"
+        ))
+        .expect("policy")
+        .as_bytes(),
+    );
+    let (mart, erin) = (&w.mart, &w.erin);
+    let opened = |who: &Actor, project: &str, policies: Value, realizers: Value| {
+        who.sign(
+            "project.opened",
+            json!({"project": project, "currency": "EUR", "policies": policies, "realizers": realizers}),
+        )
+    };
     let adopt = |who: &Actor, text: &str, hash: &str| {
         who.sign(
             "policy.adopted",
@@ -351,6 +385,10 @@ fn cases(w: &World) -> Vec<(&'static str, Request)> {
             Request::Post(registration(&newcomer, ai_body("shop"))),
         ),
         (
+            "a platform registration neither by the server key nor co-signed by a regulator",
+            Request::Post(newcomer.registration("platform")),
+        ),
+        (
             "a regulator registration neither by the server key nor co-signed by a regulator",
             Request::Post(newcomer.registration("regulator")),
         ),
@@ -428,8 +466,68 @@ fn cases(w: &World) -> Vec<(&'static str, Request)> {
             Request::Post(value(shop, "empty", "EUR", &policy)),
         ),
         (
-            "`value.realized` in another currency than the project's first",
+            "`value.realized` in another currency than the project's",
             Request::Post(value(shop, "novel", "USD", &policy)),
+        ),
+        (
+            "`value.realized` for a project never opened",
+            Request::Post(value(shop, "unopened", "EUR", &policy)),
+        ),
+        (
+            "`value.realized` by a platform that is neither the project's owner nor one of its realizers",
+            Request::Post(value(mart, "novel", "EUR", &policy)),
+        ),
+        (
+            "`value.realized` under a policy the project does not admit",
+            Request::Post(value(shop, "novel", "EUR", &other_policy)),
+        ),
+        (
+            "a contribution to a project never opened",
+            Request::Post(alice.contribution("unopened", &[])),
+        ),
+        (
+            "a contribution by an actor that is not a member of a project with membership `members`",
+            Request::Post(erin.contribution("novel", &[])),
+        ),
+        (
+            "an endorsement by a human that is not a member of the contribution's project (membership `members`)",
+            Request::Post(endorse(erin, &w.contribution_id)),
+        ),
+        (
+            "`project.opened` by an actor that is not a platform",
+            Request::Post(opened(alice, "other", json!([]), json!([]))),
+        ),
+        (
+            "`project.opened` of a project already opened",
+            Request::Post(opened(mart, "novel", json!([]), json!([]))),
+        ),
+        (
+            "`project.opened` admitting a policy never adopted",
+            Request::Post(opened(mart, "other", json!([digest(b"never adopted")]), json!([]))),
+        ),
+        (
+            "`project.opened` naming a realizer that is not a registered platform",
+            Request::Post(opened(mart, "other", json!([]), json!(["alice"]))),
+        ),
+        (
+            "`project.updated` or `project.members` of a project never opened",
+            Request::Post(shop.sign("project.updated", json!({"project": "unopened", "realizers": ["mart"]}))),
+        ),
+        (
+            "`project.updated` or `project.members` by an actor other than the project's owner",
+            Request::Post(mart.sign("project.members", json!({"project": "novel", "admit": ["erin"]}))),
+        ),
+        (
+            "`project.updated` handing the project over to an actor that is not a registered platform",
+            Request::Post(shop.sign("project.updated", json!({"project": "novel", "owner": "alice"}))),
+        ),
+        (
+            "`project.members` admitting an actor that is not registered",
+            Request::Post(shop.sign("project.members", json!({"project": "novel", "admit": ["ghost"]}))),
+        ),
+        (
+            "`coalition.measured` by a platform that is neither the project's owner nor one of its realizers",
+            Request::Post(measured(mart, "alice")),
         ),
         (
             "`policy.adopted` by an actor that is neither a platform nor a regulator",
@@ -577,13 +675,13 @@ async fn page(app: &TestApp, path: &str) -> (u16, Vec<u64>) {
 #[tokio::test]
 async fn log_entries_are_a_half_open_range_cut_to_a_thousand() {
     let app = spawn_app().await;
+    // The platform alice opens novel and contributes: 1002 entries.
     let alice = Actor::new("alice");
-    app.register(&alice, "human").await;
-    let batch: Vec<Value> = (0..1000)
-        .map(|_| alice.contribution("novel", &[]))
-        .collect();
+    app.register_by_operator(&alice, "platform").await;
+    app.open_project_as(&alice, "novel", &[], "members").await;
+    let batch: Vec<Value> = (0..999).map(|_| alice.contribution("novel", &[])).collect();
     let (status, body) = app.post(&json!({"entries": batch})).await;
-    assert_eq!((status, body["accepted"].as_u64()), (200, Some(1000)));
+    assert_eq!((status, body["accepted"].as_u64()), (200, Some(999)));
     app.post(&alice.contribution("novel", &[])).await;
     assert_eq!(app.log_size().await, 1002);
 
@@ -611,6 +709,7 @@ async fn log_entries_are_a_half_open_range_cut_to_a_thousand() {
 #[tokio::test]
 async fn inclusion_by_leaf_hash_finds_the_leaf_or_answers_not_found() {
     let app = spawn_app().await;
+    app.open_project("novel").await;
     let alice = Actor::new("alice");
     let receipt = app.register(&alice, "human").await;
     app.post(&alice.contribution("novel", &[])).await;
@@ -623,12 +722,12 @@ async fn inclusion_by_leaf_hash_finds_the_leaf_or_answers_not_found() {
     ] {
         let (got, body) = app
             .get(&format!(
-                "/v1/log/proof/inclusion?leaf_hash={leaf_hash}&tree_size=2"
+                "/v1/log/proof/inclusion?leaf_hash={leaf_hash}&tree_size=4"
             ))
             .await;
         assert_eq!(got, status, "{leaf_hash}: {body}");
         let expected = match status {
-            200 => json!(0),
+            200 => json!(2),
             404 => json!("urn:fairshare:problem:not-found"),
             _ => json!("urn:fairshare:problem:bad-request"),
         };
@@ -645,12 +744,14 @@ async fn the_log_key_signs_allocations_and_operator_registrations_and_the_audit_
         Actor::new("dana"),
         Actor::new("shop"),
     );
+    app.register_by_operator(&shop, "platform").await;
+    let policy = app.adopt_policy(&shop, "proportional").await;
+    app.open_project_as(&shop, "novel", &[&policy], "open")
+        .await;
     for (actor, count) in [(&alice, "1000"), (&bob, "2000"), (&dana, "7000")] {
         app.register(actor, "human").await;
         assert_eq!(app.post(&words(actor, count)).await.0, 201);
     }
-    app.register_by_operator(&shop, "platform").await;
-    let policy = app.adopt_policy(&shop, "proportional").await;
     let value = shop.sign(
         "value.realized",
         json!({"project": "novel", "amount": "100.00", "currency": "EUR", "policy": policy}),
@@ -674,8 +775,8 @@ async fn the_log_key_signs_allocations_and_operator_registrations_and_the_audit_
         .expect("a key")
         .key_id()
         .to_string();
-    // Entries 0 to 5 are the humans' registrations and texts; 6 registers the shop.
-    let (_, operator_registration) = app.get("/v1/entries/6").await;
+    // Entry 0 registers the shop.
+    let (_, operator_registration) = app.get("/v1/entries/0").await;
     assert_eq!(operator_registration["type"], "actor.registered");
     assert_eq!(operator_registration["envelope"]["actor"], "shop");
     assert_eq!(operator_registration["envelope"]["key"], server_key);

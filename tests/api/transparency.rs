@@ -13,8 +13,10 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fairshare");
 
-/// A server with fast checkpoints and a log of one registration and `contributions` entries.
-pub async fn app_with_log(contributions: usize) -> TestApp {
+/// A server with fast checkpoints and a log of `entries + 1` entries: the operator registers
+/// the platform alice, which opens project novel to everyone (entry 1) and contributes to it
+/// (entries 2 to `entries`).
+pub async fn app_with_log(entries: usize) -> TestApp {
     let (url, name) = fresh_database().await;
     let app = spawn_app_on(
         url,
@@ -24,15 +26,24 @@ pub async fn app_with_log(contributions: usize) -> TestApp {
     )
     .await;
     let alice = Actor::new("alice");
-    let mut entries = vec![alice.registration("human")];
-    entries.extend((0..contributions).map(|_| alice.contribution("novel", &[])));
-    let (status, body) = app.post(&json!({"entries": entries})).await;
+    let registration = app.sign_as_server(
+        "alice",
+        "actor.registered",
+        json!({"kind": "platform", "public_key": alice.key.public_key().to_base64()}),
+    );
+    let opened = alice.sign(
+        "project.opened",
+        json!({"project": "novel", "currency": "EUR", "membership": "open"}),
+    );
+    let mut log = vec![registration, opened];
+    log.extend((1..entries).map(|_| alice.contribution("novel", &[])));
+    let (status, body) = app.post(&json!({"entries": log})).await;
     assert_eq!(
         (status, body["rejected"].as_u64()),
         (200, Some(0)),
         "{body}"
     );
-    wait_for_checkpoint(&app, contributions as u64 + 1).await;
+    wait_for_checkpoint(&app, entries as u64 + 1).await;
     app
 }
 
@@ -201,6 +212,23 @@ fn check(app: &TestApp) -> (bool, String) {
     ])
 }
 
+/// `fairshare check` reads the log's key; without it, it fails and makes none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_without_the_server_key_makes_none() {
+    let app = app_with_log(2).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let missing = dir.path().join("server.key");
+    let (ok, said) = run(&[
+        "check",
+        "--database-url",
+        &app.database_url,
+        "--server-key",
+        &missing.to_string_lossy(),
+    ]);
+    assert!(!ok && said.contains("server.key"), "{said}");
+    assert!(!missing.exists(), "no key was made");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_byte_is_named() {
     let app = app_with_log(8).await;
@@ -325,27 +353,26 @@ async fn rewritten_history_with_a_new_checkpoint_is_exposed_by_the_saved_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tree_stays_whole_when_another_appender_moves_the_log() {
-    // The sequencer keeps the tree's frontier between its commits; the operator's
-    // `fairshare actor register` appends from another process in between, so the next
-    // commit must notice the log moved and extend the stored tree from the right place.
+    // The sequencer keeps the tree's frontier between its commits; a second server process
+    // on the same database appends in between, so the next commit must notice the log moved
+    // and extend the stored tree from the right place.
     let app = app_with_log(3).await;
-    let key = app.data_dir.path().join("server.key");
+    let second_dir = tempfile::tempdir().expect("dir");
+    std::fs::copy(
+        app.data_dir.path().join("server.key"),
+        second_dir.path().join("server.key"),
+    )
+    .expect("copies the server key");
+    let second = spawn_app_on(
+        app.database_url.clone(),
+        app.database.clone(),
+        second_dir,
+        &[],
+    )
+    .await;
     let operator = Actor::new("acme");
-    let (registered, text) = run(&[
-        "actor",
-        "register",
-        "--id",
-        "acme",
-        "--kind",
-        "platform",
-        "--public-key",
-        &operator.key.public_key().to_base64(),
-        "--database-url",
-        &app.database_url,
-        "--server-key",
-        &key.to_string_lossy(),
-    ]);
-    assert!(registered && text.contains("\"seq\":4"), "{text}");
+    let (status, body) = second.post(&operator.registration("human")).await;
+    assert_eq!((status, &body["seq"]), (201, &json!(4)), "{body}");
     let (status, body) = app.post(&operator.contribution("novel", &[])).await;
     assert_eq!((status, &body["seq"]), (201, &json!(5)), "{body}");
     wait_for_checkpoint(&app, 6).await;

@@ -48,28 +48,54 @@ fn vector(
 fn vectors() -> Value {
     let (alice, acme, scribe) = (key(1), key(2), key(3));
     let registration = json!({
-        "v": 1, "type": "actor.registered", "actor": "alice", "key": alice.public_key().key_id().to_string(),
+        "v": 2, "type": "actor.registered", "actor": "alice", "key": alice.public_key().key_id().to_string(),
         "nonce": "vector-0001", "ts": "2026-11-29T12:00:00Z",
         "body": {"kind": "human", "public_key": alice.public_key().to_base64(), "name": "Alice Ünicode €"},
     });
     let contribution = json!({
-        "v": 1, "type": "contribution", "actor": "alice", "key": alice.public_key().key_id().to_string(),
+        "v": 2, "type": "contribution", "actor": "alice", "key": alice.public_key().key_id().to_string(),
         "nonce": "vector-0002", "ts": "2026-11-29T12:00:00Z",
         "body": {"project": "novel", "kind": "draft", "measure": {"quantity": "1200.5", "unit": "words"},
                  "evidence": format!("blake3:{}", hash::to_hex(&hash::blake3(b"chapter one"))), "builds_on": []},
     });
     let ai = json!({
-        "v": 1, "type": "actor.registered", "actor": "scribe", "key": scribe.public_key().key_id().to_string(),
+        "v": 2, "type": "actor.registered", "actor": "scribe", "key": scribe.public_key().key_id().to_string(),
         "nonce": "vector-0003", "ts": "2026-11-29T12:00:00Z",
         "body": {"kind": "ai", "public_key": scribe.public_key().to_base64(), "operator": "acme",
                  "model": {"name": "scribe", "version": "2.1"}},
     });
+    let policy = format!("blake3:{}", hash::to_hex(&hash::blake3(b"name = \"p\"\n")));
+    let acme_entry = |nonce: &str, entry_type: &str, body: Value| {
+        json!({
+            "v": 2, "type": entry_type, "actor": "acme", "key": acme.public_key().key_id().to_string(),
+            "nonce": nonce, "ts": "2026-11-29T12:00:00Z", "body": body,
+        })
+    };
+    let opened = acme_entry(
+        "vector-0004",
+        "project.opened",
+        json!({"project": "novel", "currency": "EUR", "membership": "members",
+               "policies": [policy], "realizers": ["shop"]}),
+    );
+    let updated = acme_entry(
+        "vector-0005",
+        "project.updated",
+        json!({"project": "novel", "owner": "shop", "realizers": []}),
+    );
+    let members = acme_entry(
+        "vector-0006",
+        "project.members",
+        json!({"project": "novel", "admit": ["alice", "scribe"], "remove": ["bob"]}),
+    );
     json!({
         "description": "fairshare entry vectors: signature = ed25519(signing_message); signing_message = \"fairshare/entry/v1\\n\" || canonical_envelope (RFC 8785); leaf = RFC 8785 of {envelope, signature, cosignatures?, received_at}; entry_id = blake3(leaf); leaf_hash = SHA-256(0x00 || leaf)",
         "vectors": [
             vector("human registration", registration, &alice, &[]),
             vector("contribution", contribution, &alice, &[]),
             vector("ai registration co-signed by its operator", ai, &scribe, &[("acme", &acme)]),
+            vector("project opened by its owner", opened, &acme, &[]),
+            vector("project handed over", updated, &acme, &[]),
+            vector("project members admitted and removed", members, &acme, &[]),
         ],
     })
 }
