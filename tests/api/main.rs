@@ -27,5 +27,5 @@ mod ranges;
 mod retry;
 mod spec;
 mod transparency;
-mod vetting;
 mod trust;
+mod vetting;
