@@ -616,12 +616,12 @@ mod tests {
         let bad = Window::parse(1, forged[1..].to_vec())
             .vet(state, server)
             .expect_err("forged signature");
-        assert_eq!(bad.index, 300, "{bad}");
+        assert_eq!(bad.index, (300 + OPENING) as u64, "{bad}");
         // Without alice's registration in the state, her first entry is the bad one.
         let bad = Window::parse(1, leaves[1..].to_vec())
             .vet(Snapshot::default(), server)
             .expect_err("unknown actor");
-        assert_eq!(bad.index, 1, "{bad}");
+        assert_eq!(bad.index, (1 + OPENING) as u64, "{bad}");
     }
 
     #[test]

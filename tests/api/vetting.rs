@@ -105,13 +105,18 @@ fn check(app: &TestApp, extra: &[&str]) -> (bool, String) {
     (output.status.success(), printed)
 }
 
-/// Registers alice and one contribution, and waits until a checkpoint covers them.
+/// The log's size after [`honest_start`].
+const HONEST: u64 = 4;
+
+/// Registers alice (entry 0), opens the project "novel" (entries 1 and 2) and adds alice's
+/// contribution to it, and waits until a checkpoint covers them.
 async fn honest_start(app: &TestApp) -> Actor {
     let alice = Actor::new("alice");
     app.register(&alice, "human").await;
+    app.open_project("novel").await;
     let (status, body) = app.post(&alice.contribution("novel", &[])).await;
     assert_eq!(status, 201, "{body}");
-    crate::transparency::wait_for_checkpoint(app, 2).await;
+    crate::transparency::wait_for_checkpoint(app, HONEST).await;
     alice
 }
 
@@ -165,7 +170,7 @@ async fn a_key_only_an_inserted_row_vouches_for_signs_nothing() {
         .post(&alice.sign_with(&mallory, "contribution", contribution_body(), &[]))
         .await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(app.log_size().await, 2, "nothing was appended");
+    assert_eq!(app.log_size().await, HONEST, "nothing was appended");
     let (ok, printed) = check(&app, &[]);
     assert!(!ok, "{printed}");
     assert!(
@@ -194,10 +199,16 @@ async fn check_vets_from_the_last_checkpoint_and_full_from_the_first_entry() {
     honest_start(&app).await;
     let (ok, printed) = check(&app, &[]);
     assert!(ok, "{printed}");
-    assert!(printed.contains("entries 2..2 obey the rules"), "{printed}");
+    assert!(
+        printed.contains(&format!("entries {HONEST}..{HONEST} obey the rules")),
+        "{printed}"
+    );
     let (ok, printed) = check(&app, &["--full"]);
     assert!(ok, "{printed}");
-    assert!(printed.contains("entries 0..2 obey the rules"), "{printed}");
+    assert!(
+        printed.contains(&format!("entries 0..{HONEST} obey the rules")),
+        "{printed}"
+    );
 }
 
 fn contribution_body() -> Value {
