@@ -299,7 +299,7 @@ pub(super) async fn load_signers<E: Borrow<SignedEntry>>(
         };
         snapshot.actors.insert(slug(&id)?, record);
     }
-    let rows: Vec<(String, String, Vec<u8>, bool, Vec<u8>)> = sqlx::query_as(
+    let rows: Vec<VouchedKeyRow> = sqlx::query_as(
         "SELECT k.actor, k.key_id, k.public_key, r.key_id IS NOT NULL, e.leaf
            FROM actor_keys k
            JOIN entries e ON e.log_id = k.log_id AND e.seq = k.added_seq
@@ -342,6 +342,9 @@ impl Store {
         Ok(snapshot)
     }
 }
+
+/// actor, key id, public key, revoked, the leaf that added it.
+type VouchedKeyRow = (String, String, Vec<u8>, bool, Vec<u8>);
 
 /// actor, nonce, seq, id, leaf hash, leaf.
 type NonceRow = (String, String, i64, Vec<u8>, Vec<u8>, Vec<u8>);
