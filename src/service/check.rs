@@ -75,8 +75,10 @@ pub async fn check(
             Some(replay) => replay.push(leaves).await,
             None if frontier.size() > vetted_from => {
                 let skip = vetted_from.saturating_sub(first);
-                let skip_leaves = usize::try_from(skip).unwrap_or(usize::MAX);
-                let leaves = leaves.into_iter().skip(skip_leaves).collect();
+                let leaves = leaves
+                    .into_iter()
+                    .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+                    .collect();
                 vet(store, server_key, first + skip, leaves).await?;
             }
             None => {}

@@ -223,9 +223,6 @@ async fn load_projections<E: Borrow<SignedEntry>>(
     Ok(())
 }
 
-/// A key of an actor: actor, key id, public key, revoked, the leaf that added it.
-type KeyRow = (String, String, Vec<u8>, bool, Vec<u8>);
-
 /// Loads into `snapshot` the actors `entries` name (signers, co-signers, operators, members
 /// of measured coalitions) as registered before `before`, and all their keys added before
 /// it, with revocation status. A row that the leaf it names did not make is left out.
@@ -290,7 +287,7 @@ pub(super) async fn load_signers<E: Borrow<SignedEntry>>(
         };
         snapshot.actors.insert(slug(&id)?, record);
     }
-    let rows: Vec<KeyRow> = sqlx::query_as(
+    let rows: Vec<VouchedKeyRow> = sqlx::query_as(
         "SELECT k.actor, k.key_id, k.public_key, r.key_id IS NOT NULL, e.leaf
            FROM actor_keys k
            JOIN entries e ON e.log_id = k.log_id AND e.seq = k.added_seq
@@ -333,6 +330,9 @@ impl Store {
         Ok(snapshot)
     }
 }
+
+/// actor, key id, public key, revoked, the leaf that added it.
+type VouchedKeyRow = (String, String, Vec<u8>, bool, Vec<u8>);
 
 /// actor, nonce, seq, id, leaf hash, leaf.
 type NonceRow = (String, String, i64, Vec<u8>, Vec<u8>, Vec<u8>);
