@@ -31,7 +31,7 @@ impl Actor {
     pub fn sign_with(&self, key: &SecretKey, entry_type: &str, body: Value) -> CrashResult<Value> {
         static NONCE: AtomicU64 = AtomicU64::new(0);
         let envelope = json!({
-            "v": 1, "type": entry_type, "actor": self.id,
+            "v": 2, "type": entry_type, "actor": self.id,
             "key": key.public_key().key_id().to_string(),
             "nonce": format!("crash-{:010}", NONCE.fetch_add(1, Ordering::Relaxed)),
             "ts": format_timestamp(chrono::Utc::now()), "body": body,
@@ -148,6 +148,9 @@ pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The project every load client contributes to (opened to every registered actor).
+pub const LOAD_PROJECT: &str = "crash-load";
+
 /// How one client submits.
 #[derive(Clone)]
 pub enum Submits {
@@ -162,17 +165,16 @@ pub enum Submits {
 /// Runs one client until the load stops.
 pub async fn client(load: Arc<Load>, actor: Actor, submits: Submits) -> CrashResult<()> {
     let http = reqwest::Client::new();
-    // Each client contributes to a project of its own.
-    let project = actor.id.clone();
+    let project = LOAD_PROJECT;
     while load.enter().await {
         let outcome = match &submits {
             Submits::Single => {
-                let entry = actor.contribution(&project)?;
+                let entry = actor.contribution(project)?;
                 acknowledge(&load, &http, &entry).await.map(|r| vec![r])
             }
             Submits::Batch(size) => {
                 let entries = (0..*size)
-                    .map(|_| actor.contribution(&project))
+                    .map(|_| actor.contribution(project))
                     .collect::<CrashResult<Vec<_>>>()?;
                 acknowledge_batch(&load, &http, &json!({"entries": entries})).await
             }
