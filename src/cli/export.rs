@@ -5,12 +5,12 @@
 
 use super::CliError;
 use crate::client::layout::{leaf_line, parse_leaf_line};
-use crate::ledger::replay::BadLeaf;
-use crate::service::describe;
-use rayon::prelude::*;
 use crate::client::{LogClient, SignedCheckpoint};
 use crate::ledger::merkle::{Frontier, leaf_hash};
+use crate::ledger::replay::BadLeaf;
+use crate::service::describe;
 use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
