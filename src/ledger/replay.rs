@@ -9,10 +9,12 @@
 
 use super::batch::Snapshot;
 use super::merkle::{Frontier, Hash, leaf_hash};
-use super::rules::{self, Checked, RegistrationPolicy, RuleSettings};
-use crate::crypto::PublicKey;
-use crate::entry::record::{Effect, EntryRef};
-use crate::entry::{ActorId, EntryId, SignedEntry};
+use super::names::Names;
+use super::rules::{self, Checked, LedgerView, RegistrationPolicy, RuleSettings};
+use crate::crypto::{KeyId, PublicKey, hash};
+use crate::entry::body::EntryType;
+use crate::entry::record::{ActorRecord, Effect, EntryRef, KeyRecord, ProjectRecord};
+use crate::entry::{ActorId, ContentDigest, EntryId, SignedEntry, Slug};
 use rayon::prelude::*;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -250,11 +252,16 @@ fn parse_window(window: &[Vec<u8>]) -> Vec<Result<Parsed, String>> {
 }
 
 /// The rules' side of the replay, in log order: the ledger's state so far, the nonces used
-/// and the tree, which every entry is checked against and then changes.
+/// and the tree, which every entry is checked against and then changes. What grows with
+/// the log is kept compact: a nonce as a 16-byte hash, an entry as its id and an
+/// [`EntryIndex`] reference (no leaf, no entry, no string per entry).
 struct RulesPass<'a> {
     settings: RuleSettings,
+    /// Actors, keys, policies, allocations and projects, and the entries a vetted window
+    /// refers to (read for it); the entries replayed go to `entries`.
     state: Snapshot,
-    nonces: HashSet<(ActorId, String)>,
+    entries: EntryIndex,
+    nonces: HashSet<NonceHash>,
     frontier: Frontier,
     /// The tree sizes whose roots are asked for, and those found so far.
     wanted: HashSet<u64>,
@@ -282,6 +289,7 @@ impl<'a> RulesPass<'a> {
                 server_key,
             },
             state,
+            entries: EntryIndex::default(),
             nonces: HashSet::new(),
             frontier,
             wanted,
@@ -297,7 +305,7 @@ impl<'a> RulesPass<'a> {
         let (entry, env) = (&parsed.entry, &parsed.entry.envelope);
         if !self
             .nonces
-            .insert((env.actor.clone(), env.nonce.as_str().to_owned()))
+            .insert(nonce_hash(&env.actor, env.nonce.as_str()))
         {
             return Err(format!(
                 "nonce {:?} of {} is used twice",
@@ -305,17 +313,16 @@ impl<'a> RulesPass<'a> {
                 env.actor
             ));
         }
-        let checked =
-            rules::check(entry, &self.state, &self.settings).map_err(|e| e.to_string())?;
+        let view = ReplayView {
+            state: &self.state,
+            entries: &self.entries,
+        };
+        let checked = rules::check(entry, &view, &self.settings).map_err(|e| e.to_string())?;
         for effect in &checked.effects {
             self.state.apply(effect);
         }
-        let reference = EntryRef {
-            entry_type: env.entry_type,
-            actor: env.actor.clone(),
-            project: env.body.project().cloned(),
-        };
-        self.state.entries.insert(parsed.id, reference);
+        self.entries
+            .insert(parsed.id, env.entry_type, &env.actor, env.body.project())?;
         self.observer.observe(&Replayed {
             seq,
             id: parsed.id,
@@ -342,6 +349,108 @@ impl<'a> RulesPass<'a> {
             root: self.frontier.root(),
             roots: self.roots,
         }
+    }
+}
+
+/// An (actor, nonce) pair as the replay remembers it: 16 bytes of a domain-separated blake3
+/// hash. Two pairs share one only by a 2^-128 accident, which would refuse a valid log
+/// (never accept a reused nonce).
+type NonceHash = [u8; 16];
+
+fn nonce_hash(actor: &ActorId, nonce: &str) -> NonceHash {
+    let actor = actor.as_str().as_bytes();
+    // Length-prefixed, so no two pairs give the same material.
+    let material = [
+        &(actor.len() as u64).to_le_bytes()[..],
+        actor,
+        nonce.as_bytes(),
+    ]
+    .concat();
+    let digest = hash::derive("fairshare replay nonce v1", &material);
+    let mut short = [0; 16];
+    short.copy_from_slice(&digest[..16]);
+    short
+}
+
+/// Every entry of the log so far, as the rules look it up: its full id (a reference names
+/// any 32 bytes, so nothing shorter would do) and a 12-byte reference to its type, actor and
+/// project, whose names are held once each.
+#[derive(Default)]
+struct EntryIndex {
+    refs: HashMap<EntryId, CompactRef>,
+    actors: Names<ActorId>,
+    projects: Names<Slug>,
+}
+
+#[derive(Clone, Copy)]
+struct CompactRef {
+    entry_type: EntryType,
+    actor: u32,
+    /// The project's number plus one, or 0 for none.
+    project: u32,
+}
+
+impl EntryIndex {
+    fn insert(
+        &mut self,
+        id: EntryId,
+        entry_type: EntryType,
+        actor: &ActorId,
+        project: Option<&Slug>,
+    ) -> Result<(), String> {
+        let project = match project {
+            Some(p) => self.projects.number(p)? + 1,
+            None => 0,
+        };
+        let reference = CompactRef {
+            entry_type,
+            actor: self.actors.number(actor)?,
+            project,
+        };
+        self.refs.insert(id, reference);
+        Ok(())
+    }
+
+    fn get(&self, id: &EntryId) -> Option<EntryRef> {
+        let reference = self.refs.get(id)?;
+        Some(EntryRef {
+            entry_type: reference.entry_type,
+            actor: self.actors.name(reference.actor).clone(),
+            project: reference
+                .project
+                .checked_sub(1)
+                .map(|p| self.projects.name(p).clone()),
+        })
+    }
+}
+
+/// The rules' view during the replay: the state, with entries from the compact index.
+struct ReplayView<'a> {
+    state: &'a Snapshot,
+    entries: &'a EntryIndex,
+}
+
+impl LedgerView for ReplayView<'_> {
+    fn actor(&self, id: &ActorId) -> Option<ActorRecord> {
+        self.state.actor(id)
+    }
+    fn key(&self, actor: &ActorId, key: &KeyId) -> Option<KeyRecord> {
+        self.state.key(actor, key)
+    }
+    fn active_key_count(&self, actor: &ActorId) -> usize {
+        self.state.active_key_count(actor)
+    }
+    fn entry(&self, id: &EntryId) -> Option<EntryRef> {
+        self.entries.get(id).or_else(|| self.state.entry(id))
+    }
+    fn policy_adopted(&self, hash: &ContentDigest) -> bool {
+        self.state.policy_adopted(hash)
+    }
+    fn allocated(&self, value_entry: &EntryId) -> bool {
+        self.state.allocated(value_entry)
+    }
+    fn project(&self, project: &Slug) -> ProjectRecord {
+        self.state.project(project)
     }
 }
 
