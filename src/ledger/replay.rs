@@ -703,6 +703,147 @@ mod tests {
         assert_eq!(bad, unreadable);
     }
 
+    /// The replay as it was before its state was made compact: the whole `Snapshot`
+    /// (entries as `EntryRef`s), nonces as (actor, nonce) pairs, one leaf at a time, each
+    /// signature verified after its rules. The reference the streamed replay must agree with.
+    fn reference_replay(leaves: &[Vec<u8>], server: PublicKey) -> Result<(u64, Hash), BadLeaf> {
+        let settings = RuleSettings {
+            registration: RegistrationPolicy::Open,
+            server_key: server,
+        };
+        let (mut state, mut nonces, mut tree) =
+            (Snapshot::default(), HashSet::new(), Frontier::new());
+        for (leaf, index) in leaves.iter().zip(0..) {
+            let bad = |reason: String| BadLeaf { index, reason };
+            let (entry, _) = parse_leaf(leaf).map_err(bad)?;
+            let env = &entry.envelope;
+            if !nonces.insert((env.actor.clone(), env.nonce.as_str().to_owned())) {
+                let nonce = env.nonce.as_str();
+                return Err(bad(format!(
+                    "nonce {nonce:?} of {} is used twice",
+                    env.actor
+                )));
+            }
+            let checked =
+                rules::check(&entry, &state, &settings).map_err(|e| bad(e.to_string()))?;
+            checked.effects.iter().for_each(|e| state.apply(e));
+            let reference = EntryRef {
+                entry_type: env.entry_type,
+                actor: env.actor.clone(),
+                project: env.body.project().cloned(),
+            };
+            state.entries.insert(EntryId::of_leaf(leaf), reference);
+            rules::verify_signatures(&[(&entry, checked.signatures.as_slice())])
+                .remove(0)
+                .map_err(|e| bad(e.to_string()))?;
+            tree.append_with(leaf_hash(leaf), |_, _| {})
+                .map_err(|e| bad(e.to_string()))?;
+        }
+        Ok((tree.size(), tree.root()))
+    }
+
+    /// One entry of a generated log: what it is, who signs it, what it points at (an earlier
+    /// leaf, by position modulo the log so far) and whether it is forged.
+    #[derive(Debug, Clone)]
+    struct Step {
+        kind: u8,
+        actor: usize,
+        target: usize,
+        forged: bool,
+    }
+
+    /// Leaves from `steps`: registrations, contributions building on earlier leaves or on
+    /// made-up ids, endorsements of earlier leaves (others', one's own, not contributions),
+    /// reused nonces, unregistered actors and forged signatures.
+    fn generated_log(steps: &[Step]) -> Vec<Vec<u8>> {
+        let keys: Vec<SecretKey> = (1..=4u8).map(|i| SecretKey::from_seed(&[i; 32])).collect();
+        let mallory = SecretKey::from_seed(&[66; 32]);
+        let mut leaves: Vec<Vec<u8>> = Vec::new();
+        for (n, step) in steps.iter().enumerate() {
+            let key = &keys[step.actor];
+            let earlier = |leaves: &[Vec<u8>]| match leaves.len() {
+                0 => "ab".repeat(32),
+                len => EntryId::of_leaf(&leaves[step.target % len]).to_string(),
+            };
+            let evidence = format!("blake3:{}", "00".repeat(32));
+            let (entry_type, body) = match step.kind {
+                0 => (
+                    "actor.registered",
+                    json!({"kind": "human", "public_key": key.public_key().to_base64()}),
+                ),
+                1 => (
+                    "contribution",
+                    json!({"project": format!("p{}", step.target % 2), "kind": "k",
+                        "measure": {"quantity": "1", "unit": "u"}, "evidence": evidence, "builds_on": [earlier(&leaves)]}),
+                ),
+                2 => (
+                    "endorsement",
+                    json!({"contribution": earlier(&leaves), "decision": "accept"}),
+                ),
+                _ => (
+                    "contribution",
+                    json!({"project": "p0", "kind": "k",
+                        "measure": {"quantity": "2", "unit": "u"}, "evidence": evidence}),
+                ),
+            };
+            // Kind 4 reuses a nonce of the same actor now and then.
+            let nonce = if step.kind == 4 {
+                format!("nonce-00{}", step.target % 3)
+            } else {
+                format!("nonce-{n:03}")
+            };
+            let envelope = json!({"v": 1, "type": entry_type, "actor": format!("a{}", step.actor),
+                                  "key": key.public_key().key_id().to_string(), "nonce": nonce,
+                                  "ts": "2026-11-29T12:00:00Z", "body": body});
+            let signer = if step.forged { &mallory } else { key };
+            let signed = SignedEntry::parse(&sign_envelope(&envelope, signer, &[]).expect("signs"))
+                .expect("valid");
+            leaves.push(signed.leaf_bytes("2026-11-29T12:00:00.000001Z"));
+        }
+        leaves
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        (
+            0u8..5,
+            0usize..4,
+            0usize..64,
+            proptest::bool::weighted(0.03),
+        )
+            .prop_map(|(kind, actor, target, forged)| Step {
+                kind,
+                actor,
+                target,
+                forged,
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// Streamed, in windows of any size, with compact state: the same verdict, the same
+        /// first bad leaf and reason, the same root as the replay before it.
+        #[test]
+        fn streamed_replay_agrees_with_the_reference(
+            registrations in proptest::collection::vec(proptest::bool::ANY, 4),
+            steps in proptest::collection::vec(step(), 0..40),
+            window in 1usize..20,
+        ) {
+            let server = SecretKey::from_seed(&[9; 32]).public_key();
+            // Most actors register first, so that most logs go on past their first entries.
+            let first = registrations.iter().enumerate().filter(|(_, r)| **r).map(|(actor, _)| {
+                Step { kind: 0, actor, target: 0, forged: false }
+            });
+            let steps: Vec<Step> = first.chain(steps).collect();
+            let leaves = generated_log(&steps);
+            let expected = reference_replay(&leaves, server);
+            let size = leaves.len() as u64;
+            let streamed = replay_stream(leaves.chunks(window).map(Ok), server, &[size], &mut RulesOnly, &|_, _| {})
+                .map(|report| (report.entries, report.root));
+            proptest::prop_assert_eq!(streamed, expected);
+        }
+    }
+
     #[test]
     fn a_window_is_vetted_from_the_state_before_it() {
         let server = SecretKey::from_seed(&[9; 32]).public_key();
