@@ -242,6 +242,14 @@ fn measured(mut command: Command) -> (f64, u64) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("runs");
+    // Read as it comes: a full pipe would stop the command (the database's slow-statement
+    // warnings on a loaded machine filled one).
+    let mut pipe = child.stderr.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut stderr = String::new();
+        let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+        stderr
+    });
     let mut peak = 0;
     let status = loop {
         if let Some(status) = child.try_wait().expect("waits") {
@@ -251,10 +259,7 @@ fn measured(mut command: Command) -> (f64, u64) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     let secs = start.elapsed().as_secs_f64();
-    let mut stderr = String::new();
-    if let Some(mut pipe) = child.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
-    }
+    let stderr = reader.join().unwrap_or_default();
     assert!(status.success(), "{command:?} failed: {stderr}");
     (secs, peak)
 }

@@ -5,21 +5,59 @@ use super::{compute, name_actors, records_from_entries};
 use crate::entry::body::Body;
 use crate::entry::record::ActorRecord;
 use crate::entry::{ActorId, ContentDigest, EntryId, SignedEntry, Slug};
+use crate::ledger::names::Names;
 use crate::ledger::replay::{Observer, Replayed};
 use crate::policy;
+use rust_decimal::Decimal;
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// What the log said so far that allocations depend on, kept as owned records (the
-/// policy's input records per project, not the entries), so the replay can drop each entry
-/// once it is checked.
+/// What the log said so far that allocations depend on, kept as compact records (the
+/// policy's input records per project, each name held once in `names`, not the entries),
+/// so the replay can drop each entry once it is checked and hold little per entry: a
+/// project's records are kept for as long as a later value of it may need them, that is
+/// to the end, and a value entry until its allocation.
 #[derive(Default)]
 pub struct Reproducer {
     actors: HashMap<ActorId, ActorRecord>,
     policies: HashMap<ContentDigest, String>,
-    contribution_projects: HashMap<EntryId, Slug>,
-    project_records: HashMap<Slug, policy::Inputs>,
+    projects: Names<Slug>,
+    /// Each contribution's project (its number in `projects`), for its endorsements.
+    contribution_projects: HashMap<EntryId, u32>,
+    /// Per project (by number), its input records.
+    project_records: HashMap<u32, KeptRecords>,
+    /// Actor ids, kinds and units of the kept records.
+    names: Names<String>,
+    /// Value entries not allocated yet.
     values: HashMap<EntryId, (u64, SignedEntry)>,
+}
+
+/// A project's input records as the reproducer keeps them.
+#[derive(Default)]
+struct KeptRecords {
+    contributions: Vec<KeptContribution>,
+    endorsements: Vec<KeptEndorsement>,
+    measured: Vec<policy::MeasuredCoalition>,
+}
+
+/// A [`policy::Contribution`] with its id as 32 bytes and its strings as numbers in the
+/// reproducer's `names` (about 90 bytes instead of about 300).
+struct KeptContribution {
+    id: EntryId,
+    seq: u64,
+    actor: u32,
+    kind: u32,
+    unit: u32,
+    quantity: Decimal,
+    builds_on: Box<[String]>,
+}
+
+/// A [`policy::Endorsement`] with its endorser as a number in `names`.
+struct KeptEndorsement {
+    contribution: String,
+    endorser: u32,
+    accept: bool,
+    seq: u64,
 }
 
 impl Observer for Reproducer {
@@ -49,19 +87,21 @@ impl Reproducer {
                 None
             }
             Body::Contribution(c) => {
-                self.contribution_projects.insert(id, c.project.clone());
-                Some(c.project.clone())
+                let project = self.projects.number(&c.project)?;
+                self.contribution_projects.insert(id, project);
+                Some(project)
             }
-            Body::Endorsement(e) => self.contribution_projects.get(&e.contribution).cloned(),
-            Body::CoalitionMeasured(m) => Some(m.project.clone()),
+            Body::Endorsement(e) => self.contribution_projects.get(&e.contribution).copied(),
+            Body::CoalitionMeasured(m) => Some(self.projects.number(&m.project)?),
             Body::ValueRealized(_) => {
                 self.values.insert(id, (seq, entry.clone()));
                 None
             }
             Body::Allocation(recorded) => {
+                // The rules let one allocation answer a value entry: it is not needed after.
                 let (value_seq, value) = self
                     .values
-                    .get(&recorded.value_entry)
+                    .remove(&recorded.value_entry)
                     .ok_or("allocates an unknown value entry")?;
                 let Body::ValueRealized(realized) = &value.envelope.body else {
                     return Err("allocates a non-value entry".into());
@@ -70,8 +110,8 @@ impl Reproducer {
                     .policies
                     .get(&realized.policy)
                     .ok_or("names a policy that was not adopted")?;
-                let inputs = self.project_inputs(&realized.project, *value_seq);
-                let expected = compute(&recorded.value_entry, *value_seq, value, text, &inputs);
+                let inputs = self.project_inputs(&realized.project, value_seq);
+                let expected = compute(&recorded.value_entry, value_seq, &value, text, &inputs);
                 if &expected != entry.body_json() {
                     return Err(difference(&expected, entry.body_json()));
                 }
@@ -85,35 +125,76 @@ impl Reproducer {
             | Body::ProjectMembers(_) => None,
         };
         if let Some(project) = project {
-            let records = records_from_entries([(seq, id, entry)]);
-            let kept = self.project_records.entry(project).or_default();
-            kept.contributions.extend(records.contributions);
-            kept.endorsements.extend(records.endorsements);
-            kept.measured.extend(records.measured);
+            self.keep(project, id, records_from_entries([(seq, id, entry)]))?;
         }
+        Ok(())
+    }
+
+    /// Keeps the input records of entry `id` for `project`, compactly.
+    fn keep(&mut self, project: u32, id: EntryId, records: policy::Inputs) -> Result<(), String> {
+        let names = &mut self.names;
+        let kept = self.project_records.entry(project).or_default();
+        for c in records.contributions {
+            kept.contributions.push(KeptContribution {
+                id,
+                seq: c.seq,
+                actor: names.number(&c.actor)?,
+                kind: names.number(&c.kind)?,
+                unit: names.number(&c.unit)?,
+                quantity: c.quantity,
+                builds_on: c.builds_on.into_boxed_slice(),
+            });
+        }
+        for e in records.endorsements {
+            kept.endorsements.push(KeptEndorsement {
+                contribution: e.contribution,
+                endorser: names.number(&e.endorser)?,
+                accept: e.accept,
+                seq: e.seq,
+            });
+        }
+        kept.measured.extend(records.measured);
         Ok(())
     }
 
     /// The policy's inputs for a value of `project` at `before_seq`, from the entries
     /// observed so far.
     pub fn project_inputs(&self, project: &Slug, before_seq: u64) -> policy::Inputs {
-        let Some(kept) = self.project_records.get(project) else {
+        let kept = self
+            .projects
+            .find(project)
+            .and_then(|number| self.project_records.get(&number));
+        let Some(kept) = kept else {
             return name_actors(policy::Inputs::default(), &self.actors);
         };
         let before = |seq: u64| seq < before_seq;
+        let name = |number: u32| self.names.name(number).clone();
         let records = policy::Inputs {
             actors: Vec::new(),
             contributions: kept
                 .contributions
                 .iter()
                 .filter(|c| before(c.seq))
-                .cloned()
+                .map(|c| policy::Contribution {
+                    id: c.id.to_string(),
+                    seq: c.seq,
+                    actor: name(c.actor),
+                    kind: name(c.kind),
+                    unit: name(c.unit),
+                    quantity: c.quantity,
+                    builds_on: c.builds_on.to_vec(),
+                })
                 .collect(),
             endorsements: kept
                 .endorsements
                 .iter()
                 .filter(|e| before(e.seq))
-                .cloned()
+                .map(|e| policy::Endorsement {
+                    contribution: e.contribution.clone(),
+                    endorser: name(e.endorser),
+                    accept: e.accept,
+                    seq: e.seq,
+                })
                 .collect(),
             measured: kept
                 .measured
@@ -251,11 +332,18 @@ mod tests {
         let allocation = |body: Value| entry("server", &server, "allocation", "allocation-1", body);
 
         let faithful = allocation(body.clone());
-        let mut replay = Reproducer::default();
-        for (seq, e) in log.iter().enumerate() {
-            replay.follow(seq as u64, id(seq), e).expect("fine");
-        }
+        let replayed = || {
+            let mut replay = Reproducer::default();
+            for (seq, e) in log.iter().enumerate() {
+                replay.follow(seq as u64, id(seq), e).expect("fine");
+            }
+            replay
+        };
+        let mut replay = replayed();
         assert_eq!(replay.follow(7, id(7), &faithful), Ok(()));
+        // The rules let only one allocation answer the value entry: the value is then
+        // forgotten, and a second allocation of it is unknown here too.
+        assert!(replay.follow(8, id(8), &faithful).is_err());
 
         let mut tampered = body;
         for player in tampered["allocation"]["players"]
@@ -267,7 +355,7 @@ mod tests {
             }
         }
         let forged = allocation(tampered);
-        let message = replay.follow(8, id(8), &forged).expect_err("differs");
+        let message = replayed().follow(7, id(7), &forged).expect_err("differs");
         assert!(
             message.contains("\"bob\"") && message.contains("80.00") && message.contains("75.00"),
             "{message}"

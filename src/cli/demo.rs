@@ -10,6 +10,7 @@ use crate::crypto::{SecretKey, hash};
 use crate::entry::envelope::{Envelope, format_timestamp, sign_envelope};
 use crate::entry::{ActorId, EntryType};
 use crate::ledger::merkle::Frontier;
+use crate::ledger::replay::BadLeaf;
 use crate::ledger::rules::RegistrationPolicy;
 use crate::server::{DatabaseConfig, LogFormat, RunningServer, ServerConfig};
 use serde_json::{Value, json};
@@ -487,7 +488,8 @@ async fn verify_log(client: &LogClient, size: u64) -> Result<(), CliError> {
     let mut stream = client.leaves(checkpoint.clone(), Frontier::new());
     let leaves = stream.read_all().await?;
     stream.verify_root()?;
-    let report = replay_log(leaves, &verifier, vec![checkpoint.size]).await?;
+    let windows = std::iter::once(Ok::<_, BadLeaf>(leaves));
+    let report = replay_log(windows, checkpoint.size, &verifier, vec![checkpoint.size]).await?;
     check_against(&checkpoint, &report, "checkpoint")?;
     println!(
         "   ok: {} entries, {} actors; every signature and rule checked, every allocation recomputed;\n   root {} matches the signed checkpoint of size {}.",

@@ -7,8 +7,11 @@ use super::CliError;
 use crate::client::layout::{leaf_line, parse_leaf_line};
 use crate::client::{LogClient, SignedCheckpoint};
 use crate::ledger::merkle::{Frontier, leaf_hash};
+use crate::ledger::replay::BadLeaf;
+use crate::service::describe;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::Write;
+use rayon::prelude::*;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -111,4 +114,84 @@ fn leaves_held(path: &Path) -> Result<Frontier, CliError> {
             .map_err(|e| CliError::input_because(path.display().to_string(), e))?;
     }
     Ok(frontier)
+}
+
+/// Leaves read from an export file and replayed at once.
+const WINDOW: usize = 1 << 13;
+
+/// An export file, a window of decoded leaves at a time; a line that does not read, or holds
+/// another index than its position, is the bad leaf.
+pub(super) struct ExportReader<R> {
+    lines: std::io::Lines<R>,
+    name: String,
+    next: u64,
+    done: bool,
+}
+
+impl<R: BufRead> ExportReader<R> {
+    pub(super) fn new(reader: R, path: &Path) -> Self {
+        Self {
+            lines: reader.lines(),
+            name: path.display().to_string(),
+            next: 0,
+            done: false,
+        }
+    }
+
+    fn read_window(&mut self) -> Result<Vec<String>, BadLeaf> {
+        let mut lines = Vec::with_capacity(WINDOW);
+        while lines.len() < WINDOW {
+            match self.lines.next() {
+                Some(Ok(line)) => lines.push(line),
+                Some(Err(e)) => {
+                    return Err(BadLeaf {
+                        index: self.next + lines.len() as u64,
+                        reason: format!("cannot read {}: {e}", self.name),
+                    });
+                }
+                None => break,
+            }
+        }
+        Ok(lines)
+    }
+}
+
+impl<R: BufRead> Iterator for ExportReader<R> {
+    type Item = Result<Vec<Vec<u8>>, BadLeaf>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let lines = match self.read_window() {
+            Ok(lines) if lines.is_empty() => return None,
+            Ok(lines) => lines,
+            Err(bad) => {
+                self.done = true;
+                return Some(Err(bad));
+            }
+        };
+        let first = self.next;
+        self.next += lines.len() as u64;
+        let decoded: Vec<Result<Vec<u8>, BadLeaf>> = lines
+            .par_iter()
+            .enumerate()
+            .map(|(offset, line)| decode_line(line, first + offset as u64))
+            .collect();
+        // The first bad line, not whichever a parallel collect meets first.
+        let window: Result<Vec<Vec<u8>>, BadLeaf> = decoded.into_iter().collect();
+        self.done = window.is_err();
+        Some(window)
+    }
+}
+
+fn decode_line(line: &str, index: u64) -> Result<Vec<u8>, BadLeaf> {
+    let bad = |reason: String| BadLeaf { index, reason };
+    let (held, leaf) = parse_leaf_line(line).map_err(|e| bad(describe(&e)))?;
+    if held != index {
+        return Err(bad(format!(
+            "the export holds index {held} there (missing or reordered leaves)"
+        )));
+    }
+    Ok(leaf)
 }

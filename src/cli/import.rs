@@ -7,27 +7,22 @@
 //! was.
 
 use super::CliError;
-use super::export::checkpoint_path;
+use super::export::{ExportReader, checkpoint_path};
 use super::verify::{check_against, log_key, signed_checkpoint_file};
 use crate::allocation::reproduce::Reproducer;
-use crate::client::layout::parse_leaf_line;
 use crate::crypto::{PublicKey, hash};
 use crate::keyfile;
 use crate::ledger::checkpoint::{Checkpoint, NoteVerifier};
 use crate::ledger::merkle::{Frontier, Hash, NodeId};
 use crate::ledger::replay::{BadLeaf, Observer, ReplayReport, Replayed, replay_stream};
 use crate::server::{DatabaseConfig, close_store, open_store};
-use crate::service::describe;
 use crate::store::{AppendTx, NewRow, Rows, Store, StoreError};
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 
-/// Leaves read from the file and replayed at once.
-const WINDOW: usize = 1 << 13;
 /// Entries per batch of INSERTs (the sequencer's default commit batch).
 const BATCH: usize = 4000;
 
@@ -305,81 +300,4 @@ impl Importer {
             reason: "the database stopped taking rows".into(),
         })
     }
-}
-
-/// An export file, a window of decoded leaves at a time; a line that does not read, or holds
-/// another index than its position, is the bad leaf.
-struct ExportReader<R> {
-    lines: std::io::Lines<R>,
-    name: String,
-    next: u64,
-    done: bool,
-}
-
-impl<R: BufRead> ExportReader<R> {
-    fn new(reader: R, path: &Path) -> Self {
-        Self {
-            lines: reader.lines(),
-            name: path.display().to_string(),
-            next: 0,
-            done: false,
-        }
-    }
-
-    fn read_window(&mut self) -> Result<Vec<String>, BadLeaf> {
-        let mut lines = Vec::with_capacity(WINDOW);
-        while lines.len() < WINDOW {
-            match self.lines.next() {
-                Some(Ok(line)) => lines.push(line),
-                Some(Err(e)) => {
-                    return Err(BadLeaf {
-                        index: self.next + lines.len() as u64,
-                        reason: format!("cannot read {}: {e}", self.name),
-                    });
-                }
-                None => break,
-            }
-        }
-        Ok(lines)
-    }
-}
-
-impl<R: BufRead> Iterator for ExportReader<R> {
-    type Item = Result<Vec<Vec<u8>>, BadLeaf>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let lines = match self.read_window() {
-            Ok(lines) if lines.is_empty() => return None,
-            Ok(lines) => lines,
-            Err(bad) => {
-                self.done = true;
-                return Some(Err(bad));
-            }
-        };
-        let first = self.next;
-        self.next += lines.len() as u64;
-        let decoded: Vec<Result<Vec<u8>, BadLeaf>> = lines
-            .par_iter()
-            .enumerate()
-            .map(|(offset, line)| decode_line(line, first + offset as u64))
-            .collect();
-        // The first bad line, not whichever a parallel collect meets first.
-        let window: Result<Vec<Vec<u8>>, BadLeaf> = decoded.into_iter().collect();
-        self.done = window.is_err();
-        Some(window)
-    }
-}
-
-fn decode_line(line: &str, index: u64) -> Result<Vec<u8>, BadLeaf> {
-    let bad = |reason: String| BadLeaf { index, reason };
-    let (held, leaf) = parse_leaf_line(line).map_err(|e| bad(describe(&e)))?;
-    if held != index {
-        return Err(bad(format!(
-            "the export holds index {held} there (missing or reordered leaves)"
-        )));
-    }
-    Ok(leaf)
 }

@@ -1,18 +1,16 @@
 //! `fairshare verify`: check an exported log offline against the log's key and checkpoints.
 //! The log comes from a file written by `fairshare export` or straight from a server.
 
-use super::export::checkpoint_path;
+use super::export::{ExportReader, checkpoint_path};
 use super::{CliError, read_input};
 use crate::allocation::reproduce::Reproducer;
 use crate::client::LogClient;
-use crate::client::layout::parse_leaf_line;
 use crate::crypto::{PublicKey, hash};
 use crate::entry::envelope::PROTOCOL_VERSION;
 use crate::ledger::checkpoint::{Checkpoint, NoteVerifier, open_checkpoint};
 use crate::ledger::merkle::Frontier;
-use crate::ledger::replay::{ReplayReport, replay};
+use crate::ledger::replay::{BadLeaf, ReplayReport, replay_stream};
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -34,10 +32,15 @@ pub struct VerifyArgs {
 pub async fn run(args: &VerifyArgs) -> Result<(), CliError> {
     let verifier = log_key(&args.log_key)?;
     let is_url = args.log.starts_with("http://") || args.log.starts_with("https://");
-    let (leaves, checkpoint) = if is_url {
-        fetch_log(&args.log, args.checkpoint.as_deref(), &verifier).await?
-    } else {
-        read_export(Path::new(&args.log), args.checkpoint.as_deref(), &verifier)?
+    let client = is_url.then(|| LogClient::new(&args.log));
+    let checkpoint = match (&args.checkpoint, &client) {
+        (Some(path), _) => checkpoint_file(path, &verifier, "--checkpoint")?,
+        (None, Some(client)) => client.checkpoint(&verifier).await?.checkpoint,
+        (None, None) => checkpoint_file(
+            &checkpoint_path(Path::new(&args.log)),
+            &verifier,
+            "checkpoint",
+        )?,
     };
     let previous = args
         .previous_checkpoint
@@ -47,7 +50,17 @@ pub async fn run(args: &VerifyArgs) -> Result<(), CliError> {
     let sizes: Vec<u64> = std::iter::once(checkpoint.size)
         .chain(previous.as_ref().map(|p| p.size))
         .collect();
-    let report = replay_log(leaves, &verifier, sizes).await?;
+    let report = match client {
+        Some(client) => replay_from_server(client, &checkpoint, &verifier, sizes).await?,
+        None => {
+            let path = Path::new(&args.log);
+            let file = std::fs::File::open(path).map_err(|e| {
+                CliError::input_because(format!("cannot read {}", path.display()), e)
+            })?;
+            let windows = ExportReader::new(std::io::BufReader::new(file), path);
+            replay_log(windows, checkpoint.size, &verifier, sizes).await?
+        }
+    };
     check_against(&checkpoint, &report, "checkpoint")?;
     if let Some(previous) = &previous {
         check_extends(previous, &checkpoint, &report)?;
@@ -95,56 +108,54 @@ pub(super) fn signed_checkpoint_file(
     Ok((checkpoint, note))
 }
 
-/// Every leaf the server at `base` holds, and the checkpoint (`checkpoint`, else the
-/// server's latest). The replay recomputes the roots and names the first bad leaf, which
-/// says more than the stream's own root check, so that check is left to it.
-async fn fetch_log(
-    base: &str,
-    checkpoint: Option<&Path>,
+/// Replays every leaf the server holds, page by page as it arrives (a page is a window of
+/// the replay). The replay recomputes the roots and names the first bad leaf, which says
+/// more than the stream's own root check, so that check is left to it; a failed fetch is
+/// reported as such.
+async fn replay_from_server(
+    client: LogClient,
+    checkpoint: &Checkpoint,
     verifier: &NoteVerifier,
-) -> Result<(Vec<Vec<u8>>, Checkpoint), CliError> {
-    let client = LogClient::new(base);
-    let checkpoint = match checkpoint {
-        Some(path) => checkpoint_file(path, verifier, "--checkpoint")?,
-        None => client.checkpoint(verifier).await?.checkpoint,
+    sizes: Vec<u64>,
+) -> Result<ReplayReport, CliError> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(2);
+    let checkpoint = checkpoint.clone();
+    let expected = checkpoint.size;
+    let fetching = async move {
+        let mut stream = client.leaves(checkpoint, Frontier::new()).to_log_end();
+        while let Some(page) = stream.next_page().await? {
+            let leaves: Vec<Vec<u8>> = page.into_iter().map(|leaf| leaf.bytes).collect();
+            if sender.send(Ok(leaves)).await.is_err() {
+                break; // The replay stopped at a bad leaf.
+            }
+        }
+        Ok::<(), CliError>(())
     };
-    let leaves = client
-        .leaves(checkpoint.clone(), Frontier::new())
-        .to_log_end()
-        .read_all()
-        .await?;
-    Ok((leaves, checkpoint))
+    let mut receiver = receiver;
+    let windows = std::iter::from_fn(move || receiver.blocking_recv());
+    let (fetched, replayed) =
+        tokio::join!(fetching, replay_log(windows, expected, verifier, sizes));
+    fetched?;
+    replayed
 }
 
-/// The leaves of an export file and its checkpoint (`checkpoint`, else FILE.checkpoint).
-fn read_export(
-    path: &Path,
-    checkpoint: Option<&Path>,
-    verifier: &NoteVerifier,
-) -> Result<(Vec<Vec<u8>>, Checkpoint), CliError> {
-    let checkpoint = match checkpoint {
-        Some(given) => checkpoint_file(given, verifier, "--checkpoint")?,
-        None => checkpoint_file(&checkpoint_path(path), verifier, "checkpoint")?,
-    };
-    let leaves = parse_leaves(&read_input(path)?, &path.display().to_string())?;
-    Ok((leaves, checkpoint))
-}
-
-/// Replays the log on all cores, with a progress bar for large logs; `sizes` are the tree
-/// sizes whose roots the checks need.
-pub(super) async fn replay_log(
-    leaves: Vec<Vec<u8>>,
+/// Replays the log as it arrives in `windows` (`expected` leaves, for the progress bar) on
+/// all cores, holding only a window of leaves and the state the rules and the allocations
+/// need; `sizes` are the tree sizes whose roots the checks need.
+pub(super) async fn replay_log<W: AsRef<[Vec<u8>]>>(
+    windows: impl Iterator<Item = Result<W, BadLeaf>> + Send + 'static,
+    expected: u64,
     verifier: &NoteVerifier,
     sizes: Vec<u64>,
 ) -> Result<ReplayReport, CliError> {
     let server_key = PublicKey::from_bytes(verifier.public_key().as_bytes())
         .map_err(|e| CliError::input_because("--log-key", e))?;
-    let progress = ProgressBar::new(leaves.len() as u64);
+    let progress = ProgressBar::new(expected);
     progress.set_style(
         ProgressStyle::with_template("{msg:22} {bar:40} {pos}/{len}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    if leaves.len() < 100_000 {
+    if expected < 100_000 {
         progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     tokio::task::spawn_blocking(move || {
@@ -152,8 +163,8 @@ pub(super) async fn replay_log(
             progress.set_message(phase);
             progress.set_position(done);
         };
-        let result = replay(
-            &leaves,
+        let result = replay_stream(
+            windows,
             server_key,
             &sizes,
             &mut Reproducer::default(),
@@ -205,25 +216,4 @@ fn check_extends(
             "inconsistent checkpoints: {e}: history was rewritten or forked"
         ))
     })
-}
-
-/// NDJSON leaf lines, indices consecutive from 0, decoded on all cores; an error names the
-/// first bad line.
-fn parse_leaves(text: &str, name: &str) -> Result<Vec<Vec<u8>>, CliError> {
-    let lines: Vec<&str> = text.lines().collect();
-    let leaves: Vec<Result<Vec<u8>, CliError>> = lines
-        .par_iter()
-        .enumerate()
-        .map(|(i, line)| {
-            let (index, leaf) = parse_leaf_line(line)
-                .map_err(|e| CliError::input_because(format!("{name}:{}", i + 1), e))?;
-            if index != i as u64 {
-                return Err(CliError::Failed(format!(
-                    "verification failed at leaf {i}: the export holds index {index} there (missing or reordered leaves)"
-                )));
-            }
-            Ok(leaf)
-        })
-        .collect();
-    leaves.into_iter().collect()
 }

@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod checkpoint;
 pub mod merkle;
+pub mod names;
 pub mod replay;
 pub mod rules;
 

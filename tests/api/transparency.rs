@@ -183,6 +183,48 @@ async fn export_resumes_and_verifies_offline() {
     assert!(!ok && said.contains("--log-key"), "{said}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_line_of_an_exported_file_is_named() {
+    let app = app_with_log(12).await;
+    let (key, _) = verifier(&app).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let out = dir.path().join("log.ndjson").to_string_lossy().into_owned();
+    let (ok, said) = run(&["export", "--server", &app.base, "--out", &out]);
+    assert!(ok, "{said}");
+    let lines: Vec<String> = std::fs::read_to_string(&out)
+        .expect("export")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let verify_lines = |lines: &[String]| {
+        std::fs::write(&out, lines.join("\n") + "\n").expect("write");
+        run(&["verify", "--log", &out, "--log-key", &key])
+    };
+    let leaf = |line: &str| serde_json::from_str::<Value>(line).expect("line")["leaf"].clone();
+
+    // Leaf 8 at position 7 too: valid there, so the reused nonce is found at leaf 8.
+    let mut repeated = lines.clone();
+    repeated[7] = json!({"index": 7, "leaf": leaf(&lines[8])}).to_string();
+    let (ok, said) = verify_lines(&repeated);
+    assert!(
+        !ok && said.contains("leaf 8:") && said.contains("used twice"),
+        "{said}"
+    );
+
+    let mut missing = lines.clone();
+    missing.remove(5);
+    let (ok, said) = verify_lines(&missing);
+    assert!(
+        !ok && said.contains("leaf 5: the export holds index 6"),
+        "{said}"
+    );
+
+    let (ok, said) = verify_lines(&lines[..10]);
+    assert!(!ok && said.contains("entries were removed"), "{said}");
+    let (ok, said) = verify_lines(&lines);
+    assert!(ok && said.contains("ok: 13 entries"), "{said}");
+}
+
 /// Runs `statements` as a superuser with triggers (and so the append-only guards) disabled.
 pub async fn tamper(app: &TestApp, statements: &[&str]) {
     let mut db = admin_connection(&app.database).await;
