@@ -598,7 +598,8 @@ mod tests {
     fn a_window_is_vetted_from_the_state_before_it() {
         let server = SecretKey::from_seed(&[9; 32]).public_key();
         let alice = SecretKey::from_seed(&[1; 32]);
-        // What the store holds before leaf 1: alice's registration (leaf 0).
+        // What the store holds before leaf 1: alice's registration (leaf 0); the shop and
+        // its project (the opening) come next, in the window.
         let mut state = Snapshot::default();
         state.apply(&Effect::RegisterActor {
             actor: ActorId::parse("alice").expect("id"),
@@ -616,12 +617,12 @@ mod tests {
         let bad = Window::parse(1, forged[1..].to_vec())
             .vet(state, server)
             .expect_err("forged signature");
-        assert_eq!(bad.index, 300, "{bad}");
+        assert_eq!(bad.index, (300 + OPENING) as u64, "{bad}");
         // Without alice's registration in the state, her first entry is the bad one.
         let bad = Window::parse(1, leaves[1..].to_vec())
             .vet(Snapshot::default(), server)
             .expect_err("unknown actor");
-        assert_eq!(bad.index, 1, "{bad}");
+        assert_eq!(bad.index, (1 + OPENING) as u64, "{bad}");
     }
 
     #[test]
