@@ -851,7 +851,8 @@ mod tests {
     fn a_window_is_vetted_from_the_state_before_it() {
         let server = SecretKey::from_seed(&[9; 32]).public_key();
         let alice = SecretKey::from_seed(&[1; 32]);
-        // What the store holds before leaf 1: alice's registration (leaf 0).
+        // What the store holds before leaf 1: alice's registration (leaf 0); the shop and
+        // its project (the opening) come next, in the window.
         let mut state = Snapshot::default();
         state.apply(&Effect::RegisterActor {
             actor: ActorId::parse("alice").expect("id"),
