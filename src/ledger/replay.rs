@@ -452,6 +452,9 @@ impl LedgerView for ReplayView<'_> {
     fn project(&self, project: &Slug) -> ProjectRecord {
         self.state.project(project)
     }
+    fn member(&self, project: &Slug, actor: &ActorId) -> bool {
+        self.state.member(project, actor)
+    }
 }
 
 /// A leaf parsed on the pool, with its hashes.
