@@ -795,7 +795,7 @@ mod tests {
             } else {
                 format!("nonce-{n:03}")
             };
-            let envelope = json!({"v": 1, "type": entry_type, "actor": format!("a{}", step.actor),
+            let envelope = json!({"v": 2, "type": entry_type, "actor": format!("a{}", step.actor),
                                   "key": key.public_key().key_id().to_string(), "nonce": nonce,
                                   "ts": "2026-11-29T12:00:00Z", "body": body});
             let signer = if step.forged { &mallory } else { key };
@@ -869,12 +869,13 @@ mod tests {
         let bad = Window::parse(1, forged[1..].to_vec())
             .vet(state, server)
             .expect_err("forged signature");
-        assert_eq!(bad.index, 300, "{bad}");
-        // Without alice's registration in the state, her first entry is the bad one.
+        assert_eq!(bad.index, (300 + OPENING) as u64, "{bad}");
+        // Without alice's registration in the state, her first entry (after the project's
+        // opening, by the server) is the bad one.
         let bad = Window::parse(1, leaves[1..].to_vec())
             .vet(Snapshot::default(), server)
             .expect_err("unknown actor");
-        assert_eq!(bad.index, 1, "{bad}");
+        assert_eq!(bad.index, (1 + OPENING) as u64, "{bad}");
     }
 
     #[test]
