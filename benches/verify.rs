@@ -14,6 +14,10 @@
 //! beside `fairshare check --full` (every entry through the rules, signatures and
 //! allocations).
 //!
+//! `VERIFY_BASELINE=PATH` names another build of `fairshare` (an earlier commit's) whose
+//! verify and import are timed on the same export, in the same run, as the baseline;
+//! `VERIFY_COMMANDS_ONLY=1` skips the raw ed25519 rates.
+//!
 //! `CARGO_TARGET_DIR=... cargo bench --bench verify` (`VERIFY_ENTRIES` overrides the size).
 
 // Benchmark data are small counts, sizes and indices: casts between integer widths cannot
@@ -136,20 +140,74 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("fairshare-verify-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temporary directory");
     let log_key = export(&dir, &leaves, &server, report.root);
-    let mut verify = Command::new(env!("CARGO_BIN_EXE_fairshare"));
-    verify
-        .args(["verify", "--log-key", &log_key, "--log"])
-        .arg(dir.join("log.ndjson"));
-    let (command_secs, verify_peak) = measured(verify);
-
-    // The same export restored into a fresh database, with the server key.
+    drop(leaves);
     let key_file = dir.join("server.key");
     fairshare::keyfile::write(&key_file, &server).expect("key file");
-    let ((import_secs, import_peak), check_secs, check_full_secs) =
-        import(&dir, &log_key, &key_file);
+    let this_build = Path::new(env!("CARGO_BIN_EXE_fairshare"));
+    let baseline = std::env::var_os("VERIFY_BASELINE").map(std::path::PathBuf::from);
+    let mut rows = Vec::new();
+    for (build, binary) in std::iter::once(("this build", this_build))
+        .chain(baseline.as_deref().map(|path| ("baseline", path)))
+    {
+        let mut verify = Command::new(binary);
+        verify
+            .args(["verify", "--log-key", &log_key, "--log"])
+            .arg(dir.join("log.ndjson"));
+        let (verify_secs, verify_peak) = measured(verify);
+        // The same export restored into a fresh database, with the server key; `check`
+        // (whose `--full` a baseline may lack) for this build only.
+        let (import_secs, import_peak, checks) =
+            import(binary, binary == this_build, &dir, &log_key, &key_file);
+        println!(
+            "peak memory (VmHWM), {build}: fairshare verify {:.1} MiB, fairshare import {:.1} MiB",
+            verify_peak as f64 / 1024.0,
+            import_peak as f64 / 1024.0
+        );
+        rows.push((
+            format!("`fairshare verify` on the exported file, {build}"),
+            verify_secs,
+        ));
+        rows.push((
+            format!("`fairshare import` of the exported file, {build}"),
+            import_secs,
+        ));
+        rows.extend(checks);
+    }
     let _ = std::fs::remove_dir_all(&dir);
 
-    // Raw ed25519, same signatures, all cores.
+    // Raw ed25519, same signatures, all cores (skipped with VERIFY_COMMANDS_ONLY set).
+    let raw = std::env::var_os("VERIFY_COMMANDS_ONLY")
+        .is_none()
+        .then(|| raw_rates(&checks));
+    let rate = |secs: f64| entries as f64 / secs;
+    println!("replay phases: {breakdown}");
+    println!(
+        "{:<52} {:>9} {:>8} {:>11} {:>9}",
+        "measure", "entries", "seconds", "per second", "/ batch"
+    );
+    // Without the raw rates, the last column is NaN.
+    let batch_rate = raw.map_or(f64::NAN, |raw| rate(raw[0].1));
+    rows.push((
+        "replay (fairshare verify minus file read)".to_owned(),
+        replay_secs,
+    ));
+    rows.extend(
+        raw.into_iter()
+            .flatten()
+            .map(|(name, secs)| (name.to_owned(), secs)),
+    );
+    for (name, secs) in rows {
+        println!(
+            "{name:<52} {entries:>9} {secs:>8.2} {:>11.0} {:>9.3}",
+            rate(secs),
+            rate(secs) / batch_rate
+        );
+    }
+}
+
+/// Seconds to verify `checks` on all cores: ours in batches of 64 and one by one, then
+/// ed25519-dalek's `verify_batch` and `verify_strict`.
+fn raw_rates(checks: &[(PublicKey, &[u8], Signature)]) -> [(&'static str, f64); 4] {
     let start = Instant::now();
     let single_ok = checks
         .par_iter()
@@ -199,38 +257,12 @@ fn main() {
     let dalek_batch_secs = start.elapsed().as_secs_f64();
     assert!(dalek_batch_ok);
 
-    let rate = |secs: f64| entries as f64 / secs;
-    println!("replay phases: {breakdown}");
-    println!(
-        "peak memory (VmHWM): fairshare verify {:.1} MiB, fairshare import {:.1} MiB",
-        verify_peak as f64 / 1024.0,
-        import_peak as f64 / 1024.0
-    );
-    println!(
-        "{:<52} {:>9} {:>8} {:>11} {:>9}",
-        "measure", "entries", "seconds", "per second", "/ batch"
-    );
-    let batch_rate = rate(ours_secs);
-    for (name, secs) in [
-        ("`fairshare verify` on the exported file", command_secs),
-        ("`fairshare import` of the exported file", import_secs),
-        ("`fairshare check` of the imported database", check_secs),
-        (
-            "`fairshare check --full` of the imported database",
-            check_full_secs,
-        ),
-        ("replay (fairshare verify minus file read)", replay_secs),
+    [
         ("crypto::verify_batch, chunks of 64, all cores", ours_secs),
         ("PublicKey::verify one by one, all cores", single_secs),
         ("ed25519-dalek verify_batch, chunks of 64", dalek_batch_secs),
         ("ed25519-dalek verify_strict one by one", strict_secs),
-    ] {
-        println!(
-            "{name:<52} {entries:>9} {secs:>8.2} {:>11.0} {:>9.3}",
-            rate(secs),
-            rate(secs) / batch_rate
-        );
-    }
+    ]
 }
 
 /// Runs `command` to success; its wall time and its peak resident memory in KiB (VmHWM,
@@ -275,10 +307,16 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
-/// `fairshare import` of the export in `dir` into a fresh database (its time and peak
-/// memory), then `fairshare check` and `fairshare check --full` of that database (their
-/// times).
-fn import(dir: &Path, log_key: &str, key_file: &Path) -> ((f64, u64), f64, f64) {
+/// `fairshare import` by `binary` of the export in `dir` into a fresh database (its time
+/// and peak memory), then, `with_checks`, `fairshare check` and `fairshare check --full` of
+/// that database (their times, as table rows).
+fn import(
+    binary: &Path,
+    with_checks: bool,
+    dir: &Path,
+    log_key: &str,
+    key_file: &Path,
+) -> (f64, u64, Vec<(String, f64)>) {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let mut measured_import = None;
     runtime
@@ -286,7 +324,7 @@ fn import(dir: &Path, log_key: &str, key_file: &Path) -> ((f64, u64), f64, f64) 
             "fairshare_import_bench",
             |url, _| {
                 let command = |args: &[&str]| {
-                    let mut command = Command::new(env!("CARGO_BIN_EXE_fairshare"));
+                    let mut command = Command::new(binary);
                     command
                         .args(args)
                         .args(["--database-url", &url, "--log-origin", ORIGIN])
@@ -299,10 +337,18 @@ fn import(dir: &Path, log_key: &str, key_file: &Path) -> ((f64, u64), f64, f64) 
                 };
                 let mut import = command(&["import", "--log-key", log_key]);
                 import.arg("--log").arg(dir.join("log.ndjson"));
-                let imported = measured(import);
-                let (check, _) = measured(command(&["check"]));
-                let (check_full, _) = measured(command(&["check", "--full"]));
-                measured_import = Some((imported, check, check_full));
+                let (secs, peak) = measured(import);
+                let mut checks = Vec::new();
+                if with_checks {
+                    let (check, _) = measured(command(&["check"]));
+                    let (full, _) = measured(command(&["check", "--full"]));
+                    checks.push(("`fairshare check` of the imported database".into(), check));
+                    checks.push((
+                        "`fairshare check --full` of the imported database".into(),
+                        full,
+                    ));
+                }
+                measured_import = Some((secs, peak, checks));
                 async { Ok(()) }
             },
         ))
