@@ -259,8 +259,9 @@ mod tests {
         EntryId([u8::try_from(n).expect("a short log"); 32])
     }
 
-    #[test]
-    fn allocations_are_recomputed_and_differences_named() {
+    /// Alice's 1000 and bob's 3000 words, then 100 EUR realized by shop under [`POLICY`];
+    /// and the server's key.
+    fn two_authors_log() -> (Vec<SignedEntry>, SecretKey) {
         let (alice, bob, shop, server) = (
             SecretKey::from_seed(&[1; 32]),
             SecretKey::from_seed(&[2; 32]),
@@ -278,7 +279,7 @@ mod tests {
                                                           "evidence": format!("blake3:{}", "00".repeat(32))}),
             )
         };
-        let log = [
+        let log = vec![
             entry(
                 "alice",
                 &alice,
@@ -317,6 +318,12 @@ mod tests {
                 json!({"project": "novel", "amount": "100.00", "currency": "EUR", "policy": policy_hash}),
             ),
         ];
+        (log, server)
+    }
+
+    #[test]
+    fn allocations_are_recomputed_and_differences_named() {
+        let (log, server) = two_authors_log();
         let mut reproducer = Reproducer::default();
         for (seq, e) in log.iter().enumerate() {
             reproducer
