@@ -259,9 +259,17 @@ mod tests {
         EntryId([u8::try_from(n).expect("a short log"); 32])
     }
 
-    /// Alice's 1000 and bob's 3000 words, then 100 EUR realized by shop under [`POLICY`];
-    /// and the server's key.
-    fn two_authors_log() -> (Vec<SignedEntry>, SecretKey) {
+    /// A reproducer that followed `log`, none of it an allocation.
+    fn followed(log: &[SignedEntry]) -> Reproducer {
+        let mut replay = Reproducer::default();
+        for (seq, e) in log.iter().enumerate() {
+            replay.follow(seq as u64, id(seq), e).expect("fine");
+        }
+        replay
+    }
+
+    #[test]
+    fn allocations_are_recomputed_and_differences_named() {
         let (alice, bob, shop, server) = (
             SecretKey::from_seed(&[1; 32]),
             SecretKey::from_seed(&[2; 32]),
@@ -279,7 +287,7 @@ mod tests {
                                                           "evidence": format!("blake3:{}", "00".repeat(32))}),
             )
         };
-        let log = vec![
+        let log = [
             entry(
                 "alice",
                 &alice,
@@ -318,12 +326,6 @@ mod tests {
                 json!({"project": "novel", "amount": "100.00", "currency": "EUR", "policy": policy_hash}),
             ),
         ];
-        (log, server)
-    }
-
-    #[test]
-    fn allocations_are_recomputed_and_differences_named() {
-        let (log, server) = two_authors_log();
         let mut reproducer = Reproducer::default();
         for (seq, e) in log.iter().enumerate() {
             reproducer
@@ -339,17 +341,9 @@ mod tests {
         let allocation = |body: Value| entry("server", &server, "allocation", "allocation-1", body);
 
         let faithful = allocation(body.clone());
-        let replayed = || {
-            let mut replay = Reproducer::default();
-            for (seq, e) in log.iter().enumerate() {
-                replay.follow(seq as u64, id(seq), e).expect("fine");
-            }
-            replay
-        };
-        let mut replay = replayed();
+        let mut replay = followed(&log);
         assert_eq!(replay.follow(7, id(7), &faithful), Ok(()));
-        // The rules let only one allocation answer the value entry: the value is then
-        // forgotten, and a second allocation of it is unknown here too.
+        // One allocation per value entry (the rules'): the value is forgotten after it.
         assert!(replay.follow(8, id(8), &faithful).is_err());
 
         let mut tampered = body;
@@ -362,7 +356,9 @@ mod tests {
             }
         }
         let forged = allocation(tampered);
-        let message = replayed().follow(7, id(7), &forged).expect_err("differs");
+        let message = followed(&log)
+            .follow(7, id(7), &forged)
+            .expect_err("differs");
         assert!(
             message.contains("\"bob\"") && message.contains("80.00") && message.contains("75.00"),
             "{message}"
