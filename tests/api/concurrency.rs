@@ -105,6 +105,7 @@ async fn two_servers_under_load_sign_one_history_and_vet_each_others_entries() {
     let second_dir = tempfile::tempdir().expect("dir");
     std::fs::copy(&key, second_dir.path().join("server.key")).expect("same server key");
     let second = spawn_app_on(url, name.clone(), second_dir, &fast).await;
+    first.open_project("load").await;
     let servers = Arc::new([first, second]);
 
     let loading = Arc::new(AtomicBool::new(true));
@@ -147,7 +148,11 @@ async fn two_servers_under_load_sign_one_history_and_vet_each_others_entries() {
         seqs.extend(client.await.expect("client finished"));
     }
     let size = servers[0].log_size().await;
-    assert_eq!(size, 6 + 6 * 80);
+    assert_eq!(
+        size,
+        2 + 6 + 6 * 80,
+        "the opening, 6 registrations, 480 contributions"
+    );
     seqs.sort_unstable();
     seqs.dedup();
     assert_eq!(seqs.len(), 6 * 80, "no sequence number given twice");
