@@ -148,8 +148,11 @@ async fn two_servers_under_load_sign_one_history_and_vet_each_others_entries() {
         seqs.extend(client.await.expect("client finished"));
     }
     let size = servers[0].log_size().await;
-    // The project's opening (2 entries), 6 registrations, 6 × 80 contributions.
-    assert_eq!(size, 2 + 6 + 6 * 80);
+    assert_eq!(
+        size,
+        2 + 6 + 6 * 80,
+        "the opening, 6 registrations, 480 contributions"
+    );
     seqs.sort_unstable();
     seqs.dedup();
     assert_eq!(seqs.len(), 6 * 80, "no sequence number given twice");
