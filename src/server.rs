@@ -92,6 +92,8 @@ pub struct ServerConfig {
     /// Recompute the stored tree from the leaves before serving, and refuse to serve if they disagree.
     #[arg(long, env = "FAIRSHARE_CHECK_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
     pub check_on_start: bool,
+    #[command(flatten)]
+    pub allocator: AllocatorConfig,
     /// Size of the database connection pool (1 to 1000).
     #[arg(long, env = "FAIRSHARE_DB_CONNECTIONS", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -127,6 +129,30 @@ impl ServerConfig {
     }
 }
 
+/// Allocations solved at once by default.
+const ALLOCATIONS_AT_ONCE: usize = 4;
+
+/// How the allocator may use the machine.
+#[derive(clap::Args, Debug, Clone)]
+pub struct AllocatorConfig {
+    /// Allocations solved at once, each of a different project (1 to 64).
+    #[arg(long, env = "FAIRSHARE_ALLOCATIONS_AT_ONCE", default_value_t = ALLOCATIONS_AT_ONCE,
+          value_parser = at_least_one_up_to(64))]
+    pub allocations_at_once: usize,
+    /// Threads one allocation solves on (1 to 1024; default: the cores but one, at least 1).
+    #[arg(long, env = "FAIRSHARE_ALLOCATOR_THREADS", value_parser = at_least_one_up_to(1024))]
+    pub allocator_threads: Option<usize>,
+}
+
+impl Default for AllocatorConfig {
+    fn default() -> Self {
+        Self {
+            allocations_at_once: ALLOCATIONS_AT_ONCE,
+            allocator_threads: None,
+        }
+    }
+}
+
 /// A count from 1 to `most`: zero would refuse or stall everything, and a count past what
 /// memory or a request body could hold is a typing error.
 pub fn at_least_one_up_to(most: u64) -> RangedU64ValueParser<usize> {
@@ -152,6 +178,8 @@ pub enum StartError {
     /// message names the first bad leaf, so it carries the cause's text.
     #[error("the stored log failed its check: {0}")]
     Check(#[source] ServiceError),
+    #[error("cannot start the allocator")]
+    Allocator(#[source] ServiceError),
     #[error("cannot listen on {0}")]
     Listen(SocketAddr, #[source] std::io::Error),
 }
@@ -307,7 +335,10 @@ impl RunningServer {
             std::time::Duration::from_millis(config.checkpoint_interval_ms),
             vetting.clone(),
         );
-        let allocator = allocator::Allocator::default();
+        let allocator = allocator::Allocator::new(allocator::AllocatorSettings::new(
+            config.allocator.allocations_at_once,
+            config.allocator.allocator_threads,
+        ));
         let sequencer = Sequencer::spawn(
             ledger.store.clone(),
             ledger.rules.clone(),
@@ -320,7 +351,8 @@ impl RunningServer {
             sequencer.clone(),
             ledger.server_key.clone(),
             allocator.clone(),
-        );
+        )
+        .map_err(StartError::Allocator)?;
         let settings = ApiSettings {
             max_body_bytes: config.max_body_bytes,
             max_batch_entries: config.max_batch_entries,

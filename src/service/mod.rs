@@ -34,6 +34,10 @@ pub enum ServiceError {
     StoredTree(#[source] MerkleError),
     #[error("cannot sign a checkpoint")]
     Checkpoint(#[from] NoteError),
+    #[error("the solver panicked")]
+    SolverPanicked,
+    #[error("cannot start the allocator's solver threads")]
+    SolverPool(#[source] rayon::ThreadPoolBuildError),
     /// The allocator built an entry that does not validate: a bug, not bad input.
     #[error("the allocation of {value} is not a valid entry")]
     AllocationEntry {

@@ -18,14 +18,21 @@ type LeafQuery<'q> =
 pub const MAX_LISTING: usize = 1000;
 
 impl Store {
-    /// `value.realized` entries that no allocation entry answers yet, oldest first.
-    pub async fn pending_values(&self, limit: i64) -> Result<Vec<LeafEntry>, StoreError> {
+    /// The oldest `value.realized` entry that no allocation entry answers yet of each
+    /// project not in `excluded`, oldest first, at most `limit`.
+    pub async fn pending_values_of_other_projects(
+        &self,
+        excluded: &[String],
+        limit: i64,
+    ) -> Result<Vec<LeafEntry>, StoreError> {
         self.leaf_entries(
-            "SELECT e.seq, e.id, e.leaf FROM entries e
-              WHERE e.log_id = $1 AND e.entry_type = 'value.realized'
-                AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.log_id = e.log_id AND a.value_id = e.id)
-              ORDER BY e.seq LIMIT $2",
-            |q| q.bind(limit),
+            "SELECT seq, id, leaf FROM (
+                SELECT DISTINCT ON (e.project) e.seq, e.id, e.leaf FROM entries e
+                 WHERE e.log_id = $1 AND e.entry_type = 'value.realized' AND e.project <> ALL($2)
+                   AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.log_id = e.log_id AND a.value_id = e.id)
+                 ORDER BY e.project, e.seq) oldest
+              ORDER BY seq LIMIT $3",
+            |q| q.bind(excluded.to_vec()).bind(limit),
         )
         .await
     }

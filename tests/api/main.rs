@@ -8,6 +8,7 @@
 mod actors;
 mod allocation_inputs;
 mod allocations;
+mod allocator;
 mod audit;
 mod cli;
 mod client;
