@@ -3,10 +3,12 @@
 
 use crate::api::{self, ApiSettings, AppState, ReadQuota, StartupCheck};
 use crate::crypto::SecretKey;
+use crate::entry::body::SolverLimits;
 use crate::keyfile::{self, KeyFileError};
 use crate::ledger::checkpoint::{NoteError, NoteSigner};
 use crate::ledger::rules::{RegistrationPolicy, RuleSettings};
-use crate::service::{Sequencer, ServiceError, allocator, check, checkpointer};
+use crate::policy::file::MAX_EXACT_LIMIT;
+use crate::service::{Sequencer, ServiceError, allocator, check, checkpointer, limits};
 use crate::store::embedded::EmbeddedPostgres;
 use crate::store::setup;
 use crate::store::{self, Store, StoreError};
@@ -142,6 +144,40 @@ pub struct AllocatorConfig {
     /// Threads one allocation solves on (1 to 1024; default: the cores but one, at least 1).
     #[arg(long, env = "FAIRSHARE_ALLOCATOR_THREADS", value_parser = at_least_one_up_to(1024))]
     pub allocator_threads: Option<usize>,
+    /// Solver limit published in the log: most players solved exactly (1 to 30).
+    #[arg(long, env = "FAIRSHARE_LIMIT_EXACT_PLAYERS",
+          default_value_t = SolverLimits::DEFAULT.exact_players,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_EXACT_LIMIT as u64))]
+    pub limit_exact_players: u64,
+    /// Solver limit: most marginal evaluations (permutations × players) of one sampled
+    /// allocation (1 to 2^53 - 1).
+    #[arg(long, env = "FAIRSHARE_LIMIT_SAMPLED_MARGINALS",
+          default_value_t = SolverLimits::DEFAULT.sampled_marginals,
+          value_parser = clap::value_parser!(u64).range(1..=SolverLimits::MAX))]
+    pub limit_sampled_marginals: u64,
+    /// Solver limit: most players of a measured game (1 to 2^53 - 1).
+    #[arg(long, env = "FAIRSHARE_LIMIT_MEASURED_PLAYERS",
+          default_value_t = SolverLimits::DEFAULT.measured_players,
+          value_parser = clap::value_parser!(u64).range(1..=SolverLimits::MAX))]
+    pub limit_measured_players: u64,
+    /// Solver limit: most `coalition.measured` entries of a project a measured game reads
+    /// (1 to 2^53 - 1).
+    #[arg(long, env = "FAIRSHARE_LIMIT_MEASUREMENTS",
+          default_value_t = SolverLimits::DEFAULT.measurements,
+          value_parser = clap::value_parser!(u64).range(1..=SolverLimits::MAX))]
+    pub limit_measurements: u64,
+}
+
+impl AllocatorConfig {
+    /// The solver limits this server publishes.
+    pub fn limits(&self) -> SolverLimits {
+        SolverLimits {
+            exact_players: self.limit_exact_players,
+            sampled_marginals: self.limit_sampled_marginals,
+            measured_players: self.limit_measured_players,
+            measurements: self.limit_measurements,
+        }
+    }
 }
 
 impl Default for AllocatorConfig {
@@ -149,6 +185,10 @@ impl Default for AllocatorConfig {
         Self {
             allocations_at_once: ALLOCATIONS_AT_ONCE,
             allocator_threads: None,
+            limit_exact_players: SolverLimits::DEFAULT.exact_players,
+            limit_sampled_marginals: SolverLimits::DEFAULT.sampled_marginals,
+            limit_measured_players: SolverLimits::DEFAULT.measured_players,
+            limit_measurements: SolverLimits::DEFAULT.measurements,
         }
     }
 }
@@ -178,6 +218,8 @@ pub enum StartError {
     /// message names the first bad leaf, so it carries the cause's text.
     #[error("the stored log failed its check: {0}")]
     Check(#[source] ServiceError),
+    #[error("cannot publish the solver limits")]
+    Limits(#[source] ServiceError),
     #[error("cannot start the allocator")]
     Allocator(#[source] ServiceError),
     #[error("cannot listen on {0}")]
@@ -346,6 +388,14 @@ impl RunningServer {
             vec![committed, allocator.due()],
             vetting.clone(),
         );
+        limits::publish(
+            &ledger.store,
+            &sequencer,
+            &ledger.server_key,
+            config.allocator.limits(),
+        )
+        .await
+        .map_err(StartError::Limits)?;
         let allocating = allocator::spawn(
             ledger.store.clone(),
             sequencer.clone(),

@@ -10,6 +10,9 @@ use std::time::Duration;
 const PLAYERS: usize = 24;
 /// Permutations the heavy policy samples: tens of seconds of one core in a debug build.
 pub(crate) const HEAVY_SAMPLES: u64 = 400_000;
+/// Limits under which the heavy policy may be adopted: 400,000 permutations of at most 24
+/// players are within the default 10^7 marginal evaluations.
+const LIMITS: [&str; 2] = ["--limit-measured-players", "24"];
 
 /// A policy that samples the measured game `samples` times.
 pub(crate) fn sampling_policy(samples: u64) -> String {
@@ -114,7 +117,7 @@ async fn assert_heavy_still_solving(app: &TestApp, heavy: &str) {
 async fn a_heavy_allocation_does_not_hold_up_another_project_even_after_a_restart() {
     let (url, name) = crate::helpers::fresh_database().await;
     let data_dir = tempfile::tempdir().expect("tempdir");
-    let app = spawn_app_on(url, name, data_dir, &[]).await;
+    let app = spawn_app_on(url, name, data_dir, &LIMITS).await;
     let shop = Actor::new("shop");
     app.register_by_operator(&shop, "platform").await;
     heavy_project(&app, &shop).await;
@@ -156,7 +159,7 @@ async fn a_heavy_allocation_does_not_hold_up_another_project_even_after_a_restar
         ..
     } = app;
     server.stop().await;
-    let app = spawn_app_on(database_url, database, data_dir, &[]).await;
+    let app = spawn_app_on(database_url, database, data_dir, &LIMITS).await;
     let (_, progress) = app.get(&format!("/v1/allocations/{heavy}/status")).await;
     assert_ne!(progress["state"], "done", "{progress}");
     let (status, body) = app.post(&light("700")).await;
