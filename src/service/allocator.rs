@@ -31,6 +31,10 @@ use tokio::task::JoinSet;
 /// allocation failed for a passing reason waits before it is tried again.
 const RETRY_EVERY: Duration = Duration::from_secs(10);
 
+/// Shortest time between two looks for pending values: every commit wakes the allocator,
+/// and under heavy ingest one look per commit would compete with the appends.
+const LOOK_AT_MOST_EVERY: Duration = Duration::from_millis(50);
+
 /// How many finished allocations the allocator remembers for `GET /v1/allocator`.
 const KEEP_FINISHED: usize = 256;
 
@@ -413,6 +417,7 @@ impl Scheduler {
     async fn run(mut self) {
         let due = self.shared.allocator.due();
         loop {
+            let looked = tokio::time::Instant::now();
             if let Err(error) = self.start_pending().await {
                 tracing::warn!(
                     error = &error as &dyn std::error::Error,
@@ -427,6 +432,7 @@ impl Scheduler {
                 Some(joined) = self.running.join_next() => self.collect(joined),
                 _ = tokio::time::timeout(RETRY_EVERY, due.notified()) => {}
             }
+            tokio::time::sleep_until(looked + LOOK_AT_MOST_EVERY).await;
         }
     }
 
@@ -451,10 +457,10 @@ impl Scheduler {
             .pending_values_of_other_projects(&excluded, limit)
             .await?;
         for entry in pending {
+            let progress = Progress::from_log(entry.1, &entry.2, None)?;
             let Some(pool) = self.idle_pools.pop() else {
                 break;
             };
-            let progress = Progress::from_log(entry.1, &entry.2, None)?;
             self.busy.insert(progress.project.clone(), entry.1);
             let project = progress.project.clone();
             self.shared.allocator.started(progress);
