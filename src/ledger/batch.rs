@@ -504,8 +504,18 @@ mod tests {
                 operator: None,
                 public_key: shop.public_key(),
             },
-            Effect::OpenProject {
+            Effect::FirstContribution {
                 project: project.clone(),
+            },
+            Effect::SetTerms {
+                project: project.clone(),
+                terms: crate::entry::record::ProjectTerms {
+                    owner: ActorId::parse("shop").expect("slug"),
+                    currency: "EUR".into(),
+                    members_only: false,
+                    policies: vec![policy],
+                    realizers: Vec::new(),
+                },
             },
             Effect::AdoptPolicy {
                 hash: policy,
@@ -524,7 +534,7 @@ mod tests {
             },
         ];
         effects.iter().for_each(|e| state.apply(e));
-        let envelope = json!({"v": 1, "type": "value.realized", "actor": "shop",
+        let envelope = json!({"v": 2, "type": "value.realized", "actor": "shop",
             "key": shop.public_key().key_id().to_string(), "nonce": "nonce-0002", "ts": "2026-11-29T12:00:00Z",
             "body": {"project": "p", "amount": "1.00", "currency": "EUR", "policy": policy.to_string()}});
         let value = SignedEntry::parse(&sign_envelope(&envelope, &shop, &[]).expect("signs"))

@@ -120,9 +120,13 @@ async fn a_heavy_allocation_does_not_hold_up_another_project_even_after_a_restar
     let app = spawn_app_on(url, name, data_dir, &LIMITS).await;
     let shop = Actor::new("shop");
     app.register_by_operator(&shop, "platform").await;
-    heavy_project(&app, &shop).await;
     let heavy_policy = adopt_text(&app, &shop, &sampling_policy(HEAVY_SAMPLES)).await;
     let light_policy = app.adopt_policy(&shop, "proportional").await;
+    app.open_project_as(&shop, "heavy", &[&heavy_policy], "open")
+        .await;
+    app.open_project_as(&shop, "light", &[&light_policy], "open")
+        .await;
+    heavy_project(&app, &shop).await;
     let author = Actor::new("author");
     app.register(&author, "human").await;
     let light = |count: &str| {

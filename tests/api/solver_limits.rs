@@ -93,6 +93,8 @@ async fn limits_are_published_and_bound_policies_and_realized_values() {
         .await;
     assert_limit(status, &problem, "envelope.body.text", "sampled_marginals");
     let policy = adopt_text(&app, &shop, &sampling_policy(25_000)).await;
+    app.open_project_as(&shop, "trial", &[&policy], "open")
+        .await;
 
     // Five measured players: one more than the limit allows.
     let players: Vec<Actor> = (0..5).map(|i| Actor::new(&format!("m{i}"))).collect();

@@ -171,6 +171,7 @@ async fn world() -> World {
 /// limit; returns the adopted measured policy.
 async fn measured_beyond_the_limits(app: &TestApp, alice: &Actor, shop: &Actor) -> String {
     let policy = app.adopt_policy(shop, "measured").await;
+    app.open_project_as(shop, "lab", &[&policy], "open").await;
     let mut entries = vec![alice.sign(
         "contribution",
         json!({"project": "lab", "kind": "text", "measure": {"quantity": "5", "unit": "words"},
