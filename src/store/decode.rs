@@ -109,6 +109,22 @@ pub(super) fn leaf_adds_key(
         })
 }
 
+/// A stored count (a limit, samples, a number of rows), which is never negative.
+pub(super) fn count(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("a negative count {value}")))
+}
+
+pub(super) fn decode_limits(
+    (exact_players, sampled_marginals, measured_players, measurements): (i64, i64, i64, i64),
+) -> Result<SolverLimits, StoreError> {
+    Ok(SolverLimits {
+        exact_players: count(exact_players)?,
+        sampled_marginals: count(sampled_marginals)?,
+        measured_players: count(measured_players)?,
+        measurements: count(measurements)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,19 +182,4 @@ mod tests {
         ));
         assert!(!leaf_adds_key(b"not json", "alice", &id(&alice), &alice));
     }
-}
-/// A stored count (a limit, samples, a number of rows), which is never negative.
-pub(super) fn count(value: i64) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("a negative count {value}")))
-}
-
-pub(super) fn decode_limits(
-    (exact_players, sampled_marginals, measured_players, measurements): (i64, i64, i64, i64),
-) -> Result<SolverLimits, StoreError> {
-    Ok(SolverLimits {
-        exact_players: count(exact_players)?,
-        sampled_marginals: count(sampled_marginals)?,
-        measured_players: count(measured_players)?,
-        measurements: count(measurements)?,
-    })
 }
