@@ -12,20 +12,23 @@
 #![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
 
 use fairshare::crypto::{PublicKey, SecretKey, Signature};
-use fairshare::entry::envelope::{format_timestamp, sign_envelope};
+use fairshare::entry::envelope::format_timestamp;
 use fairshare::entry::{EntryId, SignedEntry};
 use fairshare::ledger::merkle;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "support/clients.rs"]
+mod clients;
 #[path = "support/opening.rs"]
 mod opening;
 #[path = "support/server.rs"]
 mod server;
+use clients::{contributions, post_all, sign};
 use opening::open_project;
 use server::{BenchResult, Server, start_server};
 
@@ -187,93 +190,11 @@ async fn bench(db_url: &str, db_options: PgConnectOptions) -> BenchResult<()> {
     Ok(())
 }
 
-fn sign(actor: &str, key: &SecretKey, entry_type: &str, body: Value) -> BenchResult<Value> {
-    static NONCE: AtomicU64 = AtomicU64::new(0);
-    let envelope = json!({
-        "v": 2, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
-        "nonce": format!("bench-nonce-{}", NONCE.fetch_add(1, Ordering::Relaxed)),
-        "ts": format_timestamp(chrono::Utc::now()), "body": body,
-    });
-    Ok(sign_envelope(&envelope, key, &[])?)
-}
-
-/// `count` signed contributions, round-robin over the actors.
-fn contributions(actors: &[(String, SecretKey)], count: usize) -> BenchResult<Vec<Value>> {
-    (0..count)
-        .map(|i| {
-            let (id, key) = &actors[i % actors.len()];
-            sign(
-                id,
-                key,
-                "contribution",
-                json!({"project": "bench", "kind": "draft", "measure": {"quantity": "3", "unit": "pages"},
-                       "evidence": format!("blake3:{}", "5a".repeat(32)), "builds_on": []}),
-            )
-        })
-        .collect()
-}
-
 fn batch_bodies(entries: &[Value], size: usize) -> BenchResult<Vec<Vec<u8>>> {
     Ok(entries
         .chunks(size)
         .map(|chunk| serde_json::to_vec(&json!({ "entries": chunk })))
         .collect::<Result<_, _>>()?)
-}
-
-/// Posts every body from `workers` concurrent tasks (one shared queue); every entry must get
-/// a receipt. Returns the number of entries accepted.
-async fn post_all(
-    client: &reqwest::Client,
-    base: &str,
-    bodies: Vec<Vec<u8>>,
-    workers: usize,
-    expected_status: u16,
-) -> BenchResult<usize> {
-    let bodies = Arc::new(bodies);
-    let next = Arc::new(AtomicUsize::new(0));
-    let url = format!("{base}/v1/entries");
-    let tasks: Vec<_> = (0..workers)
-        .map(|_| {
-            let (client, bodies, next, url) =
-                (client.clone(), bodies.clone(), next.clone(), url.clone());
-            tokio::spawn(async move {
-                let mut accepted = 0;
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(body) = bodies.get(i) else {
-                        return Ok::<usize, String>(accepted);
-                    };
-                    let response = client
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .body(body.clone())
-                        .send()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let status = response.status().as_u16();
-                    let answer: Value = response.json().await.map_err(|e| e.to_string())?;
-                    if status != expected_status {
-                        return Err(format!("status {status}: {answer}"));
-                    }
-                    accepted += match answer.get("accepted") {
-                        Some(n) => {
-                            if answer["rejected"] != 0 {
-                                return Err(format!("rejected entries: {}", answer["results"]));
-                            }
-                            n.as_u64().unwrap_or(0) as usize
-                        }
-                        None if answer.get("seq").is_some() => 1,
-                        None => return Err(format!("no receipt: {answer}")),
-                    };
-                }
-            })
-        })
-        .collect();
-    let mut accepted = 0;
-    for task in tasks {
-        accepted += task.await??;
-    }
-    Ok(accepted)
 }
 
 async fn timed(

@@ -3,10 +3,12 @@
 
 use crate::api::{self, ApiSettings, AppState, ReadQuota, StartupCheck};
 use crate::crypto::SecretKey;
+use crate::entry::body::SolverLimits;
 use crate::keyfile::{self, KeyFileError};
 use crate::ledger::checkpoint::{NoteError, NoteSigner};
 use crate::ledger::rules::{RegistrationPolicy, RuleSettings};
-use crate::service::{Sequencer, ServiceError, allocator, check, checkpointer};
+use crate::policy::file::MAX_EXACT_LIMIT;
+use crate::service::{Sequencer, ServiceError, allocator, check, checkpointer, limits};
 use crate::store::embedded::EmbeddedPostgres;
 use crate::store::setup;
 use crate::store::{self, Store, StoreError};
@@ -92,6 +94,8 @@ pub struct ServerConfig {
     /// Recompute the stored tree from the leaves before serving, and refuse to serve if they disagree.
     #[arg(long, env = "FAIRSHARE_CHECK_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
     pub check_on_start: bool,
+    #[command(flatten)]
+    pub allocator: AllocatorConfig,
     /// Size of the database connection pool (1 to 1000).
     #[arg(long, env = "FAIRSHARE_DB_CONNECTIONS", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -127,6 +131,68 @@ impl ServerConfig {
     }
 }
 
+/// Allocations solved at once by default.
+const ALLOCATIONS_AT_ONCE: usize = 4;
+
+/// How the allocator may use the machine.
+#[derive(clap::Args, Debug, Clone)]
+pub struct AllocatorConfig {
+    /// Allocations solved at once, each of a different project (1 to 64).
+    #[arg(long, env = "FAIRSHARE_ALLOCATIONS_AT_ONCE", default_value_t = ALLOCATIONS_AT_ONCE,
+          value_parser = at_least_one_up_to(64))]
+    pub allocations_at_once: usize,
+    /// Threads one allocation solves on (1 to 1024; default: the cores but one, at least 1).
+    #[arg(long, env = "FAIRSHARE_ALLOCATOR_THREADS", value_parser = at_least_one_up_to(1024))]
+    pub allocator_threads: Option<usize>,
+    /// Solver limit published in the log: most players solved exactly (1 to 30).
+    #[arg(long, env = "FAIRSHARE_LIMIT_EXACT_PLAYERS",
+          default_value_t = SolverLimits::DEFAULT.exact_players,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_EXACT_LIMIT as u64))]
+    pub limit_exact_players: u64,
+    /// Solver limit: most marginal evaluations (permutations × players) of one sampled
+    /// allocation (1 to 2^53 - 1).
+    #[arg(long, env = "FAIRSHARE_LIMIT_SAMPLED_MARGINALS",
+          default_value_t = SolverLimits::DEFAULT.sampled_marginals,
+          value_parser = clap::value_parser!(u64).range(1..=SolverLimits::MAX))]
+    pub limit_sampled_marginals: u64,
+    /// Solver limit: most players of a measured game (1 to 2^53 - 1).
+    #[arg(long, env = "FAIRSHARE_LIMIT_MEASURED_PLAYERS",
+          default_value_t = SolverLimits::DEFAULT.measured_players,
+          value_parser = clap::value_parser!(u64).range(1..=SolverLimits::MAX))]
+    pub limit_measured_players: u64,
+    /// Solver limit: most `coalition.measured` entries of a project a measured game reads
+    /// (1 to 2^53 - 1).
+    #[arg(long, env = "FAIRSHARE_LIMIT_MEASUREMENTS",
+          default_value_t = SolverLimits::DEFAULT.measurements,
+          value_parser = clap::value_parser!(u64).range(1..=SolverLimits::MAX))]
+    pub limit_measurements: u64,
+}
+
+impl AllocatorConfig {
+    /// The solver limits this server publishes.
+    pub fn limits(&self) -> SolverLimits {
+        SolverLimits {
+            exact_players: self.limit_exact_players,
+            sampled_marginals: self.limit_sampled_marginals,
+            measured_players: self.limit_measured_players,
+            measurements: self.limit_measurements,
+        }
+    }
+}
+
+impl Default for AllocatorConfig {
+    fn default() -> Self {
+        Self {
+            allocations_at_once: ALLOCATIONS_AT_ONCE,
+            allocator_threads: None,
+            limit_exact_players: SolverLimits::DEFAULT.exact_players,
+            limit_sampled_marginals: SolverLimits::DEFAULT.sampled_marginals,
+            limit_measured_players: SolverLimits::DEFAULT.measured_players,
+            limit_measurements: SolverLimits::DEFAULT.measurements,
+        }
+    }
+}
+
 /// A count from 1 to `most`: zero would refuse or stall everything, and a count past what
 /// memory or a request body could hold is a typing error.
 pub fn at_least_one_up_to(most: u64) -> RangedU64ValueParser<usize> {
@@ -152,6 +218,10 @@ pub enum StartError {
     /// message names the first bad leaf, so it carries the cause's text.
     #[error("the stored log failed its check: {0}")]
     Check(#[source] ServiceError),
+    #[error("cannot publish the solver limits")]
+    Limits(#[source] ServiceError),
+    #[error("cannot start the allocator")]
+    Allocator(#[source] ServiceError),
     #[error("cannot listen on {0}")]
     Listen(SocketAddr, #[source] std::io::Error),
 }
@@ -307,7 +377,10 @@ impl RunningServer {
             std::time::Duration::from_millis(config.checkpoint_interval_ms),
             vetting.clone(),
         );
-        let allocator = allocator::Allocator::default();
+        let allocator = allocator::Allocator::new(allocator::AllocatorSettings::new(
+            config.allocator.allocations_at_once,
+            config.allocator.allocator_threads,
+        ));
         let sequencer = Sequencer::spawn(
             ledger.store.clone(),
             ledger.rules.clone(),
@@ -315,12 +388,21 @@ impl RunningServer {
             vec![committed, allocator.due()],
             vetting.clone(),
         );
+        limits::publish(
+            &ledger.store,
+            &sequencer,
+            &ledger.server_key,
+            config.allocator.limits(),
+        )
+        .await
+        .map_err(StartError::Limits)?;
         let allocating = allocator::spawn(
             ledger.store.clone(),
             sequencer.clone(),
             ledger.server_key.clone(),
             allocator.clone(),
-        );
+        )
+        .map_err(StartError::Allocator)?;
         let settings = ApiSettings {
             max_body_bytes: config.max_body_bytes,
             max_batch_entries: config.max_batch_entries,

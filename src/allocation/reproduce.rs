@@ -122,7 +122,8 @@ impl Reproducer {
             | Body::KeyRevoked(_)
             | Body::ProjectOpened(_)
             | Body::ProjectUpdated(_)
-            | Body::ProjectMembers(_) => None,
+            | Body::ProjectMembers(_)
+            | Body::LimitsSet(_) => None,
         };
         if let Some(project) = project {
             self.keep(project, id, records_from_entries([(seq, id, entry)]))?;

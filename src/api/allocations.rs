@@ -1,7 +1,8 @@
 //! Allocations, projects and policies: `GET /v1/allocations?project=&actor=&since=`,
 //! `GET /v1/allocations/{id}?actor=&offset=&limit=` (with the per-player breakdown), `POST
-//! /v1/allocations/{value_id}/retry`, `GET /v1/projects/{id}/contributions`, `GET
-//! /v1/policies/{hash}` (the adopted text).
+//! /v1/allocations/{value_id}/retry`, `GET /v1/allocations/{value_id}/status` and `GET
+//! /v1/allocator` (what the allocator is working on), `GET /v1/projects/{id}/contributions`,
+//! `GET /v1/policies/{hash}` (the adopted text).
 
 use super::error::ApiError;
 use super::{AppState, MAX_POSITION, number, parse_number, slug};
@@ -26,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .route(layout::ALLOCATIONS, get(list))
         .route(layout::ALLOCATION, get(one))
         .route(layout::ALLOCATION_RETRY, post(retry))
+        .route(layout::ALLOCATION_STATUS, get(status))
+        .route(layout::ALLOCATOR, get(working_on))
         .route(layout::PROJECT_CONTRIBUTIONS, get(contributions))
         .route(layout::POLICY, get(policy))
 }
@@ -269,6 +272,33 @@ async fn retry(
     let pending = json!({"status": "pending", "value_entry": id,
                          "deferred": state.allocator.deferral()});
     Ok((StatusCode::ACCEPTED, Json(pending)).into_response())
+}
+
+/// Where the allocation of a value entry stands: `queued`, `running` (with its `step`) or
+/// `done`, with its timings when this server process handled it.
+async fn status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<allocator::Progress>, ApiError> {
+    let value_id = EntryId::parse(&id).map_err(ApiError::BadRequest)?;
+    if let Some(progress) = state.allocator.progress(&value_id) {
+        return Ok(Json(progress));
+    }
+    let (_, _, leaf) = state
+        .store
+        .entry_by_id(&value_id, "value.realized")
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no value.realized entry {id}")))?;
+    let allocation = state.store.allocation_of(&value_id).await?.map(|row| row.1);
+    Ok(Json(allocator::Progress::from_log(
+        value_id, &leaf, allocation,
+    )?))
+}
+
+/// What the allocator is working on: its settings, the allocations running, those waiting
+/// after a deferral, and the last finished ones.
+async fn working_on(State(state): State<AppState>) -> Json<allocator::Overview> {
+    Json(state.allocator.overview())
 }
 
 async fn contributions(

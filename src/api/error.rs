@@ -209,6 +209,10 @@ fn rejection_status(rejection: Rejection) -> (StatusCode, &'static str, &'static
             StatusCode::UNPROCESSABLE_ENTITY,
             "The entry references an unknown entry",
         ),
+        Rejection::LimitExceeded => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Allocating it would exceed the log's solver limits",
+        ),
     };
     (status, rejection.code(), title)
 }

@@ -12,7 +12,7 @@ use crate::entry::{ActorId, EntryType};
 use crate::ledger::merkle::Frontier;
 use crate::ledger::replay::BadLeaf;
 use crate::ledger::rules::RegistrationPolicy;
-use crate::server::{DatabaseConfig, LogFormat, RunningServer, ServerConfig};
+use crate::server::{AllocatorConfig, DatabaseConfig, LogFormat, RunningServer, ServerConfig};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -182,6 +182,7 @@ fn server_config(database_url: Option<String>, data_dir: PathBuf) -> ServerConfi
         read_limit: 0,
         read_burst: 100,
         log_format: LogFormat::Text,
+        allocator: AllocatorConfig::default(),
     }
 }
 

@@ -29,10 +29,11 @@ pub enum EntryType {
     ProjectOpened,
     ProjectUpdated,
     ProjectMembers,
+    LimitsSet,
 }
 
 impl EntryType {
-    pub const ALL: [EntryType; 12] = [
+    pub const ALL: [EntryType; 13] = [
         Self::ActorRegistered,
         Self::KeyRotated,
         Self::KeyRevoked,
@@ -45,6 +46,7 @@ impl EntryType {
         Self::ProjectOpened,
         Self::ProjectUpdated,
         Self::ProjectMembers,
+        Self::LimitsSet,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +63,7 @@ impl EntryType {
             Self::ProjectOpened => "project.opened",
             Self::ProjectUpdated => "project.updated",
             Self::ProjectMembers => "project.members",
+            Self::LimitsSet => "limits.set",
         }
     }
 
@@ -123,6 +126,7 @@ pub enum Body {
     ProjectOpened(ProjectOpened),
     ProjectUpdated(ProjectUpdated),
     ProjectMembers(ProjectMembers),
+    LimitsSet(SolverLimits),
 }
 
 /// The envelope's actor registers itself (or is registered by the server operator).
@@ -273,6 +277,7 @@ impl Body {
             EntryType::ProjectOpened => Body::ProjectOpened(ProjectOpened::parse(value, path)?),
             EntryType::ProjectUpdated => Body::ProjectUpdated(ProjectUpdated::parse(value, path)?),
             EntryType::ProjectMembers => Body::ProjectMembers(ProjectMembers::parse(value, path)?),
+            EntryType::LimitsSet => Body::LimitsSet(SolverLimits::parse(value, path)?),
         })
     }
 }
@@ -535,6 +540,61 @@ pub(super) fn distinct_items<T: PartialEq>(
         out.push(parsed);
     }
     Ok(out)
+}
+
+// --- Solver limits (`limits.set`) ---
+
+/// The server's solver limits, published in the log by a `limits.set` entry signed with the
+/// server key; they bound every allocation from that entry on (docs/PROTOCOL.md, "Solver
+/// limits"). Before the log's first `limits.set`, [`SolverLimits::DEFAULT`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SolverLimits {
+    /// Most players of a game solved by exact enumeration: a policy's `solver.exact_limit`.
+    pub exact_players: u64,
+    /// Most marginal evaluations (permutations × players) one sampled allocation may draw.
+    pub sampled_marginals: u64,
+    /// Most players of a measured game: distinct actors the project's measurements name.
+    pub measured_players: u64,
+    /// Most `coalition.measured` entries of the project a measured game reads (each
+    /// evaluation of a coalition's worth scans them).
+    pub measurements: u64,
+}
+
+impl SolverLimits {
+    /// The limits of a log without `limits.set`.
+    pub const DEFAULT: SolverLimits = SolverLimits {
+        exact_players: 20,
+        sampled_marginals: 10_000_000,
+        measured_players: 100,
+        measurements: 256,
+    };
+    /// The field names, in the body's order.
+    pub const FIELDS: [&'static str; 4] = [
+        "exact_players",
+        "sampled_marginals",
+        "measured_players",
+        "measurements",
+    ];
+    /// Largest value of each limit: an exact JSON integer.
+    pub const MAX: u64 = (1 << 53) - 1;
+
+    fn parse(value: &Value, path: &str) -> Result<Self, EntryError> {
+        let f = Fields::new(value, path, &Self::FIELDS)?;
+        let limit = |name: &str| {
+            f.value(name)?
+                .as_u64()
+                .filter(|n| (1..=Self::MAX).contains(n))
+                .ok_or_else(|| {
+                    EntryError::malformed(f.at(name), "must be an integer from 1 to 2^53 - 1")
+                })
+        };
+        Ok(SolverLimits {
+            exact_players: limit("exact_players")?,
+            sampled_marginals: limit("sampled_marginals")?,
+            measured_players: limit("measured_players")?,
+            measurements: limit("measurements")?,
+        })
+    }
 }
 
 #[cfg(test)]

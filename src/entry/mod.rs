@@ -59,6 +59,8 @@ pub enum Rejection {
     Conflict,
     /// `builds_on` or an endorsement names an entry that does not exist or is not allowed.
     UnknownReference,
+    /// Allocating it would cost more than the log's solver limits allow (`limits.set`).
+    LimitExceeded,
 }
 
 impl Rejection {
@@ -73,6 +75,7 @@ impl Rejection {
             Self::NotPermitted => "not-permitted",
             Self::Conflict => "conflict",
             Self::UnknownReference => "unknown-reference",
+            Self::LimitExceeded => "limit-exceeded",
         }
     }
 }

@@ -2,7 +2,7 @@
 //! earlier entries, projects) the rules read, and the effects that change them. The rules
 //! themselves are in `ledger::rules`.
 
-use super::body::{ActorKind, EntryType};
+use super::body::{ActorKind, EntryType, SolverLimits};
 use super::ids::{ActorId, ContentDigest, EntryId, Slug};
 use crate::crypto::{KeyId, PublicKey};
 
@@ -98,4 +98,35 @@ pub enum Effect {
     Allocate {
         value_entry: EntryId,
     },
+    /// `limits.set`: the solver limits from this entry on.
+    SetLimits(SolverLimits),
+    /// What the measured game of a policy adopted with it may cost.
+    PricePolicy {
+        hash: ContentDigest,
+        cost: PolicyCost,
+    },
+    /// A `coalition.measured` entry of the project, naming these members.
+    Measure {
+        project: Slug,
+        members: Vec<ActorId>,
+    },
+}
+
+// --- Solver limits ---
+
+/// What the measured game of an adopted policy may cost to solve (a policy without one
+/// solves in closed form): exactly up to `exact_limit` players, beyond by `samples`
+/// permutations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyCost {
+    pub exact_limit: u64,
+    pub samples: u64,
+}
+
+/// A project's measurements so far: how many `coalition.measured` entries, and how many
+/// distinct actors they name (the players of its measured game, at most).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MeasuredSize {
+    pub measurements: u64,
+    pub players: u64,
 }

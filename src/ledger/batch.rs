@@ -5,7 +5,10 @@
 use super::merkle;
 use super::rules::{self, LedgerView, RuleSettings};
 use crate::crypto::{KeyId, PublicKey, Signature, hash};
-use crate::entry::record::{ActorRecord, Effect, EntryRef, KeyRecord, ProjectRecord};
+use crate::entry::body::SolverLimits;
+use crate::entry::record::{
+    ActorRecord, Effect, EntryRef, KeyRecord, MeasuredSize, PolicyCost, ProjectRecord,
+};
 use crate::entry::{ActorId, ContentDigest, EntryError, EntryId, Rejection, SignedEntry, Slug};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -49,6 +52,11 @@ pub struct Snapshot {
     pub projects: HashMap<Slug, ProjectRecord>,
     /// (project, actor) for every current member the batch may ask about.
     pub members: HashSet<(Slug, ActorId)>,
+    /// The last `limits.set`, if the log has one.
+    pub limits: Option<SolverLimits>,
+    pub policy_costs: HashMap<ContentDigest, PolicyCost>,
+    /// Of each project the batch realizes value on: its measurements and the actors named.
+    pub measured: HashMap<Slug, (u64, HashSet<ActorId>)>,
 }
 
 impl LedgerView for Snapshot {
@@ -78,6 +86,22 @@ impl LedgerView for Snapshot {
     }
     fn member(&self, project: &Slug, actor: &ActorId) -> bool {
         self.members.contains(&(project.clone(), actor.clone()))
+    }
+    fn limits(&self) -> SolverLimits {
+        self.limits.unwrap_or(SolverLimits::DEFAULT)
+    }
+    fn policy_cost(&self, hash: &ContentDigest) -> Option<PolicyCost> {
+        self.policy_costs.get(hash).copied()
+    }
+    fn measured(&self, project: &Slug) -> MeasuredSize {
+        self.measured
+            .get(project)
+            .map_or_else(MeasuredSize::default, |(measurements, players)| {
+                MeasuredSize {
+                    measurements: *measurements,
+                    players: players.len() as u64,
+                }
+            })
     }
 }
 
@@ -131,6 +155,15 @@ impl Snapshot {
                 } else {
                     self.members.remove(&key);
                 }
+            }
+            Effect::SetLimits(limits) => self.limits = Some(*limits),
+            Effect::PricePolicy { hash, cost } => {
+                self.policy_costs.insert(*hash, *cost);
+            }
+            Effect::Measure { project, members } => {
+                let (measurements, players) = self.measured.entry(project.clone()).or_default();
+                *measurements += 1;
+                players.extend(members.iter().cloned());
             }
         }
     }
@@ -454,5 +487,73 @@ mod tests {
             planned.result(0).map_err(|e| e.rejection),
             Err(Rejection::BadSignature)
         );
+    }
+
+    /// The replay (the verifier's core) prices a realized value as the server did: under the
+    /// last `limits.set` it has seen, with the project's measurements so far.
+    #[test]
+    fn a_value_beyond_the_logged_limits_is_refused_when_replayed() {
+        let shop = SecretKey::from_seed(&[3; 32]);
+        let mut state = Snapshot::default();
+        let project = Slug::parse("p").expect("slug");
+        let policy = ContentDigest([7; 32]);
+        let effects = [
+            Effect::RegisterActor {
+                actor: ActorId::parse("shop").expect("slug"),
+                kind: ActorKind::Platform,
+                operator: None,
+                public_key: shop.public_key(),
+            },
+            Effect::FirstContribution {
+                project: project.clone(),
+            },
+            Effect::SetTerms {
+                project: project.clone(),
+                terms: crate::entry::record::ProjectTerms {
+                    owner: ActorId::parse("shop").expect("slug"),
+                    currency: "EUR".into(),
+                    members_only: false,
+                    policies: vec![policy],
+                    realizers: Vec::new(),
+                },
+            },
+            Effect::AdoptPolicy {
+                hash: policy,
+                name: Slug::parse("m").expect("slug"),
+            },
+            Effect::PricePolicy {
+                hash: policy,
+                cost: PolicyCost {
+                    exact_limit: 2,
+                    samples: 10,
+                },
+            },
+            Effect::Measure {
+                project: project.clone(),
+                members: vec![ActorId::parse("shop").expect("slug")],
+            },
+        ];
+        effects.iter().for_each(|e| state.apply(e));
+        let envelope = json!({"v": 2, "type": "value.realized", "actor": "shop",
+            "key": shop.public_key().key_id().to_string(), "nonce": "nonce-0002", "ts": "2026-11-29T12:00:00Z",
+            "body": {"project": "p", "amount": "1.00", "currency": "EUR", "policy": policy.to_string()}});
+        let value = SignedEntry::parse(&sign_envelope(&envelope, &shop, &[]).expect("signs"))
+            .expect("valid");
+        assert!(rules::check(&value, &state, &settings()).is_ok());
+
+        let mut limits = SolverLimits::DEFAULT;
+        limits.measured_players = 5;
+        limits.sampled_marginals = 49;
+        state.apply(&Effect::SetLimits(limits));
+        let refused = rules::check(&value, &state, &settings()).expect_err("beyond the limits");
+        assert_eq!(refused.rejection, Rejection::LimitExceeded);
+        assert!(refused.message.contains("sampled_marginals"), "{refused:?}");
+
+        limits.sampled_marginals = 50;
+        limits.measurements = 0;
+        state.apply(&Effect::SetLimits(limits));
+        let refused = rules::check(&value, &state, &settings()).expect_err("beyond the limits");
+        assert_eq!(refused.field, "envelope.body.project");
+        assert!(refused.message.contains("measurements"), "{refused:?}");
     }
 }

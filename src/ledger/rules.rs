@@ -4,12 +4,13 @@
 use crate::crypto::{KeyId, PublicKey, Signature, SignatureCheck, verify_batch};
 use crate::entry::body::{
     ActorKind, ActorRegistered, AllocationRecord, Body, CoalitionMeasured, Contribution,
-    Endorsement, EntryType, KeyRevoked, KeyRotated, PolicyAdopted, ValueRealized,
+    Endorsement, EntryType, KeyRevoked, KeyRotated, PolicyAdopted, SolverLimits, ValueRealized,
 };
 use crate::entry::envelope::Envelope;
 use crate::entry::project::{Membership, ProjectMembers, ProjectOpened, ProjectUpdated};
 use crate::entry::record::{
-    ActorRecord, Effect, EntryRef, KeyRecord, ProjectRecord, ProjectTerms, SERVER_ACTOR,
+    ActorRecord, Effect, EntryRef, KeyRecord, MeasuredSize, PolicyCost, ProjectRecord,
+    ProjectTerms, SERVER_ACTOR,
 };
 use crate::entry::{ActorId, ContentDigest, EntryError, EntryId, Rejection, SignedEntry, Slug};
 use rayon::prelude::*;
@@ -26,6 +27,12 @@ pub trait LedgerView {
     fn project(&self, project: &Slug) -> ProjectRecord;
     /// Whether the project's owner admitted `actor` (and has not removed it since).
     fn member(&self, project: &Slug, actor: &ActorId) -> bool;
+    /// The solver limits in force: the last `limits.set`, else [`SolverLimits::DEFAULT`].
+    fn limits(&self) -> SolverLimits;
+    /// What the adopted policy's measured game may cost, when it has one.
+    fn policy_cost(&self, hash: &ContentDigest) -> Option<PolicyCost>;
+    /// The project's measurements so far.
+    fn measured(&self, project: &Slug) -> MeasuredSize;
 }
 
 /// Who may register a human or ai actor through the API. Platforms and regulators are
@@ -85,6 +92,7 @@ pub fn check(
         Body::ProjectOpened(p) => project_opening(&ctx, p)?,
         Body::ProjectUpdated(p) => project_update(&ctx, p)?,
         Body::ProjectMembers(p) => project_membership(&ctx, p)?,
+        Body::LimitsSet(limits) => limits_setting(&ctx, limits)?,
     };
     Ok(Checked {
         effects,
@@ -340,6 +348,7 @@ fn value_realization(ctx: &Context<'_>, v: &ValueRealized) -> Result<Vec<Effect>
             ),
         );
     }
+    within_limits(ctx.view, v)?;
     if !ctx.view.project(&v.project).has_contributions {
         return unknown_reference(
             "envelope.body.project",
@@ -376,13 +385,18 @@ fn policy_adoption(ctx: &Context<'_>, p: &PolicyAdopted) -> Result<Vec<Effect>, 
             format!("policy {} is already adopted", p.hash),
         ));
     }
-    crate::policy::Policy::parse(p.text.as_bytes()).map_err(|e| {
+    let policy = crate::policy::Policy::parse(p.text.as_bytes()).map_err(|e| {
         EntryError::malformed("envelope.body.text", format!("not a valid policy: {e}"))
     })?;
-    Ok(vec![Effect::AdoptPolicy {
+    let mut effects = vec![Effect::AdoptPolicy {
         hash: p.hash,
         name: p.name.clone(),
-    }])
+    }];
+    if let Some(cost) = policy_cost(&policy) {
+        fits_limits(&cost, &ctx.view.limits(), "envelope.body.text")?;
+        effects.push(Effect::PricePolicy { hash: p.hash, cost });
+    }
+    Ok(effects)
 }
 
 fn allocation(ctx: &Context<'_>, a: &AllocationRecord) -> Result<Vec<Effect>, EntryError> {
@@ -443,7 +457,98 @@ fn coalition_measurement(
             ));
         }
     }
-    Ok(Vec::new())
+    Ok(vec![Effect::Measure {
+        project: m.project.clone(),
+        members: m.members.clone(),
+    }])
+}
+
+// --- Solver limits: what an allocation may cost, published by `limits.set` ---
+
+fn limits_setting(ctx: &Context<'_>, limits: &SolverLimits) -> Result<Vec<Effect>, EntryError> {
+    if ctx.env.actor.as_str() != SERVER_ACTOR || ctx.signer_key != ctx.settings.server_key {
+        return not_permitted(
+            "envelope.actor",
+            "only the server publishes its solver limits",
+        );
+    }
+    Ok(vec![Effect::SetLimits(*limits)])
+}
+
+/// What solving `policy`'s measured game may cost; `None` without one (closed forms only).
+pub fn policy_cost(policy: &crate::policy::Policy) -> Option<PolicyCost> {
+    policy.measured.as_ref().map(|_| PolicyCost {
+        exact_limit: policy.solver.exact_limit as u64,
+        samples: policy.solver.samples,
+    })
+}
+
+fn exceeded<T>(field: &str, limit: &str, message: String) -> Result<T, EntryError> {
+    Err(EntryError::new(
+        Rejection::LimitExceeded,
+        field,
+        format!("{message}: beyond the log's solver limit {limit}"),
+    ))
+}
+
+/// A policy's worst case under `limits`: enumerating `exact_limit` players, or sampling its
+/// measured game with as many players as the limits allow.
+fn fits_limits(cost: &PolicyCost, limits: &SolverLimits, field: &str) -> Result<(), EntryError> {
+    if cost.exact_limit > limits.exact_players {
+        return exceeded(
+            field,
+            "exact_players",
+            format!(
+                "the policy solves up to {} players exactly, the limit is {}",
+                cost.exact_limit, limits.exact_players
+            ),
+        );
+    }
+    let worst = cost.samples.saturating_mul(limits.measured_players);
+    if worst > limits.sampled_marginals {
+        return exceeded(
+            field,
+            "sampled_marginals",
+            format!(
+                "the policy's {} permutations of up to {} players are {worst} marginal \
+                 evaluations, the limit is {}",
+                cost.samples, limits.measured_players, limits.sampled_marginals
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// A realized value whose measured game would cost more than the limits allow: its policy
+/// (under the limits in force now), the project's measurements and their players.
+fn within_limits(view: &dyn LedgerView, v: &ValueRealized) -> Result<(), EntryError> {
+    let Some(cost) = view.policy_cost(&v.policy) else {
+        return Ok(());
+    };
+    let limits = view.limits();
+    fits_limits(&cost, &limits, "envelope.body.policy")?;
+    let size = view.measured(&v.project);
+    if size.measurements > limits.measurements {
+        return exceeded(
+            "envelope.body.project",
+            "measurements",
+            format!(
+                "project {} has {} coalition.measured entries, the limit is {}",
+                v.project, size.measurements, limits.measurements
+            ),
+        );
+    }
+    if size.players > limits.measured_players {
+        return exceeded(
+            "envelope.body.project",
+            "measured_players",
+            format!(
+                "the measured game of project {} has {} players, the limit is {}",
+                v.project, size.players, limits.measured_players
+            ),
+        );
+    }
+    Ok(())
 }
 
 /// The terms of `project`, which must have been opened (`field` names it in the entry).

@@ -5,6 +5,7 @@
 pub mod allocator;
 pub mod check;
 pub mod checkpointer;
+pub mod limits;
 pub mod sequencer;
 pub mod telemetry;
 
@@ -34,6 +35,15 @@ pub enum ServiceError {
     StoredTree(#[source] MerkleError),
     #[error("cannot sign a checkpoint")]
     Checkpoint(#[from] NoteError),
+    /// The server's own `limits.set` does not validate: a bug, not bad input.
+    #[error("the solver limits entry was refused")]
+    LimitsRefused(#[source] EntryError),
+    #[error("cannot append the solver limits entry")]
+    LimitsAppend(#[source] Arc<ServiceError>),
+    #[error("the solver panicked")]
+    SolverPanicked,
+    #[error("cannot start the allocator's solver threads")]
+    SolverPool(#[source] rayon::ThreadPoolBuildError),
     /// The allocator built an entry that does not validate: a bug, not bad input.
     #[error("the allocation of {value} is not a valid entry")]
     AllocationEntry {
@@ -75,6 +85,7 @@ impl ServiceError {
             Self::Store(error) => error.is_unavailable(),
             Self::AllocationAppend { source, .. } => source.is_unavailable(),
             Self::Unvetted { source, .. } => source.is_unavailable(),
+            Self::LimitsAppend(source) => source.is_unavailable(),
             _ => false,
         }
     }

@@ -9,7 +9,7 @@ pub const ENTRIES_APPENDED: &str = "fairshare_entries_appended_total";
 pub const COMMIT_BATCH_ENTRIES: &str = "fairshare_commit_batch_entries";
 /// Histogram: one append transaction, from its lock to its commit, in seconds.
 pub const COMMIT_SECONDS: &str = "fairshare_commit_duration_seconds";
-/// Gauge: value entries still waiting for their allocation in the allocator's current run.
+/// Gauge: allocations the allocator has taken on and not finished (running or deferred).
 pub const ALLOCATION_QUEUE: &str = "fairshare_allocation_queue_length";
 /// Histogram: one allocation, from reading its inputs to its entry being committed, in seconds.
 pub const ALLOCATION_SECONDS: &str = "fairshare_allocation_duration_seconds";
@@ -27,7 +27,7 @@ pub const DESCRIPTIONS: &[(&str, &str)] = &[
     (COMMIT_SECONDS, "Append transaction latency, lock to commit"),
     (
         ALLOCATION_QUEUE,
-        "Value entries waiting for their allocation",
+        "Allocations taken on and not finished (running or deferred)",
     ),
     (
         ALLOCATION_SECONDS,

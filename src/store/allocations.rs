@@ -1,8 +1,9 @@
 //! Reads behind allocation: pending value entries, adopted policy texts, actor records,
 //! and the allocation entries the API lists (a project's inputs are in `inputs.rs`).
 
-use super::decode::{bigint, entry_id, parse_kind, slug};
+use super::decode::{bigint, decode_limits, entry_id, parse_kind, slug};
 use super::{Store, StoreError};
+use crate::entry::body::SolverLimits;
 use crate::entry::record::ActorRecord;
 use crate::entry::{ActorId, ContentDigest, EntryId};
 use std::collections::HashMap;
@@ -14,20 +15,42 @@ pub type LeafEntry = (u64, EntryId, Vec<u8>);
 type LeafQuery<'q> =
     sqlx::query::QueryAs<'q, sqlx::Postgres, (i64, Vec<u8>, Vec<u8>), sqlx::postgres::PgArguments>;
 
+/// The limits of the log's last `limits.set` before a position (one row, or none).
+pub(super) const LIMITS_BEFORE: &str =
+    "SELECT exact_players, sampled_marginals, measured_players, measurements
+       FROM solver_limits WHERE log_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT 1";
+
 /// Most rows one listing returns.
 pub const MAX_LISTING: usize = 1000;
 
 impl Store {
-    /// `value.realized` entries that no allocation entry answers yet, oldest first.
-    pub async fn pending_values(&self, limit: i64) -> Result<Vec<LeafEntry>, StoreError> {
+    /// The oldest `value.realized` entry that no allocation entry answers yet of each
+    /// project not in `excluded`, oldest first, at most `limit`.
+    pub async fn pending_values_of_other_projects(
+        &self,
+        excluded: &[String],
+        limit: i64,
+    ) -> Result<Vec<LeafEntry>, StoreError> {
         self.leaf_entries(
-            "SELECT e.seq, e.id, e.leaf FROM entries e
-              WHERE e.log_id = $1 AND e.entry_type = 'value.realized'
-                AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.log_id = e.log_id AND a.value_id = e.id)
-              ORDER BY e.seq LIMIT $2",
-            |q| q.bind(limit),
+            "SELECT seq, id, leaf FROM (
+                SELECT DISTINCT ON (e.project) e.seq, e.id, e.leaf FROM entries e
+                 WHERE e.log_id = $1 AND e.entry_type = 'value.realized' AND e.project <> ALL($2)
+                   AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.log_id = e.log_id AND a.value_id = e.id)
+                 ORDER BY e.project, e.seq) oldest
+              ORDER BY seq LIMIT $3",
+            |q| q.bind(excluded.to_vec()).bind(limit),
         )
         .await
+    }
+
+    /// The solver limits of the log's last `limits.set`, if it has one.
+    pub async fn solver_limits(&self) -> Result<Option<SolverLimits>, StoreError> {
+        let row: Option<(i64, i64, i64, i64)> = sqlx::query_as(LIMITS_BEFORE)
+            .bind(&self.log_id)
+            .bind(i64::MAX)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(decode_limits).transpose()
     }
 
     /// The project's contributions and endorsements, for `GET /v1/projects/{id}/contributions`.

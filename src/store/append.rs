@@ -1,13 +1,14 @@
 //! The append transaction: one per batch, serialized across processes by an advisory lock.
 
 use super::decode::{
-    entry_id, hash32, leaf_adds_key, leaf_registers, parse_kind, slug, stored_received_at,
+    count, decode_limits, entry_id, hash32, leaf_adds_key, leaf_registers, parse_kind, slug,
+    stored_received_at,
 };
 use super::rows::{NewRow, Rows};
 use super::{Store, StoreError};
 use crate::crypto::{KeyId, PublicKey, hash};
 use crate::entry::body::{Body, EntryType};
-use crate::entry::record::{ActorRecord, EntryRef, KeyRecord};
+use crate::entry::record::{ActorRecord, EntryRef, KeyRecord, PolicyCost};
 use crate::entry::{ContentDigest, SignedEntry};
 use crate::ledger::batch::{Plan, Receipt, Snapshot, StoredNonce};
 use chrono::{DateTime, Utc};
@@ -141,6 +142,7 @@ pub(super) async fn load_state<E: Borrow<SignedEntry>>(
     let mut snapshot = Snapshot::default();
     load_signers(&mut *conn, log_id, entries, before, &mut snapshot).await?;
     load_projections(&mut *conn, log_id, entries, before, &mut snapshot).await?;
+    load_limits(&mut *conn, log_id, entries, before, &mut snapshot).await?;
     let rows: Vec<(Vec<u8>, String, String, Option<String>)> = sqlx::query_as(
         "SELECT id, entry_type, actor, project FROM entries WHERE log_id = $1 AND id = ANY($2) AND seq < $3",
     )
@@ -336,3 +338,76 @@ type VouchedKeyRow = (String, String, Vec<u8>, bool, Vec<u8>);
 
 /// actor, nonce, seq, id, leaf hash, leaf.
 type NonceRow = (String, String, i64, Vec<u8>, Vec<u8>, Vec<u8>);
+
+/// What pricing `entries` needs, as of the log before `before`: the solver limits in force
+/// (for policies and realized values), the realized values' policy costs and their
+/// projects' measurements.
+async fn load_limits<E: Borrow<SignedEntry>>(
+    conn: &mut sqlx::PgConnection,
+    log_id: &str,
+    entries: &[E],
+    before: i64,
+    snapshot: &mut Snapshot,
+) -> Result<(), StoreError> {
+    let (mut hashes, mut projects, mut adopts) = (BTreeSet::new(), BTreeSet::new(), false);
+    for entry in entries {
+        match &entry.borrow().envelope.body {
+            Body::ValueRealized(v) => {
+                hashes.insert(v.policy.0.to_vec());
+                projects.insert(v.project.as_str().to_owned());
+            }
+            Body::PolicyAdopted(_) => adopts = true,
+            _ => {}
+        }
+    }
+    if hashes.is_empty() && !adopts {
+        return Ok(());
+    }
+    let limits: Option<(i64, i64, i64, i64)> = sqlx::query_as(super::allocations::LIMITS_BEFORE)
+        .bind(log_id)
+        .bind(before)
+        .fetch_optional(&mut *conn)
+        .await?;
+    snapshot.limits = limits.map(decode_limits).transpose()?;
+    let hashes: Vec<Vec<u8>> = hashes.into_iter().collect();
+    let rows: Vec<(Vec<u8>, i64, i64)> = sqlx::query_as(
+        "SELECT c.hash, c.exact_limit, c.samples FROM policy_costs c
+           JOIN policies p ON p.log_id = c.log_id AND p.hash = c.hash
+          WHERE c.log_id = $1 AND c.hash = ANY($2) AND p.adopted_seq < $3",
+    )
+    .bind(log_id)
+    .bind(&hashes)
+    .bind(before)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (hash, exact_limit, samples) in rows {
+        let cost = PolicyCost {
+            exact_limit: count(exact_limit)?,
+            samples: count(samples)?,
+        };
+        snapshot
+            .policy_costs
+            .insert(ContentDigest(hash32(&hash)?), cost);
+    }
+    let projects: Vec<String> = projects.into_iter().collect();
+    let rows: Vec<(String, i64, Vec<String>)> = sqlx::query_as(
+        "SELECT p.project,
+                (SELECT count(*) FROM measured_coalitions m
+                  WHERE m.log_id = $1 AND m.project = p.project AND m.seq < $3),
+                ARRAY(SELECT DISTINCT a FROM measured_coalitions m, unnest(m.members) a
+                       WHERE m.log_id = $1 AND m.project = p.project AND m.seq < $3)
+           FROM UNNEST($2::text[]) AS p(project)",
+    )
+    .bind(log_id)
+    .bind(&projects)
+    .bind(before)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (project, measurements, players) in rows {
+        let players = players.iter().map(|a| slug(a)).collect::<Result<_, _>>()?;
+        snapshot
+            .measured
+            .insert(slug(&project)?, (count(measurements)?, players));
+    }
+    Ok(())
+}

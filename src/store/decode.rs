@@ -4,6 +4,7 @@
 use super::StoreError;
 use crate::crypto::PublicKey;
 use crate::entry::body::EntryType;
+use crate::entry::body::SolverLimits;
 use crate::entry::{ActorId, ActorKind, EntryId};
 
 pub(super) fn slug(text: &str) -> Result<ActorId, StoreError> {
@@ -106,6 +107,22 @@ pub(super) fn leaf_adds_key(
                 && env.actor == actor
                 && env.body.public_key == Some(public_key.to_base64().as_str())
         })
+}
+
+/// A stored count (a limit, samples, a number of rows), which is never negative.
+pub(super) fn count(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("a negative count {value}")))
+}
+
+pub(super) fn decode_limits(
+    (exact_players, sampled_marginals, measured_players, measurements): (i64, i64, i64, i64),
+) -> Result<SolverLimits, StoreError> {
+    Ok(SolverLimits {
+        exact_players: count(exact_players)?,
+        sampled_marginals: count(sampled_marginals)?,
+        measured_players: count(measured_players)?,
+        measurements: count(measurements)?,
+    })
 }
 
 #[cfg(test)]

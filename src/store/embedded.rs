@@ -190,7 +190,7 @@ pub fn find_binaries(configured: Option<&Path>) -> Result<PathBuf, StoreError> {
 /// uid and gid of the `postgres` user, read from /etc/passwd.
 /// The process's effective user id: PostgreSQL refuses to run as root, so as root the
 /// cluster runs as the `postgres` user.
-#[allow(unsafe_code)] // std has no geteuid; this is the crate's one unsafe call.
+#[allow(unsafe_code)] // std has no geteuid (one of two unsafe calls, with setpriority).
 fn effective_uid() -> u32 {
     // SAFETY: geteuid takes no arguments, cannot fail and touches no memory of ours.
     unsafe { libc::geteuid() }

@@ -37,6 +37,7 @@ pub struct Rows {
     entries: EntryColumns,
     inputs: InputColumns,
     effects: EffectColumns,
+    limits: LimitColumns,
     /// The projects of this batch's contributions: an endorsement of one of them takes its
     /// project from here, since an INSERT's subquery does not see the rows it inserts.
     contribution_projects: HashMap<EntryId, String>,
@@ -68,6 +69,7 @@ impl Rows {
         self.inputs.push(seq, &row.id, env);
         for effect in row.effects {
             self.effects.push(effect, seq);
+            self.limits.push(effect, seq);
         }
         Ok(())
     }
@@ -145,6 +147,9 @@ impl EffectColumns {
                 seq,
                 member: *member,
             }),
+            // Solver limits and policy costs are `LimitColumns`'; measurements are read
+            // from the allocation inputs.
+            Effect::SetLimits(_) | Effect::PricePolicy { .. } | Effect::Measure { .. } => {}
         }
     }
 }
@@ -158,7 +163,8 @@ impl AppendTx {
         }
         self.insert_entries(&rows.entries).await?;
         self.insert_inputs(&rows.inputs).await?;
-        self.insert_effects(&rows.effects).await
+        self.insert_effects(&rows.effects).await?;
+        self.insert_limits(&rows.limits).await
     }
 
     /// The log's rows: one per entry.
@@ -260,6 +266,79 @@ impl AppendTx {
             .await?;
         }
         self.write_projects(terms, members).await
+    }
+}
+
+// --- Solver limits ---
+
+/// The rows `limits.set` entries and priced policies add.
+#[derive(Default)]
+struct LimitColumns {
+    /// solver_limits: seq, then each limit in `SolverLimits::FIELDS` order.
+    limits: (Vec<i64>, [Vec<i64>; 4]),
+    /// policy_costs: hash, exact limit, samples.
+    costs: (Vec<Vec<u8>>, Vec<i64>, Vec<i64>),
+}
+
+impl LimitColumns {
+    /// Counts beyond a `bigint` are stored as its largest value: no limit or policy
+    /// reaches it (limits are at most 2^53 - 1, samples at most 10^9).
+    fn push(&mut self, effect: &Effect, seq: i64) {
+        let big = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        match effect {
+            Effect::SetLimits(l) => {
+                self.limits.0.push(seq);
+                let values = [
+                    l.exact_players,
+                    l.sampled_marginals,
+                    l.measured_players,
+                    l.measurements,
+                ];
+                for (column, value) in self.limits.1.iter_mut().zip(values) {
+                    column.push(big(value));
+                }
+            }
+            Effect::PricePolicy { hash, cost } => {
+                self.costs.0.push(hash.0.to_vec());
+                self.costs.1.push(big(cost.exact_limit));
+                self.costs.2.push(big(cost.samples));
+            }
+            _ => {}
+        }
+    }
+}
+
+impl AppendTx {
+    async fn insert_limits(&mut self, columns: &LimitColumns) -> Result<(), StoreError> {
+        let (seqs, [exact, sampled, players, measurements]) = &columns.limits;
+        if !seqs.is_empty() {
+            sqlx::query(
+                "INSERT INTO solver_limits (log_id, seq, exact_players, sampled_marginals, measured_players, measurements)
+                 SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])",
+            )
+            .bind(&self.log_id)
+            .bind(seqs)
+            .bind(exact)
+            .bind(sampled)
+            .bind(players)
+            .bind(measurements)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        let (hashes, exact_limits, samples) = &columns.costs;
+        if !hashes.is_empty() {
+            sqlx::query(
+                "INSERT INTO policy_costs (log_id, hash, exact_limit, samples)
+                 SELECT $1, * FROM UNNEST($2::bytea[], $3::bigint[], $4::bigint[])",
+            )
+            .bind(&self.log_id)
+            .bind(hashes)
+            .bind(exact_limits)
+            .bind(samples)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
     }
 }
 

@@ -31,6 +31,8 @@ const LOG_TABLES: &[&str] = &[
     "contributions",
     "endorsements",
     "measured_coalitions",
+    "solver_limits",
+    "policy_costs",
 ];
 
 /// Runs the pending migrations through `owner`, the role that owns (or will own) the

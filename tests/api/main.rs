@@ -8,6 +8,7 @@
 mod actors;
 mod allocation_inputs;
 mod allocations;
+mod allocator;
 mod audit;
 mod cli;
 mod client;
@@ -25,6 +26,7 @@ mod limits;
 mod operations;
 mod ranges;
 mod retry;
+mod solver_limits;
 mod spec;
 mod transparency;
 mod trust;

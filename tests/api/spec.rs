@@ -67,6 +67,8 @@ struct World {
     registration_id: String,
     value_id: String,
     policy_text: String,
+    /// A policy with a measured game, adopted.
+    measured_policy: String,
 }
 
 fn digest(bytes: &[u8]) -> String {
@@ -141,6 +143,7 @@ async fn world() -> World {
         .expect("id")
         .to_owned();
     wait_for_allocation(&app, &value_id).await;
+    let measured_policy = measured_beyond_the_limits(&app, &alice, &shop).await;
     let policy_text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/policies/proportional.toml"
@@ -160,7 +163,29 @@ async fn world() -> World {
         registration_id,
         value_id,
         policy_text,
+        measured_policy,
     }
+}
+
+/// Project `lab`: a contribution and 257 measurements, one more than the default solver
+/// limit; returns the adopted measured policy.
+async fn measured_beyond_the_limits(app: &TestApp, alice: &Actor, shop: &Actor) -> String {
+    let policy = app.adopt_policy(shop, "measured").await;
+    app.open_project_as(shop, "lab", &[&policy], "open").await;
+    let mut entries = vec![alice.sign(
+        "contribution",
+        json!({"project": "lab", "kind": "text", "measure": {"quantity": "5", "unit": "words"},
+               "evidence": digest(b"lab")}),
+    )];
+    entries.extend((0..257).map(|i| {
+        shop.sign(
+            "coalition.measured",
+            json!({"project": "lab", "members": ["alice"], "value": format!("{i}")}),
+        )
+    }));
+    let (status, body) = app.post(&json!({ "entries": entries })).await;
+    assert_eq!((status, &body["rejected"]), (200, &json!(0)), "{body}");
+    policy
 }
 
 /// `entry` with its envelope changed by `change`, signed again by `key`.
@@ -223,6 +248,7 @@ fn cases(w: &World) -> Vec<(&'static str, Request)> {
             json!({"project": "novel", "members": [member], "value": "1"}),
         )
     };
+    let heavy_policy = "name = \"heavy\"\n[measured]\nfill = \"zero\"\nscale = 1\n[solver]\nsamples = 1000000000\n";
     let allocation = |value_entry: &str, project: &str| json!({"value_entry": value_entry, "project": project, "tree_size": 1, "status": "failed", "reason": "test"});
     let mut bad_signature = alice.contribution("novel", &[]);
     bad_signature["signature"] = other_signature.clone();
@@ -571,6 +597,21 @@ fn cases(w: &World) -> Vec<(&'static str, Request)> {
                 "server",
                 "allocation",
                 allocation(&w.value_id, "other"),
+            )),
+        ),
+        (
+            "`policy.adopted` whose worst case exceeds the solver limits (here 10^9 permutations)",
+            Request::Post(adopt(shop, heavy_policy, &digest(heavy_policy.as_bytes()))),
+        ),
+        (
+            "`value.realized` whose measured game exceeds the solver limits (here 257 measurements)",
+            Request::Post(value(shop, "lab", "EUR", &w.measured_policy)),
+        ),
+        (
+            "`limits.set` by an actor other than `server`",
+            Request::Post(alice.sign(
+                "limits.set",
+                json!({"exact_players": 20, "sampled_marginals": 10, "measured_players": 1, "measurements": 1}),
             )),
         ),
         (

@@ -87,6 +87,12 @@ fn vectors() -> Value {
         "project.members",
         json!({"project": "novel", "admit": ["alice", "scribe"], "remove": ["bob"]}),
     );
+    let server = key(4);
+    let limits = json!({
+        "v": 2, "type": "limits.set", "actor": "server", "key": server.public_key().key_id().to_string(),
+        "nonce": "vector-0007", "ts": "2026-11-29T12:00:00Z",
+        "body": {"exact_players": 20, "sampled_marginals": 10_000_000, "measured_players": 100, "measurements": 256},
+    });
     json!({
         "description": "fairshare entry vectors: signature = ed25519(signing_message); signing_message = \"fairshare/entry/v1\\n\" || canonical_envelope (RFC 8785); leaf = RFC 8785 of {envelope, signature, cosignatures?, received_at}; entry_id = blake3(leaf); leaf_hash = SHA-256(0x00 || leaf)",
         "vectors": [
@@ -96,6 +102,7 @@ fn vectors() -> Value {
             vector("project opened by its owner", opened, &acme, &[]),
             vector("project handed over", updated, &acme, &[]),
             vector("project members admitted and removed", members, &acme, &[]),
+            vector("solver limits, signed by the server key", limits, &server, &[]),
         ],
     })
 }
