@@ -12,8 +12,10 @@ use super::merkle::{Frontier, Hash, leaf_hash};
 use super::names::Names;
 use super::rules::{self, Checked, LedgerView, RegistrationPolicy, RuleSettings};
 use crate::crypto::{KeyId, PublicKey, hash};
-use crate::entry::body::EntryType;
-use crate::entry::record::{ActorRecord, Effect, EntryRef, KeyRecord, ProjectRecord};
+use crate::entry::body::{EntryType, SolverLimits};
+use crate::entry::record::{
+    ActorRecord, Effect, EntryRef, KeyRecord, MeasuredSize, PolicyCost, ProjectRecord,
+};
 use crate::entry::{ActorId, ContentDigest, EntryId, SignedEntry, Slug};
 use rayon::prelude::*;
 use serde_json::Value;
@@ -454,6 +456,15 @@ impl LedgerView for ReplayView<'_> {
     }
     fn member(&self, project: &Slug, actor: &ActorId) -> bool {
         self.state.member(project, actor)
+    }
+    fn limits(&self) -> SolverLimits {
+        self.state.limits()
+    }
+    fn policy_cost(&self, hash: &ContentDigest) -> Option<PolicyCost> {
+        self.state.policy_cost(hash)
+    }
+    fn measured(&self, project: &Slug) -> MeasuredSize {
+        self.state.measured(project)
     }
 }
 
