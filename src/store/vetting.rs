@@ -2,7 +2,7 @@
 //! process did not append, and the actor and key rows that no leaf vouches for.
 
 use super::append::load_state;
-use super::decode::{bigint, leaf_adds_key, leaf_registers};
+use super::decode::{bigint, count, leaf_adds_key, leaf_registers};
 use super::{Store, StoreError};
 use crate::crypto::PublicKey;
 use crate::entry::SignedEntry;
@@ -56,7 +56,7 @@ impl Store {
                     table: "actors",
                     actor,
                     key_id: None,
-                    seq: seq as u64,
+                    seq: count(seq)?,
                 });
             }
         }
@@ -78,7 +78,7 @@ impl Store {
                     table: "actor_keys",
                     actor,
                     key_id: Some(key_id),
-                    seq: seq as u64,
+                    seq: count(seq)?,
                 });
             }
         }

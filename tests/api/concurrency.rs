@@ -1,7 +1,7 @@
 //! Two server processes on one database, many clients: no gap, no duplicate, no fork, every
 //! checkpoint consistent with every other; and a restart continues the sequence.
 
-use crate::helpers::{Actor, admin_connection, fresh_database, spawn_app_on, text};
+use crate::helpers::{Actor, TestApp, admin_connection, fresh_database, spawn_app_on, text};
 use fairshare::crypto::hash;
 use fairshare::ledger::checkpoint::{NoteVerifier, open_checkpoint};
 use fairshare::ledger::merkle::{MemoryTree, verify_consistency};
@@ -9,35 +9,52 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn eight_clients_two_servers_give_one_gapless_sequence() {
+/// Two servers on one fresh database with the same server key and `flags`, the project
+/// "load" opened (2 entries); the database's name.
+async fn two_servers(flags: &[&str]) -> (Arc<[TestApp; 2]>, String) {
     let (url, name) = fresh_database().await;
     let data = tempfile::tempdir().expect("dir");
     let key = data.path().join("server.key");
-    let first = spawn_app_on(url.clone(), name.clone(), data, &[]).await;
+    let first = spawn_app_on(url.clone(), name.clone(), data, flags).await;
     let second_dir = tempfile::tempdir().expect("dir");
     std::fs::copy(&key, second_dir.path().join("server.key")).expect("same server key");
-    let second = spawn_app_on(url, name.clone(), second_dir, &[]).await;
+    let second = spawn_app_on(url, name.clone(), second_dir, flags).await;
     first.open_project("load").await;
-    let servers = Arc::new([first, second]);
+    (Arc::new([first, second]), name)
+}
 
-    let mut clients = Vec::new();
-    for c in 0..8 {
-        let servers = servers.clone();
-        clients.push(tokio::spawn(async move {
-            let actor = Actor::new(&format!("client-{c}"));
-            servers[c % 2].register(&actor, "human").await;
-            let mut seqs = Vec::new();
-            for i in 0..500 {
-                let (status, receipt) = servers[(c + i) % 2]
-                    .post(&actor.contribution("load", &[]))
-                    .await;
-                assert_eq!(status, 201, "{receipt}");
-                seqs.push(receipt["seq"].as_u64().expect("seq"));
-            }
-            seqs
-        }));
-    }
+/// `clients` actors, each registering and then contributing `each` times to "load",
+/// alternating between the two servers; each task yields the sequence numbers it was given.
+fn contributing_clients(
+    servers: &Arc<[TestApp; 2]>,
+    clients: usize,
+    each: usize,
+) -> Vec<tokio::task::JoinHandle<Vec<u64>>> {
+    (0..clients)
+        .map(|c| {
+            let servers = servers.clone();
+            tokio::spawn(async move {
+                let actor = Actor::new(&format!("client-{c}"));
+                servers[c % 2].register(&actor, "human").await;
+                let mut seqs = Vec::new();
+                for i in 0..each {
+                    let (status, receipt) = servers[(c + i) % 2]
+                        .post(&actor.contribution("load", &[]))
+                        .await;
+                    assert_eq!(status, 201, "{receipt}");
+                    seqs.push(receipt["seq"].as_u64().expect("seq"));
+                }
+                seqs
+            })
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_clients_two_servers_give_one_gapless_sequence() {
+    let (servers, name) = two_servers(&[]).await;
+
+    let clients = contributing_clients(&servers, 8, 500);
     let mut all = HashSet::new();
     for client in clients {
         for seq in client.await.expect("client finished") {
@@ -97,16 +114,7 @@ async fn restart_keeps_the_log_and_continues_the_sequence() {
 /// server vetted entries the other appended before signing over them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_servers_under_load_sign_one_history_and_vet_each_others_entries() {
-    let (url, name) = fresh_database().await;
-    let data = tempfile::tempdir().expect("dir");
-    let key = data.path().join("server.key");
-    let fast = ["--checkpoint-interval-ms", "20"];
-    let first = spawn_app_on(url.clone(), name.clone(), data, &fast).await;
-    let second_dir = tempfile::tempdir().expect("dir");
-    std::fs::copy(&key, second_dir.path().join("server.key")).expect("same server key");
-    let second = spawn_app_on(url, name.clone(), second_dir, &fast).await;
-    first.open_project("load").await;
-    let servers = Arc::new([first, second]);
+    let (servers, name) = two_servers(&["--checkpoint-interval-ms", "20"]).await;
 
     let loading = Arc::new(AtomicBool::new(true));
     let watchers: Vec<_> = (0..2)
@@ -125,24 +133,7 @@ async fn two_servers_under_load_sign_one_history_and_vet_each_others_entries() {
             })
         })
         .collect();
-    let clients: Vec<_> = (0..6)
-        .map(|c| {
-            let servers = servers.clone();
-            tokio::spawn(async move {
-                let actor = Actor::new(&format!("client-{c}"));
-                servers[c % 2].register(&actor, "human").await;
-                let mut seqs = Vec::new();
-                for i in 0..80 {
-                    let (status, receipt) = servers[(c + i) % 2]
-                        .post(&actor.contribution("load", &[]))
-                        .await;
-                    assert_eq!(status, 201, "{receipt}");
-                    seqs.push(receipt["seq"].as_u64().expect("seq"));
-                }
-                seqs
-            })
-        })
-        .collect();
+    let clients = contributing_clients(&servers, 6, 80);
     let mut seqs = Vec::new();
     for client in clients {
         seqs.extend(client.await.expect("client finished"));

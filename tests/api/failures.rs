@@ -1,9 +1,8 @@
 //! Failures on the server's side: 500 when the server or its stored data fails, 503 only
 //! when the database is unavailable; "nothing was stored" only where the request wrote.
 
-use crate::helpers::{Actor, admin_connection, spawn_app};
+use crate::helpers::{Actor, spawn_app};
 use crate::transparency::tamper;
-use sqlx::Executor;
 
 #[tokio::test]
 async fn a_corrupt_stored_row_is_a_500() {
@@ -31,14 +30,7 @@ async fn the_database_gone_is_a_503() {
     let app = spawn_app().await;
     let alice = Actor::new("alice");
     app.register(&alice, "human").await;
-    let mut admin = admin_connection("postgres").await;
-    admin
-        .execute(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE \"{}\" WITH (FORCE)",
-            app.database
-        )))
-        .await
-        .expect("drop the database under the server");
+    crate::helpers::drop_database_under(&app).await;
 
     for path in ["/v1/entries/0", "/health"] {
         let (status, problem) = app.get(path).await;

@@ -60,6 +60,17 @@ pub async fn admin_connection(database: &str) -> PgConnection {
         .expect("connect to test PostgreSQL")
 }
 
+/// Drops the running `app`'s database under it (the database gone, the server up).
+pub async fn drop_database_under(app: &TestApp) {
+    let mut admin = admin_connection("postgres").await;
+    sqlx::Executor::execute(
+        &mut admin,
+        sqlx::AssertSqlSafe(format!("DROP DATABASE \"{}\" WITH (FORCE)", app.database)),
+    )
+    .await
+    .expect("drop the database under the server");
+}
+
 /// Drops the databases of earlier test runs whose process is gone (the names carry its pid),
 /// so test databases do not pile up on a shared server.
 async fn drop_stale_databases(admin: &mut PgConnection) {

@@ -4,7 +4,6 @@
 use crate::helpers::{Actor, admin_connection, fresh_database, spawn_app, spawn_app_with, text};
 use crate::transparency::tamper;
 use serde_json::Value;
-use sqlx::Executor;
 use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
@@ -32,14 +31,7 @@ async fn liveness_and_readiness_answer_ok_with_each_check() {
 #[tokio::test]
 async fn readiness_fails_naming_the_database_when_it_is_gone_while_liveness_holds() {
     let app = spawn_app().await;
-    let mut admin = admin_connection("postgres").await;
-    admin
-        .execute(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE \"{}\" WITH (FORCE)",
-            app.database
-        )))
-        .await
-        .expect("drop the database under the server");
+    crate::helpers::drop_database_under(&app).await;
 
     let (status, problem) = app.get("/readyz").await;
     assert_eq!(status, 503, "{problem}");
