@@ -29,7 +29,7 @@ mod opening;
 #[path = "support/server.rs"]
 mod server;
 use clients::{contributions, post_all, sign};
-use opening::open_project;
+use opening::{open_project, submit_new};
 use server::{BenchResult, Server, start_server};
 
 const ACTORS: usize = 32;
@@ -87,14 +87,7 @@ async fn bench(db_url: &str, db_options: PgConnectOptions) -> BenchResult<()> {
             "actor.registered",
             json!({"kind": "human", "public_key": key.public_key().to_base64()}),
         )?;
-        let response = client
-            .post(format!("{}/v1/entries", server.base))
-            .json(&entry)
-            .send()
-            .await?;
-        if response.status().as_u16() != 201 {
-            return Err(format!("registering {id}: {}", response.text().await?).into());
-        }
+        submit_new(&client, &server, &entry, &format!("registering {id}")).await?;
     }
 
     let rss_peak = Arc::new(AtomicU64::new(0));

@@ -43,14 +43,25 @@ pub async fn open_project(
     let owner = fairshare::crypto::SecretKey::generate()?;
     let ts = fairshare::entry::envelope::format_timestamp(chrono::Utc::now());
     for entry in project_opening(&server_key, &owner, project, &ts)? {
-        let response = client
-            .post(format!("{}/v1/entries", server.base))
-            .json(&entry)
-            .send()
-            .await?;
-        if response.status().as_u16() != 201 {
-            return Err(format!("opening {project}: {}", response.text().await?).into());
-        }
+        submit_new(client, server, &entry, &format!("opening {project}")).await?;
+    }
+    Ok(())
+}
+
+/// Submits one entry that must be appended (201); else an error naming `what`.
+pub async fn submit_new(
+    client: &reqwest::Client,
+    server: &Server,
+    entry: &serde_json::Value,
+    what: &str,
+) -> BenchResult<()> {
+    let response = client
+        .post(format!("{}/v1/entries", server.base))
+        .json(entry)
+        .send()
+        .await?;
+    if response.status().as_u16() != 201 {
+        return Err(format!("{what}: {}", response.text().await?).into());
     }
     Ok(())
 }
