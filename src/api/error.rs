@@ -55,7 +55,8 @@ pub enum ApiError {
         /// Whole seconds until the next read is allowed (the Retry-After header).
         retry_after_secs: u64,
     },
-    /// Appending failed: nothing was stored.
+    /// Appending failed: nothing was stored, or (a connection lost while committing) the
+    /// outcome is unknown.
     #[error("cannot append")]
     Append(#[source] Arc<ServiceError>),
     /// A read or a computation of the service failed.
@@ -77,18 +78,34 @@ struct ServerFailure {
     /// The database was unavailable (503: worth a retry); otherwise the server or its data
     /// failed (500).
     unavailable: bool,
-    /// The request was a write, so the client learns that nothing was stored.
-    write: bool,
+    /// What a failed write left behind, for writes.
+    write: Option<WriteOutcome>,
+}
+
+/// What a client may conclude about a failed write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WriteOutcome {
+    NothingStored,
+    /// The commit may be durable: resubmitting the same entries returns their receipts if
+    /// they were stored, and stores them if not.
+    Unknown,
 }
 
 impl ApiError {
     /// `None` for the client's own errors.
     fn server_failure(&self) -> Option<ServerFailure> {
         let (unavailable, write) = match self {
-            Self::Append(error) => (error.is_unavailable(), true),
-            Self::Service(error) => (error.is_unavailable(), false),
-            Self::Store(error) => (error.is_unavailable(), false),
-            Self::Task(_) | Self::Encode(_) => (false, false),
+            Self::Append(error) => (
+                error.is_unavailable(),
+                Some(if error.is_outcome_unknown() {
+                    WriteOutcome::Unknown
+                } else {
+                    WriteOutcome::NothingStored
+                }),
+            ),
+            Self::Service(error) => (error.is_unavailable(), None),
+            Self::Store(error) => (error.is_unavailable(), None),
+            Self::Task(_) | Self::Encode(_) => (false, None),
             _ => return None,
         };
         Some(ServerFailure { unavailable, write })
@@ -180,10 +197,17 @@ fn status_problem(status: StatusCode) -> (StatusCode, &'static str, &'static str
 
 fn failure_detail(failure: ServerFailure) -> &'static str {
     match (failure.unavailable, failure.write) {
-        (true, true) => "the database is unavailable; nothing was stored; retry later",
-        (true, false) => "the database is unavailable; retry later",
-        (false, true) => "the server failed; nothing was stored",
-        (false, false) => "the server failed",
+        (_, Some(WriteOutcome::Unknown)) => {
+            "the database connection failed while committing: the entries may or may not be \
+             stored; resubmit them unchanged (an entry already in the log is answered with its \
+             receipt)"
+        }
+        (true, Some(WriteOutcome::NothingStored)) => {
+            "the database is unavailable; nothing was stored; retry later"
+        }
+        (true, None) => "the database is unavailable; retry later",
+        (false, Some(WriteOutcome::NothingStored)) => "the server failed; nothing was stored",
+        (false, None) => "the server failed",
     }
 }
 
@@ -291,4 +315,31 @@ pub async fn problem_for_bare_errors(response: Response) -> Response {
 
 pub async fn not_found_fallback(uri: axum::http::Uri) -> ApiError {
     ApiError::NotFound(format!("no route for {}", uri.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn append_failure(store: StoreError) -> Problem {
+        ApiError::Append(Arc::new(ServiceError::Store(store))).problem()
+    }
+
+    #[test]
+    fn a_commit_cut_off_midway_is_never_reported_as_nothing_stored() {
+        let problem = append_failure(StoreError::CommitOutcomeUnknown(sqlx::Error::WorkerCrashed));
+        assert_eq!(problem.status, 503);
+        assert!(
+            !problem.detail.contains("nothing was stored"),
+            "{problem:?}"
+        );
+        assert!(problem.detail.contains("resubmit"), "{problem:?}");
+    }
+
+    #[test]
+    fn a_failure_before_the_commit_says_nothing_was_stored() {
+        let problem = append_failure(StoreError::Database(sqlx::Error::PoolTimedOut));
+        assert_eq!(problem.status, 503);
+        assert!(problem.detail.contains("nothing was stored"), "{problem:?}");
+    }
 }

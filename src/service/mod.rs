@@ -89,6 +89,12 @@ impl ServiceError {
             _ => false,
         }
     }
+
+    /// Whether the failed write may have been stored (see
+    /// `StoreError::is_outcome_unknown`).
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Self::Store(error) if error.is_outcome_unknown())
+    }
 }
 
 /// `error` and its causes, each once: `a: caused by b: caused by c`. A cause whose text the

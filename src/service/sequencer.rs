@@ -149,10 +149,15 @@ async fn run(
                 }
             }
             Err(error) => {
+                let outcome = if error.is_outcome_unknown() {
+                    "the outcome is unknown"
+                } else {
+                    "nothing was stored"
+                };
                 tracing::error!(
                     error = &error as &dyn std::error::Error,
                     entries = entries.len(),
-                    "append batch failed; nothing was stored"
+                    "append batch failed; {outcome}"
                 );
                 let error = Arc::new(error);
                 for (_, reply) in replies {

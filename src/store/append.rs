@@ -113,10 +113,17 @@ impl AppendTx {
         self.write_rows(&rows).await
     }
 
-    /// Commits durably (synchronous_commit is on): only then may receipts be given.
+    /// Commits durably (synchronous_commit is on): only then may receipts be given. A
+    /// connection lost during COMMIT leaves the outcome unknown (the transaction may be
+    /// durable already); a refusal PostgreSQL answers means it was rolled back.
     pub async fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().await?;
-        Ok(())
+        self.tx.commit().await.map_err(|error| {
+            if super::database_unavailable(&error) {
+                StoreError::CommitOutcomeUnknown(error)
+            } else {
+                StoreError::Database(error)
+            }
+        })
     }
 }
 

@@ -52,6 +52,10 @@ pub enum StoreError {
     NotMigrated(Vec<i64>),
     #[error("database set-up: {0}")]
     Setup(String),
+    /// The connection failed while COMMIT was in flight: PostgreSQL may or may not have
+    /// made the transaction durable, and nobody on this side can tell which.
+    #[error("the connection failed while committing; the outcome is unknown: {0}")]
+    CommitOutcomeUnknown(#[source] sqlx::Error),
 }
 
 impl StoreError {
@@ -60,27 +64,39 @@ impl StoreError {
     /// of connections): a passing condition worth a retry, unlike corrupt data or a failed
     /// query.
     pub fn is_unavailable(&self) -> bool {
-        let Self::Database(error) = self else {
-            return false;
-        };
-        match error {
-            sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed => true,
-            sqlx::Error::Database(error) => error.code().is_some_and(|code| {
-                // PostgreSQL's SQLSTATE classes: 08 connection exception, 53 insufficient
-                // resources (too many connections), 57P admin or crash shutdown, cannot
-                // connect now, database dropped; 3D000: the database does not exist (any
-                // more).
-                code.starts_with("08")
-                    || code.starts_with("53")
-                    || code.starts_with("57P")
-                    || code == "3D000"
-            }),
+        match self {
+            Self::Database(error) => database_unavailable(error),
+            Self::CommitOutcomeUnknown(_) => true,
             _ => false,
         }
+    }
+
+    /// Whether a write may have been stored although it failed (see
+    /// [`StoreError::CommitOutcomeUnknown`]): its submitter must resubmit, not give up.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Self::CommitOutcomeUnknown(_))
+    }
+}
+
+/// See [`StoreError::is_unavailable`].
+fn database_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+            // PostgreSQL's SQLSTATE classes: 08 connection exception, 53 insufficient
+            // resources (too many connections), 57P admin or crash shutdown, cannot
+            // connect now, database dropped; 3D000: the database does not exist (any
+            // more).
+            code.starts_with("08")
+                || code.starts_with("53")
+                || code.starts_with("57P")
+                || code == "3D000"
+        }),
+        _ => false,
     }
 }
 

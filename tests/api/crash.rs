@@ -43,8 +43,8 @@ async fn kills_lose_nothing_acknowledged_and_allocate_once() {
     assert!(findings.allocation_errors.is_empty(), "{findings:?}");
     assert!(findings.failed_commands.is_empty(), "{findings:?}");
     assert!(figures.refused.is_empty(), "{:?}", figures.refused);
-    // Not asserted: a PostgreSQL kill between a commit's durability and its answer makes
-    // the server say "nothing was stored" for a stored batch (docs/BENCHMARKS.md, crash
-    // test); resubmission returns the receipt, which the checks above rely on.
+    // A kill between a commit's durability and its answer must not be reported as
+    // "nothing was stored": the server says the outcome is unknown.
+    assert_eq!(figures.misreported, 0, "503s that said nothing was stored");
     assert!(figures.clean());
 }
