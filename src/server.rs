@@ -112,6 +112,38 @@ pub struct ServerConfig {
     /// Log lines as text for people, or as JSON objects (one a line) for log collectors.
     #[arg(long, env = "FAIRSHARE_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// How far, in seconds, a signed request's `created` time may be from the server clock
+    /// (1 to 3600); a request is refused as a replay if its nonce was seen that long before.
+    #[arg(long, env = "FAIRSHARE_REQUEST_WINDOW", default_value_t = 300,
+          value_parser = clap::value_parser!(i64).range(1..=3600))]
+    pub request_window_secs: i64,
+    /// The origin clients reach the server at (`https://ledger.example`, behind a proxy
+    /// that ends TLS): signed requests cover it in `@target-uri`. Unset: `http://` and the
+    /// request's Host field.
+    #[arg(long, env = "FAIRSHARE_PUBLIC_ORIGIN", value_parser = public_origin)]
+    pub public_origin: Option<String>,
+    /// Makes every read public, without signatures, as a fully public log (docs/PROTOCOL.md,
+    /// "Who reads what").
+    #[arg(long, env = "FAIRSHARE_PUBLIC_READS")]
+    pub public_reads: bool,
+}
+
+/// A `scheme://host[:port]` origin, http or https, without path, query or trailing slash.
+fn public_origin(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host().is_some()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    if !plain {
+        return Err(format!(
+            "{text:?} is not an origin such as https://ledger.example or http://host:8080"
+        ));
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 /// How log lines are written.
@@ -338,6 +370,25 @@ pub struct RunningServer {
     vetting: Arc<checkpointer::Vetting>,
 }
 
+impl ServerConfig {
+    /// What the handlers need of this configuration, with the log's verifier key and what
+    /// the start-up check did.
+    fn api_settings(&self, log_key: String, startup_check: StartupCheck) -> ApiSettings {
+        ApiSettings {
+            max_body_bytes: self.max_body_bytes,
+            max_batch_entries: self.max_batch_entries,
+            max_body_memory: self.max_body_memory,
+            timestamp_skew: chrono::Duration::seconds(self.timestamp_skew_secs),
+            log_key,
+            startup_check,
+            read_quota: self.read_quota(),
+            request_window: chrono::Duration::seconds(self.request_window_secs),
+            public_origin: self.public_origin.clone(),
+            public_reads: self.public_reads,
+        }
+    }
+}
+
 impl RunningServer {
     pub async fn start(config: ServerConfig) -> Result<Self, StartError> {
         // Before anything records: the sequencer and allocator record from their first run.
@@ -403,20 +454,13 @@ impl RunningServer {
             allocator.clone(),
         )
         .map_err(StartError::Allocator)?;
-        let settings = ApiSettings {
-            max_body_bytes: config.max_body_bytes,
-            max_batch_entries: config.max_batch_entries,
-            max_body_memory: config.max_body_memory,
-            timestamp_skew: chrono::Duration::seconds(config.timestamp_skew_secs),
-            log_key: ledger.note_signer.verifier().to_vkey(),
-            startup_check,
-            read_quota: config.read_quota(),
-        };
+        let settings = config.api_settings(ledger.note_signer.verifier().to_vkey(), startup_check);
         let app = api::router(AppState {
             store: ledger.store.clone(),
             sequencer,
             allocator,
             settings: Arc::new(settings),
+            nonces: api::auth::NonceCache::default(),
         });
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

@@ -41,6 +41,13 @@ pub enum ApiError {
     /// The memory for request bodies stayed taken for as long as a request may wait.
     #[error("{0}")]
     Busy(String),
+    /// No signature where one is needed, or one that does not verify (PROTOCOL.md, "Signed
+    /// requests").
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The requester is known but may not do this (the authorization table's refusal).
+    #[error("{0}")]
+    Forbidden(String),
     /// The request is well formed but the log's state does not allow it.
     #[error("{0}")]
     Conflict(String),
@@ -127,6 +134,16 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
                 "The server is busy; retry later",
+            ),
+            Self::Unauthenticated(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "The request is not signed, or its signature does not verify",
+            ),
+            Self::Forbidden(_) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "The requester may not read or do this",
             ),
             Self::Conflict(_) => (
                 StatusCode::CONFLICT,
@@ -252,7 +269,15 @@ impl IntoResponse for ApiError {
             } => Some(*retry_after_secs),
             _ => None,
         };
+        let asks_signature = matches!(self, Self::Unauthenticated(_));
         let mut response = self.problem().into_response();
+        if asks_signature {
+            // RFC 9421 §5.1: what a signature the server accepts covers.
+            response.headers_mut().insert(
+                "accept-signature",
+                HeaderValue::from_static(ACCEPT_SIGNATURE),
+            );
+        }
         if let Some(seconds) = retry_after {
             response
                 .headers_mut()
@@ -269,6 +294,11 @@ impl IntoResponse for Problem {
         (status, [(header::CONTENT_TYPE, PROBLEM_JSON)], body).into_response()
     }
 }
+
+/// The Accept-Signature field of a 401 (RFC 9421 §5.1): the profile's label, components and
+/// tag (PROTOCOL.md, "Signed requests").
+const ACCEPT_SIGNATURE: &str =
+    r#"fairshare=("@method" "@target-uri");created;nonce;keyid;tag="fairshare/request/v1""#;
 
 /// The media type of every problem document.
 const PROBLEM_JSON: &str = "application/problem+json";

@@ -4,6 +4,7 @@
 mod actors;
 mod allocations;
 mod audit;
+pub mod auth;
 mod budget;
 mod entries;
 pub mod error;
@@ -41,6 +42,14 @@ pub struct ApiSettings {
     pub startup_check: StartupCheck,
     /// The rate limit on reads per client address; none when off.
     pub read_quota: Option<ReadQuota>,
+    /// How far a signed request's `created` time may be from the server clock; its nonce
+    /// is remembered that long after `created`.
+    pub request_window: chrono::Duration,
+    /// `scheme://host[:port]` clients reach the server at, which their `@target-uri`
+    /// starts with; `http://` and the Host field when unset.
+    pub public_origin: Option<String>,
+    /// Every read public, as before signed requests (`--public-reads`).
+    pub public_reads: bool,
 }
 
 /// What every handler can reach.
@@ -50,6 +59,8 @@ pub struct AppState {
     pub sequencer: Sequencer,
     pub allocator: Allocator,
     pub settings: Arc<ApiSettings>,
+    /// The nonces of recent signed requests (replay protection).
+    pub nonces: auth::NonceCache,
 }
 
 /// The largest position or count in the log a request may name: what the store's `bigint`
@@ -127,6 +138,10 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::router())
         .merge(projects::router())
         .fallback(error::not_found_fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::identify,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::map_response(
             error::problem_for_bare_errors,

@@ -183,6 +183,10 @@ fn server_config(database_url: Option<String>, data_dir: PathBuf) -> ServerConfi
         read_burst: 100,
         log_format: LogFormat::Text,
         allocator: AllocatorConfig::default(),
+        request_window_secs: 300,
+        public_origin: None,
+        // The demo shows every view of one log, so its log is public.
+        public_reads: true,
     }
 }
 

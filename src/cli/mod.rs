@@ -7,6 +7,7 @@ mod demo;
 mod export;
 mod import;
 mod keygen;
+mod request;
 mod serve;
 pub mod shapley;
 mod sign;
@@ -166,6 +167,11 @@ pub enum Command {
         after_help = "Example:\n  fairshare submit --server http://127.0.0.1:8080 entry.json\n  fairshare submit --server http://127.0.0.1:8080 entries.ndjson"
     )]
     Submit(submit::SubmitArgs),
+    /// Sign one request as an actor, send it, print the answer (reads that are not public).
+    #[command(
+        after_help = "Example:\n  fairshare request GET /v1/actors/alice --actor alice --key alice.key\n  fairshare request GET '/v1/allocations?project=novel' --actor acme --key acme.key"
+    )]
+    Request(request::RequestArgs),
 }
 
 /// Runs a parsed command line.
@@ -178,6 +184,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sign(args) => sign::run_sign(&args),
         Command::Cosign(args) => sign::run_cosign(&args),
         Command::Submit(args) => submit::run(&args).await,
+        Command::Request(args) => request::run(&args).await,
         Command::Shapley(args) => shapley::run(args),
         Command::Export(args) => export::run(&args).await,
         Command::Demo(args) => demo::run(&args).await,

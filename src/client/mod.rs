@@ -6,8 +6,10 @@
 
 pub mod layout;
 mod leaves;
+mod signing;
 
 pub use leaves::LeafStream;
+pub use signing::RequestSigner;
 
 use crate::ledger::checkpoint::{Checkpoint, NoteError, NoteVerifier, open_checkpoint};
 use crate::ledger::merkle::{Frontier, MerkleError};
@@ -74,6 +76,10 @@ pub enum ClientError {
     },
     #[error("the leaves do not fit a tree")]
     Tree(#[from] MerkleError),
+    #[error("{0:?} is not an HTTP method")]
+    Method(String),
+    #[error("cannot sign the request")]
+    Sign(#[source] crate::crypto::CryptoError),
 }
 
 /// A checkpoint and the signed note it was read from (what export saves).
@@ -103,6 +109,8 @@ pub struct BatchResults {
 pub struct LogClient {
     http: reqwest::Client,
     base: String,
+    /// Signs every request when set (reads that are not public need it).
+    signer: Option<RequestSigner>,
 }
 
 impl LogClient {
@@ -111,7 +119,55 @@ impl LogClient {
         Self {
             http: reqwest::Client::new(),
             base: base.trim_end_matches('/').to_owned(),
+            signer: None,
         }
+    }
+
+    /// The same client, signing its requests as `signer`'s actor.
+    pub fn signed_by(self, signer: RequestSigner) -> Self {
+        Self {
+            signer: Some(signer),
+            ..self
+        }
+    }
+
+    /// `request` (to `url`, with `body`), signed when the client has a signer.
+    fn signed(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: &str,
+        url: &str,
+        body: &[u8],
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
+        match &self.signer {
+            // Signed as reqwest will send it: the URL parsed and serialized again.
+            Some(signer) => {
+                let sent = url::Url::parse(url).map_or_else(|_| url.to_owned(), String::from);
+                Ok(request.headers(signer.sign(method, &sent, body)?))
+            }
+            None => Ok(request),
+        }
+    }
+
+    /// The status and text of `method path` with `body` (JSON when not empty), signed when
+    /// the client has a signer: what `fairshare request` sends.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<(StatusCode, String), ClientError> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| ClientError::Method(method.to_owned()))?;
+        let url = self.url(path);
+        let mut request = self.http.request(method.clone(), &url);
+        if !body.is_empty() {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let request = self.signed(request, method.as_str(), &url, &body)?;
+        Self::send(request, url).await
     }
 
     fn url(&self, path: &str) -> String {
@@ -141,7 +197,8 @@ impl LogClient {
     /// The status and text of `GET path`.
     async fn fetch(&self, path: &str) -> Result<(StatusCode, String), ClientError> {
         let url = self.url(path);
-        Self::send(self.http.get(&url), url).await
+        let request = self.signed(self.http.get(&url), "GET", &url, b"")?;
+        Self::send(request, url).await
     }
 
     /// The text of a successful answer; any other is an error.

@@ -1,9 +1,11 @@
 //! Pure cryptography: canonical JSON (RFC 8785), blake3 content hashes, ed25519 keys and
-//! signatures (verified one by one or in batches, accepting the same set). No IO.
+//! signatures (verified one by one or in batches, accepting the same set), the signed-request
+//! profile (RFC 9421). No IO.
 
 pub mod canonical;
 pub mod hash;
 pub mod keys;
+pub mod request;
 pub mod verify;
 
 pub use keys::{KeyId, PublicKey, SecretKey, Signature};
@@ -30,6 +32,9 @@ pub enum CryptoError {
     Canonical(String),
     #[error("the operating system gave no randomness: {0}")]
     Randomness(String),
+    /// A signed request (RFC 9421 profile) that does not read or does not verify.
+    #[error("{0}")]
+    Request(String),
 }
 
 /// Standard base64 with padding, the only encoding of keys and signatures (PROTOCOL.md).

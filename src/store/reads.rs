@@ -31,7 +31,45 @@ pub struct ActorRow {
     pub keys: Vec<KeyRow>,
 }
 
+/// A key of an actor, with what a request signed by it needs: the actor's kind and whether
+/// the key was revoked (or rotated out, which revokes it).
+#[derive(Debug, Clone)]
+pub struct SigningKey {
+    pub kind: ActorKind,
+    pub public_key: Vec<u8>,
+    pub revoked_seq: Option<u64>,
+}
+
 impl Store {
+    /// The key `key_id` of `actor`, if the actor registered or rotated it in.
+    pub async fn signing_key(
+        &self,
+        actor: &ActorId,
+        key_id: &str,
+    ) -> Result<Option<SigningKey>, StoreError> {
+        let row: Option<(String, Vec<u8>, Option<i64>)> = sqlx::query_as(
+            "SELECT a.kind, k.public_key, r.revoked_seq
+               FROM actor_keys k
+               JOIN actors a ON a.log_id = k.log_id AND a.id = k.actor
+               LEFT JOIN key_revocations r
+                 ON r.log_id = k.log_id AND r.actor = k.actor AND r.key_id = k.key_id
+              WHERE k.log_id = $1 AND k.actor = $2 AND k.key_id = $3",
+        )
+        .bind(&self.log_id)
+        .bind(actor.as_str())
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(kind, public_key, revoked)| {
+            Ok(SigningKey {
+                kind: parse_kind(&kind)?,
+                public_key,
+                revoked_seq: revoked.map(|r| r as u64),
+            })
+        })
+        .transpose()
+    }
+
     pub async fn entry_by_seq(&self, seq: u64) -> Result<Option<EntryRow>, StoreError> {
         let row: Option<StoredEntryColumns> = sqlx::query_as(
             "SELECT seq, id, leaf_hash, leaf FROM entries WHERE log_id = $1 AND seq = $2",

@@ -2,6 +2,7 @@
 //! starter), the real server on port 0, and signing helpers.
 
 use clap::Parser;
+use fairshare::client::RequestSigner;
 use fairshare::crypto::SecretKey;
 use fairshare::entry::ActorId;
 use fairshare::entry::envelope::{format_timestamp, sign_envelope};
@@ -219,6 +220,11 @@ impl Actor {
         self.key.public_key().key_id().to_string()
     }
 
+    /// The signer of this actor's requests.
+    pub fn request_signer(&self) -> RequestSigner {
+        RequestSigner::new(&self.id, self.key.clone())
+    }
+
     /// A signed entry with a fresh nonce and the current time.
     pub fn sign(&self, entry_type: &str, body: Value) -> Value {
         self.sign_with(&self.key, entry_type, body, &[])
@@ -294,6 +300,47 @@ impl TestApp {
         let response = self
             .client
             .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        answer(response).await
+    }
+
+    /// `GET path` signed by `actor` (PROTOCOL.md, "Signed requests").
+    pub async fn get_as(&self, actor: &Actor, path: &str) -> (u16, Value) {
+        self.send_signed(actor, "GET", path, b"").await
+    }
+
+    /// `method path` with `body` signed by `actor`, now, with a fresh nonce.
+    pub async fn send_signed(
+        &self,
+        actor: &Actor,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let headers = actor
+            .request_signer()
+            .sign(method, &url, body)
+            .expect("signs");
+        self.send_with(method, path, headers, body).await
+    }
+
+    /// `method path` with `body` and exactly `headers` (signatures made by the test).
+    pub async fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: reqwest::header::HeaderMap,
+        body: &[u8],
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let response = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .headers(headers)
+            .body(body.to_vec())
             .send()
             .await
             .expect("request");

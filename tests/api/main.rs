@@ -26,6 +26,7 @@ mod limits;
 mod operations;
 mod ranges;
 mod retry;
+mod signed_requests;
 mod solver_limits;
 mod spec;
 mod transparency;

@@ -1,0 +1,61 @@
+//! `fairshare request METHOD PATH --actor ID --key FILE`: signs one request as an actor
+//! (PROTOCOL.md, "Signed requests"), sends it and prints the answer's body; the exit code
+//! is 0 for a 2xx answer, 1 otherwise (the problem document is printed all the same).
+
+use super::{CliError, read_input};
+use crate::client::{LogClient, RequestSigner};
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct RequestArgs {
+    /// The HTTP method (GET, POST, ...).
+    method: String,
+    /// The path and query, such as /v1/actors/alice or '/v1/allocations?project=novel'.
+    path: String,
+    /// The signing actor's id.
+    #[arg(long, env = "FAIRSHARE_ACTOR")]
+    actor: String,
+    /// The actor's key file (`fairshare keygen`).
+    #[arg(long, env = "FAIRSHARE_KEY")]
+    key: PathBuf,
+    /// A file holding a JSON body to send and sign (with its Content-Digest).
+    #[arg(long)]
+    body: Option<PathBuf>,
+    /// Server base URL.
+    #[arg(
+        long,
+        env = "FAIRSHARE_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    server: String,
+}
+
+pub async fn run(args: &RequestArgs) -> Result<(), CliError> {
+    let method = args.method.to_ascii_uppercase();
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(CliError::Input(format!(
+            "{:?} is not an HTTP method",
+            args.method
+        )));
+    }
+    if !args.path.starts_with('/') {
+        return Err(CliError::Input(format!(
+            "{:?} is not a path: it starts with /",
+            args.path
+        )));
+    }
+    let key = crate::keyfile::read(&args.key)
+        .map_err(|e| CliError::input_because("cannot read the key file", e))?;
+    let body = match &args.body {
+        Some(path) => read_input(path)?.into_bytes(),
+        None => Vec::new(),
+    };
+    let client = LogClient::new(&args.server).signed_by(RequestSigner::new(&args.actor, key));
+    let (status, text) = client.request(&method, &args.path, body).await?;
+    println!("{}", text.trim_end());
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(CliError::Failed(format!("the server answered {status}")))
+    }
+}
