@@ -357,7 +357,7 @@ mod tests {
 
     #[test]
     fn a_commit_cut_off_midway_is_never_reported_as_nothing_stored() {
-        let problem = append_failure(StoreError::CommitOutcomeUnknown(sqlx::Error::WorkerCrashed));
+        let problem = append_failure(crate::store::examples::commit_cut_off());
         assert_eq!(problem.status, 503);
         assert!(
             !problem.detail.contains("nothing was stored"),
@@ -368,7 +368,7 @@ mod tests {
 
     #[test]
     fn a_failure_before_the_commit_says_nothing_was_stored() {
-        let problem = append_failure(StoreError::Database(sqlx::Error::PoolTimedOut));
+        let problem = append_failure(crate::store::examples::no_connection());
         assert_eq!(problem.status, 503);
         assert!(problem.detail.contains("nothing was stored"), "{problem:?}");
     }

@@ -78,6 +78,22 @@ impl StoreError {
     }
 }
 
+/// Store errors for other layers' tests, which must not name sqlx.
+#[cfg(test)]
+pub(crate) mod examples {
+    use super::StoreError;
+
+    /// A connection that died while COMMIT was in flight.
+    pub fn commit_cut_off() -> StoreError {
+        StoreError::CommitOutcomeUnknown(sqlx::Error::WorkerCrashed)
+    }
+
+    /// A pool that found no connection before any statement ran.
+    pub fn no_connection() -> StoreError {
+        StoreError::Database(sqlx::Error::PoolTimedOut)
+    }
+}
+
 /// See [`StoreError::is_unavailable`].
 fn database_unavailable(error: &sqlx::Error) -> bool {
     match error {
