@@ -2,6 +2,7 @@
 //! proofs (RFC 9162), and the leaves as NDJSON pages for export.
 
 use super::error::ApiError;
+use super::witness;
 use super::{AppState, MAX_POSITION, parse_number, position};
 use crate::client::layout;
 use crate::crypto::hash;
@@ -36,6 +37,19 @@ fn text(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
+/// A checkpoint changes with the log: tlog-tiles asks that it not be cached beyond a few
+/// seconds, so caches revalidate it every time.
+fn checkpoint_text(note: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        note,
+    )
+        .into_response()
+}
+
 fn hex_list(hashes: &[Hash]) -> Vec<String> {
     hashes.iter().map(|h| hash::to_hex(h)).collect()
 }
@@ -45,13 +59,13 @@ async fn log_key(State(state): State<AppState>) -> Response {
     text(state.settings.log_key.clone())
 }
 
+/// The latest published checkpoint (tlog-tiles' `<prefix>/checkpoint`), with its
+/// witnesses' cosignatures: with witnesses configured, the latest their quorum cosigned.
 async fn latest_checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let stored = state
-        .store
-        .latest_checkpoint()
+    let published = witness::published(&state)
         .await?
-        .ok_or_else(|| ApiError::NotFound("no checkpoint yet".into()))?;
-    Ok(text(stored.note))
+        .ok_or_else(|| ApiError::NotFound("no published checkpoint yet".into()))?;
+    Ok(checkpoint_text(published.note()))
 }
 
 async fn checkpoint(
@@ -59,12 +73,10 @@ async fn checkpoint(
     Path(size): Path<String>,
 ) -> Result<Response, ApiError> {
     let size = parse_number("tree_size", &size, MAX_POSITION)?;
-    let stored = state
-        .store
-        .checkpoint(size)
+    let stored = witness::cosigned(&state, size)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no checkpoint of size {size}")))?;
-    Ok(text(stored.note))
+    Ok(checkpoint_text(stored.note()))
 }
 
 /// The stored nodes `ids` of the tree of the first `size` leaves, in one query. Nodes are

@@ -12,6 +12,8 @@ pub const READYZ: &str = "/readyz";
 pub const METRICS: &str = "/metrics";
 pub const ENTRIES: &str = "/v1/entries";
 pub const ENTRY: &str = "/v1/entries/{seq}";
+/// An entry's C2SP tlog-proof bundle.
+pub const ENTRY_PROOF: &str = "/v1/entries/{seq}/proof";
 pub const ACTOR: &str = "/v1/actors/{id}";
 pub const LOG_KEY: &str = "/v1/log/key";
 pub const LOG_CHECKPOINT: &str = "/v1/log/checkpoint";
@@ -19,6 +21,13 @@ pub const LOG_CHECKPOINT_OF_SIZE: &str = "/v1/log/checkpoints/{tree_size}";
 pub const INCLUSION_PROOF: &str = "/v1/log/proof/inclusion";
 pub const CONSISTENCY_PROOF: &str = "/v1/log/proof/consistency";
 pub const LOG_ENTRIES: &str = "/v1/log/entries";
+/// The C2SP tlog-tiles prefix: `<prefix>/checkpoint` is [`LOG_CHECKPOINT`], tiles and entry
+/// bundles are under `<prefix>/tile/`.
+pub const TILES_PREFIX: &str = "/v1/log";
+pub const LOG_TILE: &str = "/v1/log/tile/{*path}";
+/// The checkpoint witnesses are asked to cosign, and where they post their cosignatures.
+pub const LOG_CHECKPOINT_TO_COSIGN: &str = "/v1/log/witness/checkpoint";
+pub const LOG_COSIGNATURES: &str = "/v1/log/witness/cosignatures";
 pub const ALLOCATIONS: &str = "/v1/allocations";
 pub const ALLOCATION: &str = "/v1/allocations/{id}";
 pub const ALLOCATION_RETRY: &str = "/v1/allocations/{id}/retry";

@@ -137,6 +137,42 @@ impl Store {
         fetch_nodes(&self.pool, &self.log_id, ids).await
     }
 
+    /// Hashes `start..start + count` of tree level `level` (level 0: leaf hashes), in
+    /// order: what a tile holds. Stops at the first the log does not hold.
+    pub async fn level_hashes(
+        &self,
+        level: u8,
+        start: u64,
+        count: u64,
+    ) -> Result<Vec<Hash>, StoreError> {
+        let end = start.saturating_add(count);
+        if level == 0 {
+            let rows: Vec<(Vec<u8>,)> = sqlx::query_as(
+                "SELECT leaf_hash FROM entries WHERE log_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq",
+            )
+            .bind(&self.log_id)
+            .bind(bigint(start)?)
+            .bind(bigint(end)?)
+            .fetch_all(&self.pool)
+            .await?;
+            return rows.iter().map(|(hash,)| hash32(hash)).collect();
+        }
+        let ids: Vec<NodeId> = (start..end).map(|i| NodeId::new(level, i)).collect();
+        let found = fetch_nodes(&self.pool, &self.log_id, &ids).await?;
+        Ok(ids.iter().map_while(|id| found.get(id).copied()).collect())
+    }
+
+    /// The size of the latest checkpoint (0 before the first).
+    pub async fn checkpointed_size(&self) -> Result<u64, StoreError> {
+        let (size,): (i64,) = sqlx::query_as(
+            "SELECT COALESCE(MAX(tree_size), 0) FROM checkpoints WHERE log_id = $1",
+        )
+        .bind(&self.log_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(size as u64)
+    }
+
     pub async fn leaf_index_by_hash(&self, leaf_hash: &Hash) -> Result<Option<u64>, StoreError> {
         let row: Option<(i64,)> = sqlx::query_as("SELECT min(seq) FROM entries WHERE log_id = $1 AND leaf_hash = $2 HAVING min(seq) IS NOT NULL")
             .bind(&self.log_id)
