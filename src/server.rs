@@ -5,8 +5,9 @@ use crate::api::{self, ApiSettings, AppState, ReadQuota, StartupCheck};
 use crate::crypto::SecretKey;
 use crate::entry::body::SolverLimits;
 use crate::keyfile::{self, KeyFileError};
-use crate::ledger::checkpoint::{NoteError, NoteSigner};
+use crate::ledger::checkpoint::{NoteError, NoteSigner, NoteVerifier};
 use crate::ledger::rules::{RegistrationPolicy, RuleSettings};
+use crate::ledger::witness::{PolicyError, WitnessPolicy};
 use crate::policy::file::MAX_EXACT_LIMIT;
 use crate::service::{Sequencer, ServiceError, allocator, check, checkpointer, limits};
 use crate::store::embedded::EmbeddedPostgres;
@@ -126,6 +127,8 @@ pub struct ServerConfig {
     /// "Who reads what").
     #[arg(long, env = "FAIRSHARE_PUBLIC_READS")]
     pub public_reads: bool,
+    #[command(flatten)]
+    pub witnesses: WitnessConfig,
 }
 
 /// A `scheme://host[:port]` origin, http or https, without path, query or trailing slash.
@@ -144,6 +147,31 @@ fn public_origin(text: &str) -> Result<String, String> {
         ));
     }
     Ok(url.origin().ascii_serialization())
+}
+
+/// The witnesses a checkpoint needs before it counts as published.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct WitnessConfig {
+    /// A witness's verifier key (`<name>+<key ID>+base64(0x04 || key)`); repeat the flag (or
+    /// separate by commas) for each. Their cosignatures are kept beside the checkpoints.
+    #[arg(long = "witness", env = "FAIRSHARE_WITNESSES", value_delimiter = ',',
+          value_parser = witness_key)]
+    pub witnesses: Vec<NoteVerifier>,
+    /// How many of the witnesses must cosign a checkpoint before it is published (default:
+    /// all of them).
+    #[arg(long, env = "FAIRSHARE_WITNESS_QUORUM")]
+    pub witness_quorum: Option<usize>,
+}
+
+impl WitnessConfig {
+    pub fn policy(&self) -> Result<WitnessPolicy, PolicyError> {
+        let quorum = self.witness_quorum.unwrap_or(self.witnesses.len());
+        WitnessPolicy::new(self.witnesses.clone(), quorum)
+    }
+}
+
+fn witness_key(text: &str) -> Result<NoteVerifier, String> {
+    NoteVerifier::from_vkey(text.trim()).map_err(|e| e.to_string())
 }
 
 /// How log lines are written.
@@ -254,6 +282,8 @@ pub enum StartError {
     Limits(#[source] ServiceError),
     #[error("cannot start the allocator")]
     Allocator(#[source] ServiceError),
+    #[error("--witness and --witness-quorum")]
+    Witnesses(#[source] PolicyError),
     #[error("cannot listen on {0}")]
     Listen(SocketAddr, #[source] std::io::Error),
 }
@@ -373,7 +403,12 @@ pub struct RunningServer {
 impl ServerConfig {
     /// What the handlers need of this configuration, with the log's verifier key and what
     /// the start-up check did.
-    fn api_settings(&self, log_key: String, startup_check: StartupCheck) -> ApiSettings {
+    fn api_settings(
+        &self,
+        log_key: String,
+        startup_check: StartupCheck,
+        witnesses: WitnessPolicy,
+    ) -> ApiSettings {
         ApiSettings {
             max_body_bytes: self.max_body_bytes,
             max_batch_entries: self.max_batch_entries,
@@ -385,6 +420,7 @@ impl ServerConfig {
             request_window: chrono::Duration::seconds(self.request_window_secs),
             public_origin: self.public_origin.clone(),
             public_reads: self.public_reads,
+            witnesses,
         }
     }
 }
@@ -393,6 +429,7 @@ impl RunningServer {
     pub async fn start(config: ServerConfig) -> Result<Self, StartError> {
         // Before anything records: the sequencer and allocator record from their first run.
         api::metrics::recorder();
+        let witnesses = config.witnesses.policy().map_err(StartError::Witnesses)?;
         let ledger = Ledger::open(
             &config.database,
             config.db_connections,
@@ -454,7 +491,11 @@ impl RunningServer {
             allocator.clone(),
         )
         .map_err(StartError::Allocator)?;
-        let settings = config.api_settings(ledger.note_signer.verifier().to_vkey(), startup_check);
+        let settings = config.api_settings(
+            ledger.note_signer.verifier().to_vkey(),
+            startup_check,
+            witnesses,
+        );
         let app = api::router(AppState {
             store: ledger.store.clone(),
             sequencer,

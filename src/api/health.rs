@@ -62,12 +62,19 @@ async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
             "the database lacks migrations {pending:?}: run `fairshare db migrate`"
         )));
     }
+    let (head, published) = super::witness::publication(&state).await?;
     Ok(Json(json!({
         "status": "ok",
         "checks": {
             "database": "ok",
             "migrations": "ok",
             "startup_check": state.settings.startup_check.as_str(),
+        },
+        "publication": {
+            "checkpoint_size": head,
+            "published_size": published,
+            "lag_entries": head.saturating_sub(published),
+            "witness_quorum": state.settings.witnesses.quorum(),
         }
     })))
 }

@@ -5,7 +5,7 @@ use super::AppState;
 use crate::client::layout;
 use crate::service::telemetry;
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -71,7 +71,14 @@ pub fn router() -> Router<AppState> {
     Router::new().route(layout::METRICS, get(render))
 }
 
-async fn render() -> Response {
+async fn render(State(state): State<AppState>) -> Response {
+    // The lag is read when scraped; a database that does not answer leaves the last value.
+    if let Err(error) = super::witness::publication(&state).await {
+        tracing::warn!(
+            error = &error as &dyn std::error::Error,
+            "metrics: publication lag"
+        );
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -13,6 +13,9 @@ mod limits;
 mod log;
 pub mod metrics;
 mod projects;
+mod proofs;
+mod tiles;
+mod witness;
 
 use crate::service::Sequencer;
 use crate::service::allocator::Allocator;
@@ -50,6 +53,9 @@ pub struct ApiSettings {
     pub public_origin: Option<String>,
     /// Every read public, as before signed requests (`--public-reads`).
     pub public_reads: bool,
+    /// The witnesses whose cosignatures the server keeps, and how many make a checkpoint
+    /// published.
+    pub witnesses: crate::ledger::witness::WitnessPolicy,
 }
 
 /// What every handler can reach.
@@ -134,6 +140,9 @@ pub fn router(state: AppState) -> Router {
         .merge(entries::router(budget))
         .merge(actors::router())
         .merge(log::router())
+        .merge(tiles::router())
+        .merge(witness::router())
+        .merge(proofs::router())
         .merge(allocations::router())
         .merge(audit::router())
         .merge(projects::router())

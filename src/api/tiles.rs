@@ -11,11 +11,11 @@ use super::AppState;
 use super::error::ApiError;
 use crate::client::layout;
 use crate::ledger::tiles::{self, Tile, TileKind};
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 
 pub fn router() -> Router<AppState> {
     Router::new().route(layout::LOG_TILE, get(tile))
@@ -35,9 +35,10 @@ async fn tile(
     State(state): State<AppState>,
     Path(path): Path<String>,
 ) -> Result<Response, ApiError> {
-    let tile = Tile::parse(&format!("tile/{path}"))
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let not_found = || ApiError::NotFound(format!("no {} in the latest checkpoint", tile.to_path()));
+    let tile =
+        Tile::parse(&format!("tile/{path}")).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let not_found =
+        || ApiError::NotFound(format!("no {} in the latest checkpoint", tile.to_path()));
     let needed = tile.tree_size_needed().ok_or_else(not_found)?;
     if needed > state.store.checkpointed_size().await? {
         return Err(not_found());
@@ -58,13 +59,14 @@ async fn tile(
         }
         TileKind::Entries => {
             let leaves = state.store.leaves(first, first + tile.width).await?;
-            tiles::entry_bundle(leaves.iter().map(|(i, leaf)| (*i, leaf.as_slice())))
-                .map_err(|e| {
+            tiles::entry_bundle(leaves.iter().map(|(i, leaf)| (*i, leaf.as_slice()))).map_err(
+                |e| {
                     ApiError::Conflict(format!(
                         "{e}: read it from {}",
                         layout::leaf_page(e.index, Some(e.index + 1))
                     ))
-                })?
+                },
+            )?
         }
     };
     Ok((

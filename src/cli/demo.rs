@@ -12,7 +12,9 @@ use crate::entry::{ActorId, EntryType};
 use crate::ledger::merkle::Frontier;
 use crate::ledger::replay::BadLeaf;
 use crate::ledger::rules::RegistrationPolicy;
-use crate::server::{AllocatorConfig, DatabaseConfig, LogFormat, RunningServer, ServerConfig};
+use crate::server::{
+    AllocatorConfig, DatabaseConfig, LogFormat, RunningServer, ServerConfig, WitnessConfig,
+};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -187,6 +189,7 @@ fn server_config(database_url: Option<String>, data_dir: PathBuf) -> ServerConfi
         public_origin: None,
         // The demo shows every view of one log, so its log is public.
         public_reads: true,
+        witnesses: WitnessConfig::default(),
     }
 }
 

@@ -7,12 +7,14 @@ mod demo;
 mod export;
 mod import;
 mod keygen;
+mod prove;
 mod request;
 mod serve;
 pub mod shapley;
 mod sign;
 mod submit;
 mod verify;
+mod witness;
 
 use clap::{Parser, Subcommand};
 
@@ -172,6 +174,16 @@ pub enum Command {
         after_help = "Example:\n  fairshare request GET /v1/actors/alice --actor alice --key alice.key\n  fairshare request GET '/v1/allocations?project=novel' --actor acme --key acme.key"
     )]
     Request(request::RequestArgs),
+    /// Witness a log (C2SP tlog-witness): cosign each checkpoint consistent with the last one cosigned; stop on a fork.
+    #[command(
+        after_help = "Example:\n  fairshare witness --log http://127.0.0.1:8080 --log-key \"$(curl -s localhost:8080/v1/log/key)\" --key regulator.key --name regulator.example/witness --state witness-state"
+    )]
+    Witness(witness::WitnessArgs),
+    /// Check an entry's proof bundle (C2SP tlog-proof) offline.
+    #[command(
+        after_help = "Example:\n  curl -s localhost:8080/v1/entries/7/proof > 7.tlog-proof\n  fairshare prove --bundle 7.tlog-proof --log-key \"$(cat log.vkey)\" --witness \"$(cat witness.vkey)\""
+    )]
+    Prove(prove::ProveArgs),
 }
 
 /// Runs a parsed command line.
@@ -191,6 +203,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Verify(args) => verify::run(&args).await,
         Command::Import(args) => import::run(&args).await,
         Command::Check(args) => check::run(&args).await,
+        Command::Witness(args) => witness::run(&args).await,
+        Command::Prove(args) => prove::run(&args),
     }
 }
 

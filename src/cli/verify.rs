@@ -7,9 +7,12 @@ use crate::allocation::reproduce::Reproducer;
 use crate::client::LogClient;
 use crate::crypto::{PublicKey, hash};
 use crate::entry::envelope::PROTOCOL_VERSION;
-use crate::ledger::checkpoint::{Checkpoint, NoteVerifier, open_checkpoint};
+use crate::ledger::checkpoint::{
+    Checkpoint, NoteVerifier, SIGNATURE_TYPE_ED25519, open_checkpoint,
+};
 use crate::ledger::merkle::Frontier;
 use crate::ledger::replay::{BadLeaf, ReplayReport, replay_stream};
+use crate::ledger::witness::WitnessPolicy;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 
@@ -27,21 +30,48 @@ pub struct VerifyArgs {
     /// A checkpoint saved earlier: the log must extend it (exposes rewritten or forked history).
     #[arg(long)]
     previous_checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    witnesses: WitnessKeys,
+}
+
+/// The witnesses a checkpoint must be cosigned by, for `verify` and `prove`.
+#[derive(clap::Args, Debug)]
+pub(super) struct WitnessKeys {
+    /// A witness's verifier key (`name+hash+base64(0x04 || key)`) or a file holding it;
+    /// repeat for each. The checkpoint must carry cosignatures of --quorum of them.
+    #[arg(long = "witness")]
+    witnesses: Vec<String>,
+    /// How many of the --witness keys must have cosigned the checkpoint (default: all).
+    #[arg(long, requires = "witnesses")]
+    quorum: Option<usize>,
 }
 
 pub async fn run(args: &VerifyArgs) -> Result<(), CliError> {
     let verifier = log_key(&args.log_key)?;
     let is_url = args.log.starts_with("http://") || args.log.starts_with("https://");
     let client = is_url.then(|| LogClient::new(&args.log));
-    let checkpoint = match (&args.checkpoint, &client) {
-        (Some(path), _) => checkpoint_file(path, &verifier, "--checkpoint")?,
-        (None, Some(client)) => client.checkpoint(&verifier).await?.checkpoint,
-        (None, None) => checkpoint_file(
+    let policy = args.witnesses.policy()?;
+    let (checkpoint, note) = match (&args.checkpoint, &client) {
+        (Some(path), _) => signed_checkpoint_file(path, &verifier, "--checkpoint")?,
+        (None, Some(client)) => {
+            let signed = client.checkpoint(&verifier).await?;
+            (signed.checkpoint, signed.note)
+        }
+        (None, None) => signed_checkpoint_file(
             &checkpoint_path(Path::new(&args.log)),
             &verifier,
             "checkpoint",
         )?,
     };
+    let witnessed = policy
+        .as_ref()
+        .map(|policy| {
+            policy
+                .open(&note, &verifier)
+                .map(|(_, cosignatures)| (cosignatures.len(), policy.quorum()))
+                .map_err(|e| CliError::failed_because("the checkpoint is not witnessed", e))
+        })
+        .transpose()?;
     let previous = args
         .previous_checkpoint
         .as_deref()
@@ -66,11 +96,16 @@ pub async fn run(args: &VerifyArgs) -> Result<(), CliError> {
         check_extends(previous, &checkpoint, &report)?;
     }
     println!(
-        "ok: {} entries, {} actors; every signature, leaf and rule of protocol v{PROTOCOL_VERSION} checked, every allocation recomputed; root {} matches the checkpoint of size {}{}",
+        "ok: {} entries, {} actors; every signature, leaf and rule of protocol v{PROTOCOL_VERSION} checked, every allocation recomputed; root {} matches the checkpoint of size {}{}{}",
         report.entries,
         report.actors,
         hash::to_hex(&report.root),
         checkpoint.size,
+        witnessed
+            .map(|(valid, quorum)| format!(
+                ", cosigned by {valid} of the named witnesses (quorum {quorum})"
+            ))
+            .unwrap_or_default(),
         previous
             .map(|p| format!(
                 ", consistent with the previous checkpoint of size {}",
@@ -84,7 +119,39 @@ pub async fn run(args: &VerifyArgs) -> Result<(), CliError> {
 /// `--log-key`: the key itself, or a file holding it.
 pub(super) fn log_key(argument: &str) -> Result<NoteVerifier, CliError> {
     let text = std::fs::read_to_string(argument).unwrap_or_else(|_| argument.to_owned());
-    NoteVerifier::from_vkey(text.trim()).map_err(|e| CliError::input_because("--log-key", e))
+    let key = NoteVerifier::from_vkey(text.trim())
+        .map_err(|e| CliError::input_because("--log-key", e))?;
+    // A witness's key (type 0x04) would take its cosignature for the log's signature.
+    if key.signature_type() != SIGNATURE_TYPE_ED25519 {
+        return Err(CliError::Input(format!(
+            "--log-key {} is not a log's key (signature type 0x01)",
+            key.to_vkey()
+        )));
+    }
+    Ok(key)
+}
+
+impl WitnessKeys {
+    /// `--witness` keys (each the key or a file holding it) and `--quorum`; none without keys.
+    pub(super) fn policy(&self) -> Result<Option<WitnessPolicy>, CliError> {
+        if self.witnesses.is_empty() {
+            return Ok(None);
+        }
+        let keys = self
+            .witnesses
+            .iter()
+            .map(|argument| {
+                let text =
+                    std::fs::read_to_string(argument).unwrap_or_else(|_| argument.to_owned());
+                NoteVerifier::from_vkey(text.trim())
+                    .map_err(|e| CliError::input_because("--witness", e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let quorum = self.quorum.unwrap_or(keys.len());
+        WitnessPolicy::new(keys, quorum)
+            .map(Some)
+            .map_err(|e| CliError::input_because("--witness and --quorum", e))
+    }
 }
 
 /// The checkpoint in the file `path`, verified under the log's key.

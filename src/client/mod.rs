@@ -7,6 +7,7 @@
 pub mod layout;
 mod leaves;
 mod signing;
+mod witness;
 
 pub use leaves::LeafStream;
 pub use signing::RequestSigner;

@@ -5,7 +5,10 @@ pub mod batch;
 pub mod checkpoint;
 pub mod merkle;
 pub mod names;
+pub mod proof;
 pub mod replay;
 pub mod rules;
+pub mod tiles;
+pub mod witness;
 
 pub use batch::{Answer, Receipt};

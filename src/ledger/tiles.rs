@@ -272,10 +272,13 @@ mod tests {
     #[test]
     fn a_bundle_reads_back_and_refuses_a_long_leaf() {
         let leaves: Vec<&[u8]> = vec![b"", b"abc", &[7; 300]];
-        let bundle = entry_bundle(leaves.iter().enumerate().map(|(i, l)| (i as u64, *l)))
-            .expect("bundles");
+        let bundle =
+            entry_bundle(leaves.iter().enumerate().map(|(i, l)| (i as u64, *l))).expect("bundles");
         assert_eq!(&bundle[..7], &[0, 0, 0, 3, b'a', b'b', b'c']);
-        assert_eq!(parse_entry_bundle(&bundle), Some(leaves.iter().map(|l| l.to_vec()).collect()));
+        assert_eq!(
+            parse_entry_bundle(&bundle),
+            Some(leaves.iter().map(|l| l.to_vec()).collect())
+        );
         assert_eq!(parse_entry_bundle(&bundle[..bundle.len() - 1]), None);
         let long = vec![0u8; MAX_BUNDLED_LEAF + 1];
         assert_eq!(

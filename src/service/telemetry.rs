@@ -19,6 +19,9 @@ pub const PROOF_SECONDS: &str = "fairshare_proof_duration_seconds";
 pub const REFUSALS: &str = "fairshare_refusals_total";
 /// Histogram: HTTP requests (labels `method`, `route` (the matched route template), `status`).
 pub const REQUEST_SECONDS: &str = "fairshare_http_request_duration_seconds";
+/// Gauge: entries between the latest checkpoint and the latest published one (cosigned by
+/// the witnesses' quorum).
+pub const PUBLICATION_LAG: &str = "fairshare_checkpoint_publication_lag_entries";
 
 /// Every metric with its help text, for the exporter's `# HELP` lines.
 pub const DESCRIPTIONS: &[(&str, &str)] = &[
@@ -38,5 +41,9 @@ pub const DESCRIPTIONS: &[(&str, &str)] = &[
     (
         REQUEST_SECONDS,
         "HTTP request latency by method, matched route and status",
+    ),
+    (
+        PUBLICATION_LAG,
+        "Entries the latest checkpoint holds beyond the latest published (witnessed) one",
     ),
 ];

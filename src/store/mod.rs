@@ -3,6 +3,7 @@
 
 mod allocations;
 mod append;
+mod cosignatures;
 mod decode;
 pub mod embedded;
 mod import;
@@ -16,6 +17,7 @@ mod vetting;
 
 pub use allocations::{LeafEntry, MAX_LISTING};
 pub use append::AppendTx;
+pub use cosignatures::CosignedCheckpoint;
 pub use import::Holdings;
 pub use reads::{ActorRow, EntryRow, KeyRow};
 pub use rows::{NewRow, Rows};

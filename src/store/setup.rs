@@ -24,6 +24,7 @@ const LOG_TABLES: &[&str] = &[
     "key_revocations",
     "tree_nodes",
     "checkpoints",
+    "checkpoint_cosignatures",
     "policies",
     "project_terms",
     "project_members",

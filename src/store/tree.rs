@@ -164,12 +164,11 @@ impl Store {
 
     /// The size of the latest checkpoint (0 before the first).
     pub async fn checkpointed_size(&self) -> Result<u64, StoreError> {
-        let (size,): (i64,) = sqlx::query_as(
-            "SELECT COALESCE(MAX(tree_size), 0) FROM checkpoints WHERE log_id = $1",
-        )
-        .bind(&self.log_id)
-        .fetch_one(&self.pool)
-        .await?;
+        let (size,): (i64,) =
+            sqlx::query_as("SELECT COALESCE(MAX(tree_size), 0) FROM checkpoints WHERE log_id = $1")
+                .bind(&self.log_id)
+                .fetch_one(&self.pool)
+                .await?;
         Ok(size as u64)
     }
 

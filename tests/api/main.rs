@@ -29,6 +29,8 @@ mod retry;
 mod signed_requests;
 mod solver_limits;
 mod spec;
+mod tiles;
 mod transparency;
 mod trust;
 mod vetting;
+mod witnesses;

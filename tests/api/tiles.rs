@@ -41,7 +41,11 @@ fn spec_tiles(size: u64, level: u32) -> Vec<(u64, u64)> {
 }
 
 fn spec_leaf_hash(leaf: &[u8]) -> Hash {
-    Sha256::new().chain_update([0]).chain_update(leaf).finalize().into()
+    Sha256::new()
+        .chain_update([0])
+        .chain_update(leaf)
+        .finalize()
+        .into()
 }
 
 /// RFC 6962 MTH over hashes that are already the subtrees' hashes.
@@ -84,7 +88,10 @@ async fn fetch_tile(app: &TestApp, path: &str) -> Vec<Hash> {
     let (status, headers, body) = fetch(app, path).await;
     assert_eq!(status, 200, "{path}");
     assert_eq!(header(&headers, "content-type"), "application/octet-stream");
-    assert!(header(&headers, "cache-control").contains("immutable"), "{path}");
+    assert!(
+        header(&headers, "cache-control").contains("immutable"),
+        "{path}"
+    );
     assert_eq!(body.len() % 32, 0);
     body.chunks_exact(32)
         .map(|c| c.try_into().expect("32 bytes"))
@@ -128,7 +135,10 @@ async fn a_spec_client_rebuilds_the_checkpoint_from_tiles_alone() {
     let (_, log) = verifier(&app).await;
     let (status, headers, note) = fetch(&app, "/v1/log/checkpoint").await;
     assert_eq!(status, 200);
-    assert_eq!(header(&headers, "content-type"), "text/plain; charset=utf-8");
+    assert_eq!(
+        header(&headers, "content-type"),
+        "text/plain; charset=utf-8"
+    );
     assert_eq!(header(&headers, "cache-control"), "no-cache");
     let note = String::from_utf8(note).expect("text");
     let (checkpoint, _) = open_checkpoint(&note, std::slice::from_ref(&log)).expect("signed");
@@ -189,7 +199,10 @@ impl tlog_tiles::TileReader for TileStore {
         8
     }
 
-    fn read_tiles(&self, tiles: &[tlog_tiles::Tile]) -> Result<Vec<Vec<u8>>, tlog_tiles::tlog::Error> {
+    fn read_tiles(
+        &self,
+        tiles: &[tlog_tiles::Tile],
+    ) -> Result<Vec<Vec<u8>>, tlog_tiles::tlog::Error> {
         tiles
             .iter()
             .map(|tile| {

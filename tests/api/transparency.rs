@@ -17,14 +17,22 @@ const BIN: &str = env!("CARGO_BIN_EXE_fairshare");
 /// the platform alice, which opens project novel to everyone (entry 1) and contributes to it
 /// (entries 2 to `entries`).
 pub async fn app_with_log(entries: usize) -> TestApp {
+    let app = app_with_flags(&[]).await;
+    append_log(&app, entries).await;
+    wait_for_checkpoint(&app, entries as u64 + 1).await;
+    app
+}
+
+/// A server with fast checkpoints and `extra` flags, on an empty log.
+pub async fn app_with_flags(extra: &[&str]) -> TestApp {
     let (url, name) = fresh_database().await;
-    let app = spawn_app_on(
-        url,
-        name,
-        tempfile::tempdir().expect("dir"),
-        &["--checkpoint-interval-ms", "20"],
-    )
-    .await;
+    let mut flags = vec!["--checkpoint-interval-ms", "20"];
+    flags.extend_from_slice(extra);
+    spawn_app_on(url, name, tempfile::tempdir().expect("dir"), &flags).await
+}
+
+/// Appends the log of [`app_with_log`] to an empty log: `entries + 1` entries.
+pub async fn append_log(app: &TestApp, entries: usize) {
     let alice = Actor::new("alice");
     let registration = app.sign_as_server(
         "alice",
@@ -43,13 +51,16 @@ pub async fn app_with_log(entries: usize) -> TestApp {
         (200, Some(0)),
         "{body}"
     );
-    wait_for_checkpoint(&app, entries as u64 + 1).await;
-    app
 }
 
 pub(crate) async fn wait_for_checkpoint(app: &TestApp, size: u64) -> String {
+    wait_for_checkpoint_at(app, "/v1/log/checkpoint", size).await
+}
+
+/// The note `path` serves once it is a checkpoint of `size`.
+pub(crate) async fn wait_for_checkpoint_at(app: &TestApp, path: &str, size: u64) -> String {
     for _ in 0..200 {
-        let (status, note) = text(app, "/v1/log/checkpoint").await;
+        let (status, note) = text(app, path).await;
         if status == 200 && note.lines().nth(1) == Some(size.to_string().as_str()) {
             return note;
         }
@@ -58,7 +69,7 @@ pub(crate) async fn wait_for_checkpoint(app: &TestApp, size: u64) -> String {
     panic!("no checkpoint of size {size}");
 }
 
-async fn verifier(app: &TestApp) -> (String, NoteVerifier) {
+pub(crate) async fn verifier(app: &TestApp) -> (String, NoteVerifier) {
     let (status, key) = text(app, "/v1/log/key").await;
     assert_eq!(status, 200);
     let verifier = NoteVerifier::from_vkey(&key).expect("a C2SP verifier key");
@@ -69,7 +80,7 @@ fn hex32(value: &Value) -> [u8; 32] {
     hash::parse_hex32(value.as_str().expect("hex")).expect("32 bytes")
 }
 
-fn run(args: &[&str]) -> (bool, String) {
+pub(crate) fn run(args: &[&str]) -> (bool, String) {
     let output = Command::new(BIN)
         .args(args)
         .env_remove("DATABASE_URL")
