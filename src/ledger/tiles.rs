@@ -156,17 +156,6 @@ pub fn hash_tile_bytes(hashes: &[Hash]) -> Vec<u8> {
     hashes.concat()
 }
 
-/// The hashes of a hash tile's bytes; `None` unless a whole number of 32-byte hashes.
-pub fn parse_hash_tile(bytes: &[u8]) -> Option<Vec<Hash>> {
-    if bytes.len() % 32 != 0 {
-        return None;
-    }
-    bytes
-        .chunks_exact(32)
-        .map(|chunk| chunk.try_into().ok())
-        .collect()
-}
-
 /// A leaf too large for an entry bundle's u16 length.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("leaf {index} has {len} bytes, more than an entry bundle's {MAX_BUNDLED_LEAF}")]
@@ -189,17 +178,6 @@ pub fn entry_bundle<'a>(
         bundle.extend_from_slice(leaf);
     }
     Ok(bundle)
-}
-
-/// The leaves of an entry bundle; `None` if a length runs past its end.
-pub fn parse_entry_bundle(mut bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let mut leaves = Vec::new();
-    while let Some((length, rest)) = bytes.split_first_chunk::<2>() {
-        let len = usize::from(u16::from_be_bytes(*length));
-        leaves.push(rest.get(..len)?.to_vec());
-        bytes = &rest[len..];
-    }
-    bytes.is_empty().then_some(leaves)
 }
 
 #[cfg(test)]
@@ -275,11 +253,8 @@ mod tests {
         let bundle =
             entry_bundle(leaves.iter().enumerate().map(|(i, l)| (i as u64, *l))).expect("bundles");
         assert_eq!(&bundle[..7], &[0, 0, 0, 3, b'a', b'b', b'c']);
-        assert_eq!(
-            parse_entry_bundle(&bundle),
-            Some(leaves.iter().map(|l| l.to_vec()).collect())
-        );
-        assert_eq!(parse_entry_bundle(&bundle[..bundle.len() - 1]), None);
+        assert_eq!(&bundle[7..9], &[1, 44]);
+        assert_eq!(bundle.len(), 2 + 5 + 2 + 300);
         let long = vec![0u8; MAX_BUNDLED_LEAF + 1];
         assert_eq!(
             entry_bundle([(9, long.as_slice())]),

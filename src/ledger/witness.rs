@@ -64,7 +64,7 @@ pub enum Step {
     /// An older checkpoint, consistent with the one cosigned: nothing to cosign.
     Older,
     /// No consistency proof joins the two: the log showed two histories.
-    Fork(Fork),
+    Fork(Box<Fork>),
 }
 
 /// Two signed checkpoints of one log that are not consistent: the evidence of a fork.
@@ -129,12 +129,12 @@ pub fn add_checkpoint(
             )
         };
         if let Err(reason) = checked {
-            return Ok(Step::Fork(Fork {
+            return Ok(Step::Fork(Box::new(Fork {
                 cosigned: old.clone(),
                 shown: shown.clone(),
                 proof: proof.to_vec(),
                 reason,
-            }));
+            })));
         }
         if new.size == old_checkpoint.size {
             return Ok(Step::Unchanged);

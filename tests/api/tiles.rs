@@ -34,7 +34,7 @@ fn spec_path(level: &str, n: u64, width: u64) -> String {
 fn spec_tiles(size: u64, level: u32) -> Vec<(u64, u64)> {
     let hashes = size >> (8 * level);
     let mut tiles: Vec<(u64, u64)> = (0..hashes / 256).map(|n| (n, 256)).collect();
-    if hashes % 256 != 0 {
+    if !hashes.is_multiple_of(256) {
         tiles.push((hashes / 256, hashes % 256));
     }
     tiles

@@ -6,6 +6,7 @@
 #![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
 
 mod allocation_vectors;
+mod c2sp;
 mod committed;
 mod ed25519_vectors;
 mod entry_vectors;
