@@ -15,5 +15,6 @@ mod properties;
 mod request_vectors;
 mod rfc_vectors;
 mod submission;
+mod tile_vectors;
 mod vectors;
 mod worked_examples;

@@ -42,18 +42,18 @@ struct ConsistencyVector {
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
-struct CheckpointVectors {
-    description: String,
-    log_key_name: String,
-    log_signing_seed: String,
-    log_vkey: String,
-    witness_key_name: String,
-    witness_signing_seed: String,
-    witness_vkey: String,
-    cosignature_timestamp: u64,
-    checkpoint_text: String,
-    signed_checkpoint: String,
-    cosigned_checkpoint: String,
+pub(crate) struct CheckpointVectors {
+    pub(crate) description: String,
+    pub(crate) log_key_name: String,
+    pub(crate) log_signing_seed: String,
+    pub(crate) log_vkey: String,
+    pub(crate) witness_key_name: String,
+    pub(crate) witness_signing_seed: String,
+    pub(crate) witness_vkey: String,
+    pub(crate) cosignature_timestamp: u64,
+    pub(crate) checkpoint_text: String,
+    pub(crate) signed_checkpoint: String,
+    pub(crate) cosigned_checkpoint: String,
 }
 
 const HASHING: &str = "RFC 6962/9162 SHA-256: leaf hash = SHA-256(0x00 || leaf), \
@@ -164,7 +164,7 @@ fn seed(label: &str) -> [u8; 32] {
     Sha256::digest(label.as_bytes()).into()
 }
 
-fn checkpoint_vectors() -> CheckpointVectors {
+pub(crate) fn checkpoint_vectors() -> CheckpointVectors {
     let log_seed = seed("fairshare test log key");
     let witness_seed = seed("fairshare test witness key");
     let log =
