@@ -15,6 +15,7 @@
 
 use fairshare::crypto::SecretKey;
 use fairshare::entry::envelope::{format_timestamp, sign_envelope};
+use fairshare::ledger::tiles::{Tile, TileKind};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -30,7 +31,7 @@ mod server;
 #[path = "support/workload.rs"]
 mod workload;
 use opening::open_project;
-use server::{BenchResult, start_server};
+use server::{BenchResult, Server, server_binary, start_server_with};
 
 const ACTORS: usize = 300;
 const BATCH: usize = 1000;
@@ -60,12 +61,25 @@ async fn bench(db_url: &str) -> BenchResult<()> {
     let target = env_number("PROOFS_ENTRIES", 1_000_000);
     let fill_limit = Duration::from_secs(env_number("PROOFS_FILL_SECS", 1800) as u64);
     let data_dir = tempfile::tempdir()?;
-    let server = start_server(db_url, data_dir.path()).await?;
+    let mut witness = Witness::new(data_dir.path())?;
+    let server = start_server_with(
+        &server_binary(),
+        db_url,
+        data_dir.path(),
+        &["--witness", &witness.vkey],
+    )
+    .await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .timeout(Duration::from_secs(300))
         .build()?;
     open_project(&client, &server, data_dir.path(), "bench").await?;
+    witness.log_key = client
+        .get(format!("{}/v1/log/key", server.base))
+        .send()
+        .await?
+        .text()
+        .await?;
 
     let keys: Arc<Vec<SecretKey>> = Arc::new(
         (0..ACTORS)
@@ -93,6 +107,9 @@ async fn bench(db_url: &str) -> BenchResult<()> {
     if answer["accepted"] != ACTORS {
         return Err(format!("registrations: {answer}").into());
     }
+    // The witness cosigns the log as it is now; it will catch up once the log is full.
+    wait_for_checkpoint(&client, &server, TO_COSIGN, ACTORS as u64 + 2).await?;
+    witness.once(&server)?;
     let batches = (target - ACTORS).div_ceil(BATCH);
     let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
     let producer = {
@@ -170,25 +187,20 @@ async fn bench(db_url: &str) -> BenchResult<()> {
         }
     );
 
-    // The checkpoint for the whole log.
-    let wait = Instant::now();
-    loop {
-        let note = client
-            .get(format!("{}/v1/log/checkpoint", server.base))
-            .send()
-            .await?
-            .text()
-            .await?;
-        if note.lines().nth(1) == Some(size.to_string().as_str()) {
-            break;
-        }
-        if wait.elapsed() > Duration::from_secs(60) {
-            return Err(format!("no checkpoint of size {size} after 60 s: {note}").into());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-
+    // The checkpoint for the whole log, then the witness's catch-up to it: one consistency
+    // proof from where it stopped, checked, cosigned and posted. The baseline is the same
+    // command again, with nothing new to cosign.
     let size = size as u64;
+    wait_for_checkpoint(&client, &server, TO_COSIGN, size).await?;
+    let catch_up = witness.once(&server)?;
+    let idle = witness.once(&server)?;
+    println!(
+        "witness catch-up from {} to {size} entries: {catch_up:.3} s (the same command with nothing new: {idle:.3} s)",
+        ACTORS + 2
+    );
+    wait_for_checkpoint(&client, &server, PUBLISHED, size).await?;
+    commit_to_cosigned(&client, &server, &witness, &keys, size as usize).await?;
+
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     let inclusion: Vec<String> = (0..REQUESTS)
         .map(|_| {
@@ -208,6 +220,23 @@ async fn bench(db_url: &str) -> BenchResult<()> {
             )
         })
         .collect();
+    // Full level-0 tiles and entry bundles (256 leaves each) of the published tree.
+    let tile_urls = |kind: TileKind| -> Vec<String> {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        (0..REQUESTS)
+            .map(|_| {
+                let index = rng.random_range(0..size / 256);
+                let tile = Tile {
+                    kind,
+                    index,
+                    width: 256,
+                };
+                format!("{}/v1/log/{}", server.base, tile.to_path())
+            })
+            .collect()
+    };
+    let tiles = tile_urls(TileKind::Hashes { level: 0 });
+    let bundles = tile_urls(TileKind::Entries);
     println!(
         "{:<12} {:>8} {:>6} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9}",
         "endpoint",
@@ -230,7 +259,12 @@ async fn bench(db_url: &str) -> BenchResult<()> {
         })
         .collect::<Result<_, _>>()?;
     for &in_flight in &connections {
-        for (name, urls) in [("inclusion", &inclusion), ("consistency", &consistency)] {
+        for (name, urls) in [
+            ("inclusion", &inclusion),
+            ("consistency", &consistency),
+            ("tile", &tiles),
+            ("bundle", &bundles),
+        ] {
             let start = Instant::now();
             let (mut latencies, proof_len) = load(&client, urls.clone(), in_flight).await?;
             let secs = start.elapsed().as_secs_f64();
@@ -273,12 +307,19 @@ async fn load(
                     let start = Instant::now();
                     let response = client.get(url).send().await.map_err(|e| e.to_string())?;
                     let status = response.status().as_u16();
-                    let body: Value = response.json().await.map_err(|e| e.to_string())?;
+                    let body = response.bytes().await.map_err(|e| e.to_string())?;
                     latencies.push(start.elapsed().as_secs_f64() * 1000.0);
                     if status != 200 {
-                        return Err(format!("{url}: status {status}: {body}"));
+                        return Err(format!(
+                            "{url}: status {status}: {}",
+                            String::from_utf8_lossy(&body)
+                        ));
                     }
-                    hashes += body["proof"].as_array().map_or(0, Vec::len);
+                    // A proof's hashes, or a tile's (a bundle's bytes over 32: a size only).
+                    hashes += match serde_json::from_slice::<Value>(&body) {
+                        Ok(answer) => answer["proof"].as_array().map_or(0, Vec::len),
+                        Err(_) => body.len() / 32,
+                    };
                 }
             })
         })
@@ -291,6 +332,128 @@ async fn load(
     }
     let mean = hashes as f64 / all.len() as f64;
     Ok((all, mean))
+}
+
+const TO_COSIGN: &str = "/v1/log/witness/checkpoint";
+const PUBLISHED: &str = "/v1/log/checkpoint";
+
+/// Waits until `path` serves a checkpoint of `size` entries.
+async fn wait_for_checkpoint(
+    client: &reqwest::Client,
+    server: &Server,
+    path: &str,
+    size: u64,
+) -> BenchResult<()> {
+    let wait = Instant::now();
+    loop {
+        let note = client
+            .get(format!("{}{path}", server.base))
+            .send()
+            .await?
+            .text()
+            .await?;
+        if note.lines().nth(1) == Some(size.to_string().as_str()) {
+            return Ok(());
+        }
+        if wait.elapsed() > Duration::from_secs(120) {
+            return Err(format!("{path}: no checkpoint of size {size} after 120 s: {note}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One local witness (`fairshare witness`, this build's) of the bench's server.
+struct Witness {
+    key: std::path::PathBuf,
+    state: std::path::PathBuf,
+    vkey: String,
+    /// The log's verifier key, read from the server once it runs.
+    log_key: String,
+}
+
+impl Witness {
+    const NAME: &str = "bench.local/witness";
+
+    fn new(dir: &std::path::Path) -> BenchResult<Self> {
+        let key = SecretKey::from_seed(&[7; 32]);
+        let path = dir.join("witness.key");
+        fairshare::keyfile::write(&path, &key)?;
+        let signer = fairshare::ledger::checkpoint::NoteSigner::cosigner(
+            Self::NAME,
+            ed25519_dalek::SigningKey::from_bytes(&key.seed()),
+        )?;
+        Ok(Self {
+            key: path,
+            state: dir.join("witness-state"),
+            vkey: signer.verifier().to_vkey(),
+            log_key: String::new(),
+        })
+    }
+
+    fn command(&self, server: &Server) -> std::process::Command {
+        let mut command = std::process::Command::new(server_binary());
+        command
+            .args(["witness", "--log", &server.base, "--log-key", &self.log_key])
+            .args(["--name", Self::NAME, "--key"])
+            .arg(&self.key)
+            .arg("--state")
+            .arg(&self.state);
+        command
+    }
+
+    /// Runs the witness once; its wall time in seconds.
+    fn once(&self, server: &Server) -> BenchResult<f64> {
+        let start = Instant::now();
+        let output = self.command(server).arg("--once").output()?;
+        if !output.status.success() {
+            return Err(format!("witness: {}", String::from_utf8_lossy(&output.stderr)).into());
+        }
+        Ok(start.elapsed().as_secs_f64())
+    }
+}
+
+/// Time from one entry's receipt to a published (cosigned) checkpoint holding it, with the
+/// witness polling every 100 ms; beside it, to the first checkpoint holding it (the
+/// baseline: what the witness adds).
+async fn commit_to_cosigned(
+    client: &reqwest::Client,
+    server: &Server,
+    witness: &Witness,
+    keys: &[SecretKey],
+    size: usize,
+) -> BenchResult<()> {
+    let mut polling = witness
+        .command(server)
+        .args(["--interval-ms", "100"])
+        .spawn()?;
+    let (mut signed, mut cosigned) = (Vec::new(), Vec::new());
+    for k in 0..20 {
+        let receipt: Value = client
+            .post(format!("{}/v1/entries", server.base))
+            .json(&entry(size + k, keys)?)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let start = Instant::now();
+        let seq = receipt["seq"]
+            .as_u64()
+            .ok_or(format!("no receipt: {receipt}"))?;
+        wait_for_checkpoint(client, server, TO_COSIGN, seq + 1).await?;
+        signed.push(start.elapsed().as_secs_f64());
+        wait_for_checkpoint(client, server, PUBLISHED, seq + 1).await?;
+        cosigned.push(start.elapsed().as_secs_f64());
+    }
+    let _ = polling.kill();
+    let _ = polling.wait();
+    for list in [&mut signed, &mut cosigned] {
+        list.sort_by(f64::total_cmp);
+    }
+    println!(
+        "receipt -> cosigned checkpoint, one local witness polling every 100 ms, 20 entries one at a time: median {:.3} s, max {:.3} s (receipt -> signed checkpoint: median {:.3} s, max {:.3} s)",
+        cosigned[10], cosigned[19], signed[10], signed[19]
+    );
+    Ok(())
 }
 
 /// Entry `i` of the workload, signed now.

@@ -95,16 +95,28 @@ pub fn server_binary() -> std::path::PathBuf {
 }
 
 /// Starts [`server_binary`] on a free loopback port (see [`start_server_from`]).
+#[allow(dead_code)] // The proofs bench passes flags: it calls `start_server_with`.
 pub async fn start_server(db_url: &str, data_dir: &std::path::Path) -> BenchResult<Server> {
     start_server_from(&server_binary(), db_url, data_dir).await
 }
 
 /// Starts the release `fairshare serve` of `binary` on a free loopback port and waits for
 /// /health. Its log goes to the file `BENCH_SERVER_LOG` names, if set.
+#[allow(dead_code)] // The proofs bench passes flags: it calls `start_server_with`.
 pub async fn start_server_from(
     binary: &std::path::Path,
     db_url: &str,
     data_dir: &std::path::Path,
+) -> BenchResult<Server> {
+    start_server_with(binary, db_url, data_dir, &[]).await
+}
+
+/// [`start_server_from`] with `extra` flags for `fairshare serve`.
+pub async fn start_server_with(
+    binary: &std::path::Path,
+    db_url: &str,
+    data_dir: &std::path::Path,
+    extra: &[&str],
 ) -> BenchResult<Server> {
     let log = match std::env::var_os("BENCH_SERVER_LOG") {
         Some(path) => Stdio::from(std::fs::File::create(path)?),
@@ -118,6 +130,7 @@ pub async fn start_server_from(
         .args(["serve", "--listen", &listen, "--database-url", db_url])
         .arg("--data-dir")
         .arg(data_dir)
+        .args(extra)
         .env_remove("DATABASE_URL")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
