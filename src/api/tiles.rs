@@ -11,6 +11,7 @@ use super::AppState;
 use super::error::ApiError;
 use crate::client::layout;
 use crate::ledger::tiles::{self, Tile, TileKind};
+use crate::store::StoreError;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -43,22 +44,28 @@ async fn tile(
     if needed > state.store.checkpointed_size().await? {
         return Err(not_found());
     }
-    // Within u64: `tree_size_needed` multiplied past these.
+    // `first` and `first + width` fit: the size the tile needs is at least as large.
     let first = tile.first().ok_or_else(not_found)?;
+    let missing = || {
+        ApiError::Store(StoreError::Corrupt(format!(
+            "the log lacks rows of {} below the checkpointed size",
+            tile.to_path()
+        )))
+    };
     let body = match tile.kind {
         TileKind::Hashes { .. } => {
             let level = u8::try_from(tile.tree_level()).map_err(|_| not_found())?;
             let hashes = state.store.level_hashes(level, first, tile.width).await?;
             if hashes.len() as u64 != tile.width {
-                return Err(ApiError::Store(crate::store::StoreError::Corrupt(format!(
-                    "the stored tree lacks hashes of {} below the checkpointed size",
-                    tile.to_path()
-                ))));
+                return Err(missing());
             }
             tiles::hash_tile_bytes(&hashes)
         }
         TileKind::Entries => {
             let leaves = state.store.leaves(first, first + tile.width).await?;
+            if leaves.len() as u64 != tile.width {
+                return Err(missing());
+            }
             tiles::entry_bundle(leaves.iter().map(|(i, leaf)| (*i, leaf.as_slice()))).map_err(
                 |e| {
                     ApiError::Conflict(format!(

@@ -8,7 +8,7 @@ use super::CliError;
 use super::verify::log_key;
 use crate::client::LogClient;
 use crate::keyfile;
-use crate::ledger::checkpoint::{NoteSigner, NoteVerifier};
+use crate::ledger::checkpoint::{NoteSigner, NoteVerifier, SignedNote};
 use crate::ledger::witness::{SignedCheckpoint, Step, add_checkpoint};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -93,6 +93,18 @@ async fn witness_once(
             println!("cosigned size {}", shown.checkpoint.size);
             Ok(())
         }
+        // The one already cosigned: cosigned again (as add-checkpoint does for an equal
+        // checkpoint) only if the log lacks this witness's line, say after a lost post.
+        Step::Unchanged if !carries_line_of(&shown.note, signer) => {
+            let line = signer
+                .cosign(&shown.checkpoint.to_note_text(), now())
+                .map_err(|e| CliError::failed_because("cannot cosign", e))?;
+            client
+                .post_cosignature(&format!("{}{}", shown.note, line.to_line()))
+                .await?;
+            println!("cosigned size {} again", shown.checkpoint.size);
+            Ok(())
+        }
         Step::Unchanged | Step::Older => Ok(()),
         Step::Fork(fork) => {
             let path = state.join(format!("fork-{}.txt", now()));
@@ -108,6 +120,16 @@ async fn witness_once(
             )))
         }
     }
+}
+
+/// Whether `note` carries a signature line of `signer`'s name and key ID.
+fn carries_line_of(note: &str, signer: &NoteSigner) -> bool {
+    SignedNote::parse(note).is_ok_and(|parsed| {
+        parsed
+            .signatures
+            .iter()
+            .any(|s| s.name == signer.name() && s.key_id == signer.key_id())
+    })
 }
 
 fn ordered(a: u64, b: u64) -> (u64, u64) {

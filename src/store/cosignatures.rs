@@ -41,14 +41,6 @@ fn decode(row: CheckpointColumns) -> Result<CosignedCheckpoint, StoreError> {
     })
 }
 
-/// The checkpoints with the lines of the witnesses `$2`, as many of them as `$3` at least.
-const COSIGNED: &str = "SELECT c.tree_size, c.root, c.note, c.issued_at,
-        COALESCE(array_agg(s.line ORDER BY s.witness) FILTER (WHERE s.line IS NOT NULL), '{}')
-   FROM checkpoints c
-   LEFT JOIN checkpoint_cosignatures s
-     ON s.log_id = c.log_id AND s.tree_size = c.tree_size AND s.witness = ANY($2)
-  WHERE c.log_id = $1";
-
 impl Store {
     /// Stores cosignatures (witness vkey, signature line) of the checkpoint of `tree_size`;
     /// a witness's second cosignature of one checkpoint is not kept. How many were new.
@@ -81,34 +73,56 @@ impl Store {
         tree_size: u64,
         witnesses: &[String],
     ) -> Result<Option<CosignedCheckpoint>, StoreError> {
-        let sql = format!("{COSIGNED} AND c.tree_size = $3 GROUP BY c.log_id, c.tree_size");
-        let row: Option<CheckpointColumns> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(&self.log_id)
-            .bind(witnesses)
-            .bind(bigint(tree_size)?)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<CheckpointColumns> = sqlx::query_as(
+            "SELECT c.tree_size, c.root, c.note, c.issued_at,
+                    ARRAY(SELECT s.line FROM checkpoint_cosignatures s
+                           WHERE s.log_id = c.log_id AND s.tree_size = c.tree_size
+                             AND s.witness = ANY($2)
+                           ORDER BY s.witness)
+               FROM checkpoints c
+              WHERE c.log_id = $1 AND c.tree_size = $3",
+        )
+        .bind(&self.log_id)
+        .bind(witnesses)
+        .bind(bigint(tree_size)?)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(decode).transpose()
     }
 
     /// The largest checkpoint that at least `quorum` of `witnesses` cosigned (with quorum
-    /// 0, the latest), with their cosignatures.
+    /// 0, the latest), with their cosignatures. Both read from the top of an index and stop
+    /// at the first match, however many checkpoints there are.
     pub async fn published_checkpoint(
         &self,
         witnesses: &[String],
         quorum: usize,
     ) -> Result<Option<CosignedCheckpoint>, StoreError> {
-        let sql = format!(
-            "{COSIGNED} GROUP BY c.log_id, c.tree_size HAVING count(s.line) >= $3
-             ORDER BY c.tree_size DESC LIMIT 1"
-        );
-        let row: Option<CheckpointColumns> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let size = if quorum == 0 {
+            let (size,): (Option<i64>,) =
+                sqlx::query_as("SELECT MAX(tree_size) FROM checkpoints WHERE log_id = $1")
+                    .bind(&self.log_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+            size
+        } else {
+            let row: Option<(i64,)> = sqlx::query_as(
+                "SELECT tree_size FROM checkpoint_cosignatures
+                  WHERE log_id = $1 AND witness = ANY($2)
+                  GROUP BY tree_size HAVING count(*) >= $3
+                  ORDER BY tree_size DESC LIMIT 1",
+            )
             .bind(&self.log_id)
             .bind(witnesses)
             .bind(i64::try_from(quorum).unwrap_or(i64::MAX))
             .fetch_optional(&self.pool)
             .await?;
-        row.map(decode).transpose()
+            row.map(|(size,)| size)
+        };
+        match size {
+            Some(size) => self.cosigned_checkpoint(size as u64, witnesses).await,
+            None => Ok(None),
+        }
     }
 
     /// The smallest checkpoint above `size` that one of `witnesses` cosigned: the one the

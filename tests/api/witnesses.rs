@@ -51,7 +51,16 @@ async fn a_checkpoint_is_published_once_the_witness_cosigned_it() {
     let dir = tempfile::tempdir().expect("dir");
     let name = "regulator.example/witness";
     let (key, vkey) = witness_key(dir.path(), name);
-    let app = app_with_flags(&["--witness", &vkey]).await;
+    let (second_key, second) = witness_key(dir.path(), "second.example/witness");
+    let flags = [
+        "--witness",
+        &vkey,
+        "--witness",
+        &second,
+        "--witness-quorum",
+        "1",
+    ];
+    let app = app_with_flags(&flags).await;
     append_log(&app, 5).await;
     wait_for_checkpoint_at(&app, TO_COSIGN, 6).await;
     assert_eq!(
@@ -93,6 +102,19 @@ async fn a_checkpoint_is_published_once_the_witness_cosigned_it() {
     assert!(ok && said.contains("cosigned size 8"), "{said}");
     let (ok, said) = witness_once(&app, &key, name, &state).await;
     assert!(ok && !said.contains("cosigned size"), "nothing new: {said}");
+    // A witness whose post was lost (its state holds the checkpoint, the log lacks its
+    // line) cosigns it again; one whose line the log holds does not.
+    let lost = dir.path().join("lost");
+    std::fs::create_dir_all(&lost).expect("dir");
+    let (_, served) = text(&app, "/v1/log/checkpoints/8").await;
+    let bare: String = served.lines().take(5).map(|l| format!("{l}\n")).collect();
+    std::fs::write(lost.join("checkpoint"), &bare).expect("state");
+    let (ok, said) = witness_once(&app, &second_key, "second.example/witness", &lost).await;
+    assert!(ok && said.contains("cosigned size 8 again"), "{said}");
+    let (_, served) = text(&app, "/v1/log/checkpoints/8").await;
+    assert_eq!(served.matches('\u{2014}').count(), 3, "{served}");
+    let (ok, said) = witness_once(&app, &second_key, "second.example/witness", &lost).await;
+    assert!(ok && !said.contains("again"), "{said}");
     verify_with_witnesses(&app, &vkey, dir.path()).await;
     prove_an_entry(&app, &vkey, dir.path()).await;
 }
