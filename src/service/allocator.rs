@@ -591,6 +591,7 @@ pub struct Loaded {
     value: SignedEntry,
     policy_text: String,
     inputs: policy::Inputs,
+    rulings: policy::Rulings,
 }
 
 impl Loaded {
@@ -607,6 +608,7 @@ impl Loaded {
             &self.value,
             &self.policy_text,
             &self.inputs,
+            &self.rulings,
         )
     }
 
@@ -617,6 +619,7 @@ impl Loaded {
             &self.value,
             &self.policy_text,
             &self.inputs,
+            &self.rulings,
             Detail::Breakdown,
         )
     }
@@ -660,7 +663,9 @@ pub async fn load(
     );
     names.sort_unstable();
     names.dedup();
-    let names: Vec<String> = names.into_iter().map(str::to_owned).collect();
+    let fair_play = store.fair_play(value_seq).await?;
+    let mut names: Vec<String> = names.into_iter().map(str::to_owned).collect();
+    names.extend(fair_play.named_actors());
     let mut actors = store.actor_records(&names).await?;
     let operators: Vec<String> = actors
         .values()
@@ -672,6 +677,7 @@ pub async fn load(
         value_seq,
         value,
         policy_text: policy.text,
+        rulings: fair_play.rulings_before(value_seq, &actors),
         inputs: name_actors(records, &actors),
     })
 }

@@ -5,6 +5,7 @@ mod allocations;
 mod append;
 mod decode;
 pub mod embedded;
+mod fairplay;
 mod import;
 mod inputs;
 mod projects;
