@@ -10,7 +10,9 @@
 //! What fails for a passing reason (database) is retried after [`RETRY_EVERY`].
 
 use super::{Sequencer, ServiceError};
+use crate::allocation::fairplay::AffiliationRecord;
 use crate::allocation::{allocate, compute, name_actors};
+use crate::audit::report::{Report, ReportInputs, report};
 use crate::crypto::SecretKey;
 use crate::entry::EntryId;
 use crate::entry::body::{Body, EntryType};
@@ -592,6 +594,7 @@ pub struct Loaded {
     policy_text: String,
     inputs: policy::Inputs,
     rulings: policy::Rulings,
+    affiliations: Vec<AffiliationRecord>,
 }
 
 impl Loaded {
@@ -610,6 +613,34 @@ impl Loaded {
             &self.inputs,
             &self.rulings,
         )
+    }
+
+    /// The sequence number of the value entry.
+    pub fn value_seq(&self) -> u64 {
+        self.value_seq
+    }
+
+    /// The manipulation report of this allocation, against the project's `admitted`
+    /// policies (hash, text) and the signers of its measurements (`audit::report`).
+    pub fn report(
+        &self,
+        admitted: &[(String, String)],
+        measurement_signers: &HashMap<u64, String>,
+    ) -> Report {
+        let chosen = match &self.value.envelope.body {
+            Body::ValueRealized(realized) => realized.policy.to_string(),
+            _ => String::new(),
+        };
+        report(&ReportInputs {
+            value_id: &self.value_id,
+            value: &self.value,
+            chosen: &chosen,
+            admitted,
+            inputs: &self.inputs,
+            rulings: &self.rulings,
+            affiliations: &self.affiliations,
+            measurement_signers,
+        })
     }
 
     /// The full allocation, with each player's breakdown and the contributions that did not count.
@@ -678,6 +709,7 @@ pub async fn load(
         value,
         policy_text: policy.text,
         rulings: fair_play.rulings_before(value_seq, &actors),
+        affiliations: fair_play.affiliations_before(value_seq),
         inputs: name_actors(records, &actors),
     })
 }
