@@ -91,7 +91,7 @@ pub struct SelfDealing {
 /// The report of the allocation of `inputs.value`.
 pub fn report(r: &ReportInputs<'_>) -> Report {
     let groups = affiliate_groups(r.affiliations);
-    let group_of = |actor: &str| groups.iter().position(|g| g.contains(actor));
+    let group_of = |actor: &str| groups.iter().position(|g| g.members.contains(actor));
     let realizer = r.value.envelope.actor.to_string();
     let chosen_text = r
         .admitted
@@ -108,7 +108,7 @@ pub fn report(r: &ReportInputs<'_>) -> Report {
         _ => Vec::new(),
     };
     let beneficiaries: BTreeSet<String> = match group_of(&realizer) {
-        Some(g) => groups[g].clone(),
+        Some(g) => groups[g].members.clone(),
         None => BTreeSet::from([realizer.clone()]),
     };
     let policy_shopping = policy_shopping(r, &beneficiaries);
@@ -151,17 +151,32 @@ fn received(allocation: &policy::Allocation, actors: &BTreeSet<String>) -> Decim
         .sum()
 }
 
-/// The connected components of the affiliation graph, each sorted, in the order of their
-/// first affiliation.
-fn affiliate_groups(affiliations: &[AffiliationRecord]) -> Vec<BTreeSet<String>> {
-    let mut groups: Vec<BTreeSet<String>> = Vec::new();
+/// An affiliate group: a connected component of the affiliation graph.
+struct Group {
+    /// Its members.
+    members: BTreeSet<String>,
+    /// The principal of its earliest affiliation: who would stand for the group.
+    principal: String,
+}
+
+/// The affiliate groups, in the order of their first affiliation.
+fn affiliate_groups(affiliations: &[AffiliationRecord]) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
     for a in affiliations {
         let touching: Vec<usize> = (0..groups.len())
-            .filter(|&g| groups[g].contains(&a.affiliate) || groups[g].contains(&a.principal))
+            .filter(|&g| {
+                groups[g].members.contains(&a.affiliate) || groups[g].members.contains(&a.principal)
+            })
             .collect();
-        let mut joined = BTreeSet::from([a.affiliate.clone(), a.principal.clone()]);
+        let mut joined = Group {
+            members: BTreeSet::from([a.affiliate.clone(), a.principal.clone()]),
+            principal: a.principal.clone(),
+        };
+        // Joined groups keep the earliest one's principal and place.
         for &g in touching.iter().rev() {
-            joined.extend(groups.remove(g));
+            let earlier = groups.remove(g);
+            joined.members.extend(earlier.members);
+            joined.principal = earlier.principal;
         }
         let at = touching.first().copied().unwrap_or(groups.len());
         groups.insert(at, joined);
@@ -169,30 +184,24 @@ fn affiliate_groups(affiliations: &[AffiliationRecord]) -> Vec<BTreeSet<String>>
     groups
 }
 
-/// The group played as one player (standing: its first member that plays), against the
+/// The group played as one player, its principal standing for it when the inputs name the
+/// principal (an AI's operator, say), else its first member that plays; against the
 /// allocation as made.
 fn split_gain(
     r: &ReportInputs<'_>,
     text: &str,
     base: &policy::Allocation,
-    group: &BTreeSet<String>,
+    group: &Group,
 ) -> SplitGain {
-    let apart = received(base, group);
-    let members: Vec<String> = group.iter().cloned().collect();
-    let player = base
-        .players
-        .iter()
-        .find(|p| group.contains(&p.actor))
-        .map(|p| policy::Actor {
-            id: p.actor.clone(),
-            kind: p.kind,
-            operator: r
-                .inputs
-                .actors
-                .iter()
-                .find(|a| a.id == p.actor)
-                .and_then(|a| a.operator.clone()),
-        });
+    let apart = received(base, &group.members);
+    let members: Vec<String> = group.members.iter().cloned().collect();
+    let named = |id: &str| r.inputs.actors.iter().find(|a| a.id == id).cloned();
+    let player = named(&group.principal).or_else(|| {
+        base.players
+            .iter()
+            .find(|p| group.members.contains(&p.actor))
+            .and_then(|p| named(&p.actor))
+    });
     let merged = match player {
         Some(player) => {
             let mut rulings = r.rulings.clone();
@@ -210,7 +219,7 @@ fn split_gain(
                     .collect(),
                 player,
             });
-            allocate(r, text, &rulings).map_or(apart, |a| received(&a, group))
+            allocate(r, text, &rulings).map_or(apart, |a| received(&a, &group.members))
         }
         None => apart,
     };

@@ -27,8 +27,7 @@ pub struct ReportArgs {
 pub async fn run(command: &AuditCommand) -> Result<(), CliError> {
     match command {
         AuditCommand::Report(args) => {
-            EntryId::parse(&args.id)
-                .map_err(|e| CliError::Input(format!("{}: {e}", args.id)))?;
+            EntryId::parse(&args.id).map_err(|e| CliError::Input(format!("{}: {e}", args.id)))?;
             let report = LogClient::new(&args.server).audit_report(&args.id).await?;
             let text = serde_json::to_string_pretty(&report)
                 .map_err(|e| CliError::Failed(format!("cannot print the report: {e}")))?;

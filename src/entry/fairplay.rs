@@ -266,4 +266,25 @@ mod tests {
         let unknown = json!({"dispute": dispute, "effect": "fine"});
         assert_eq!(field(EntryType::Ruling, unknown), "body.effect");
     }
+
+    proptest::proptest! {
+        /// A merge is accepted exactly when its shares are positive and add up to 1; any
+        /// item text is refused or read, never a panic.
+        #[test]
+        fn merge_shares_are_accepted_exactly_when_they_add_up_to_one(
+            cents in proptest::collection::vec(0u32..=100, 2..6),
+            junk in "\\PC{0,12}",
+        ) {
+            let members: Vec<String> = cents
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("a{i}:{}", Decimal::new(i64::from(*c), 2)))
+                .collect();
+            let v = json!({"dispute": "cd".repeat(32), "effect": "merge", "members": members});
+            let valid = cents.iter().all(|c| *c > 0) && cents.iter().sum::<u32>() == 100;
+            proptest::prop_assert_eq!(Body::parse(EntryType::Ruling, &v, "body").is_ok(), valid);
+            let v = json!({"dispute": "cd".repeat(32), "effect": "merge", "members": [junk, "b:1"]});
+            let _ = Body::parse(EntryType::Ruling, &v, "body");
+        }
+    }
 }

@@ -8,6 +8,7 @@ use super::rows::{NewRow, Rows};
 use super::{Store, StoreError};
 use crate::crypto::{KeyId, PublicKey, hash};
 use crate::entry::body::{Body, EntryType};
+use crate::entry::fairplay::RulingEffect;
 use crate::entry::record::{ActorRecord, EntryRef, KeyRecord, PolicyCost};
 use crate::entry::{ContentDigest, SignedEntry};
 use crate::ledger::batch::{Plan, Receipt, Snapshot, StoredNonce};
@@ -271,6 +272,15 @@ pub(super) async fn load_signers<E: Borrow<SignedEntry>>(
                     .map(|a| a.to_string()),
             ),
             Body::ProjectMembers(p) => actors.extend(p.admit.iter().map(|a| a.to_string())),
+            // The rules check that both parties, and merged actors, are registered.
+            Body::Affiliation(a) => {
+                actors.extend([a.affiliate.to_string(), a.principal.to_string()]);
+            }
+            Body::Ruling(r) => {
+                if let RulingEffect::Merge(members) = &r.effect {
+                    actors.extend(members.iter().map(|m| m.actor.to_string()));
+                }
+            }
             _ => {}
         }
     }
