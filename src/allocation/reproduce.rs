@@ -384,14 +384,7 @@ mod tests {
             records_from_entries([4usize, 5].iter().map(|&i| (i as u64, id(i), &log[i]))),
             &reproducer.actors,
         );
-        let body = compute(
-            &id(6),
-            6,
-            &log[6],
-            POLICY,
-            &inputs,
-            &policy::Rulings::default(),
-        );
+        let body = compute(&id(6), 6, &log[6], POLICY, &inputs, &Default::default());
         assert_eq!(body["status"], "ok", "{body}");
         let allocation = |body: Value| entry("server", &server, "allocation", "allocation-1", body);
 
