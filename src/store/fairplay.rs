@@ -1,5 +1,5 @@
 //! Reads behind fair play: the log's affiliations, disputes and rulings (few entries,
-//! found by the partial index of migrations/0014), where each disputed entry is, and who
+//! found by the partial index of migrations/0014_fair_play.sql), where each disputed entry is, and who
 //! signed a project's measurements (for the report's self-dealing flags).
 
 use super::decode::{bigint, entry_id};
