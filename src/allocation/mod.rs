@@ -3,6 +3,7 @@
 //! every allocation in the log can be reproduced byte for byte. `service::allocator` is the
 //! server's shell around it.
 
+pub mod fairplay;
 pub mod reproduce;
 
 use crate::crypto::hash;
@@ -26,13 +27,15 @@ pub fn seed(value_entry: &EntryId) -> u64 {
 }
 
 /// The allocation of the value entry `value` (which must be a `value.realized`) over the
-/// project's `inputs` (logged before it), solved under `policy_text`, explained as much as
-/// `detail` asks. `Err` is the reason the inputs determine that it cannot be made.
+/// project's `inputs` (logged before it) under the effects of the `rulings` logged before
+/// it, solved under `policy_text`, explained as much as `detail` asks. `Err` is the reason
+/// the inputs determine that it cannot be made.
 pub fn allocate(
     value_id: &EntryId,
     value: &SignedEntry,
     policy_text: &str,
     inputs: &policy::Inputs,
+    rulings: &policy::Rulings,
     detail: Detail,
 ) -> Result<policy::Allocation, String> {
     let Body::ValueRealized(realized) = &value.envelope.body else {
@@ -44,7 +47,7 @@ pub fn allocate(
         currency: realized.currency.code().to_owned(),
         minor_unit_scale: realized.currency.minor_units(),
     };
-    policy::allocate_with(&policy, inputs, &realized, seed(value_id), detail)
+    policy::allocate_ruled(&policy, inputs, rulings, &realized, seed(value_id), detail)
         .map_err(|e| e.to_string())
 }
 
@@ -59,24 +62,32 @@ pub fn compute(
     value: &SignedEntry,
     policy_text: &str,
     inputs: &policy::Inputs,
+    rulings: &policy::Rulings,
 ) -> Value {
     let project = match &value.envelope.body {
         Body::ValueRealized(realized) => realized.project.as_str(),
         _ => "",
     };
-    let outcome =
-        allocate(value_id, value, policy_text, inputs, Detail::Figures).and_then(|allocation| {
-            let mut compact = serde_json::to_value(&allocation).map_err(|e| e.to_string())?;
-            if let Some(object) = compact.as_object_mut() {
-                object.remove("excluded");
+    let outcome = allocate(
+        value_id,
+        value,
+        policy_text,
+        inputs,
+        rulings,
+        Detail::Figures,
+    )
+    .and_then(|allocation| {
+        let mut compact = serde_json::to_value(&allocation).map_err(|e| e.to_string())?;
+        if let Some(object) = compact.as_object_mut() {
+            object.remove("excluded");
+        }
+        for player in compact["players"].as_array_mut().into_iter().flatten() {
+            if let Some(object) = player.as_object_mut() {
+                object.remove("breakdown");
             }
-            for player in compact["players"].as_array_mut().into_iter().flatten() {
-                if let Some(object) = player.as_object_mut() {
-                    object.remove("breakdown");
-                }
-            }
-            Ok(compact)
-        });
+        }
+        Ok(compact)
+    });
     // The inputs are the log up to and including the value entry.
     let tree_size = value_seq + 1;
     match outcome {
@@ -265,7 +276,9 @@ mod tests {
                 .build()
                 .expect("pool");
             pool.install(|| {
-                serde_json::to_vec(&compute(&value_id, 200, &value, POLICY, &inputs)).expect("json")
+                let rulings = policy::Rulings::default();
+                serde_json::to_vec(&compute(&value_id, 200, &value, POLICY, &inputs, &rulings))
+                    .expect("json")
             })
         };
         let once = on(1);

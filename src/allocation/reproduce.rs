@@ -1,10 +1,11 @@
 //! Reproducing allocations while replaying a log: follow the entries in order, and recompute
 //! each allocation entry from what the log held before its value entry.
 
+use super::fairplay::{FairPlay, Target};
 use super::{compute, name_actors, records_from_entries};
 use crate::entry::body::Body;
 use crate::entry::record::ActorRecord;
-use crate::entry::{ActorId, ContentDigest, EntryId, SignedEntry, Slug};
+use crate::entry::{ActorId, ContentDigest, EntryId, EntryType, SignedEntry, Slug};
 use crate::ledger::names::Names;
 use crate::ledger::replay::{Observer, Replayed};
 use crate::policy;
@@ -30,6 +31,8 @@ pub struct Reproducer {
     names: Names<String>,
     /// Value entries not allocated yet.
     values: HashMap<EntryId, (u64, SignedEntry)>,
+    /// Affiliations, disputes and rulings.
+    fair_play: FairPlay,
 }
 
 /// A project's input records as the reproducer keeps them.
@@ -38,6 +41,8 @@ struct KeptRecords {
     contributions: Vec<KeptContribution>,
     endorsements: Vec<KeptEndorsement>,
     measured: Vec<policy::MeasuredCoalition>,
+    /// The entry id of each measurement, in `measured`'s order (a dispute may name one).
+    measured_ids: Vec<EntryId>,
 }
 
 /// A [`policy::Contribution`] with its id as 32 bytes and its strings as numbers in the
@@ -54,6 +59,8 @@ struct KeptContribution {
 
 /// A [`policy::Endorsement`] with its endorser as a number in `names`.
 struct KeptEndorsement {
+    /// Its own entry id (a dispute may name it).
+    id: EntryId,
     contribution: String,
     endorser: u32,
     accept: bool,
@@ -111,7 +118,15 @@ impl Reproducer {
                     .get(&realized.policy)
                     .ok_or("names a policy that was not adopted")?;
                 let inputs = self.project_inputs(&realized.project, value_seq);
-                let expected = compute(&recorded.value_entry, value_seq, &value, text, &inputs);
+                let rulings = self.fair_play.rulings_before(value_seq, &self.actors);
+                let expected = compute(
+                    &recorded.value_entry,
+                    value_seq,
+                    &value,
+                    text,
+                    &inputs,
+                    &rulings,
+                );
                 if &expected != entry.body_json() {
                     return Err(difference(&expected, entry.body_json()));
                 }
@@ -124,6 +139,15 @@ impl Reproducer {
             | Body::ProjectUpdated(_)
             | Body::ProjectMembers(_)
             | Body::LimitsSet(_) => None,
+            Body::Affiliation(_) | Body::Ruling(_) => {
+                self.fair_play.follow(seq, id, entry, None);
+                None
+            }
+            Body::Dispute(d) => {
+                let target = self.locate(&d.target);
+                self.fair_play.follow(seq, id, entry, target);
+                None
+            }
         };
         if let Some(project) = project {
             self.keep(project, id, records_from_entries([(seq, id, entry)]))?;
@@ -148,14 +172,37 @@ impl Reproducer {
         }
         for e in records.endorsements {
             kept.endorsements.push(KeptEndorsement {
+                id,
                 contribution: e.contribution,
                 endorser: names.number(&e.endorser)?,
                 accept: e.accept,
                 seq: e.seq,
             });
         }
+        kept.measured_ids
+            .extend(std::iter::repeat_n(id, records.measured.len()));
         kept.measured.extend(records.measured);
         Ok(())
+    }
+
+    /// Where the log holds the allocation input `id`, if it is one: a linear search, run
+    /// once per dispute (rare), so the kept records need no index by id.
+    fn locate(&self, id: &EntryId) -> Option<Target> {
+        let located = |seq, entry_type| Some(Target { seq, entry_type });
+        if let Some(project) = self.contribution_projects.get(id) {
+            let kept = self.project_records.get(project)?;
+            let c = kept.contributions.iter().find(|c| &c.id == id)?;
+            return located(c.seq, EntryType::Contribution);
+        }
+        for kept in self.project_records.values() {
+            if let Some(e) = kept.endorsements.iter().find(|e| &e.id == id) {
+                return located(e.seq, EntryType::Endorsement);
+            }
+            if let Some(i) = kept.measured_ids.iter().position(|m| m == id) {
+                return located(kept.measured[i].seq, EntryType::CoalitionMeasured);
+            }
+        }
+        None
     }
 
     /// The policy's inputs for a value of `project` at `before_seq`, from the entries
@@ -337,7 +384,7 @@ mod tests {
             records_from_entries([4usize, 5].iter().map(|&i| (i as u64, id(i), &log[i]))),
             &reproducer.actors,
         );
-        let body = compute(&id(6), 6, &log[6], POLICY, &inputs);
+        let body = compute(&id(6), 6, &log[6], POLICY, &inputs, &Default::default());
         assert_eq!(body["status"], "ok", "{body}");
         let allocation = |body: Value| entry("server", &server, "allocation", "allocation-1", body);
 

@@ -102,6 +102,39 @@ async fn list(
     Ok(Json(json!({"allocations": allocations})))
 }
 
+/// The allocation entry `id` names (its own id, or its value entry's), as shown, and what it
+/// was computed from (when its value entry is in the log).
+pub(super) async fn recorded(
+    state: &AppState,
+    id: &EntryId,
+) -> Result<(Value, Option<allocator::Loaded>), ApiError> {
+    let row = match state.store.entry_by_id(id, "allocation").await? {
+        Some(row) => row,
+        None => state
+            .store
+            .allocation_of(id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no allocation {id}")))?,
+    };
+    let (shown, entry) = view(&row)?;
+    let value = match &entry.envelope.body {
+        Body::Allocation(recorded) => {
+            state
+                .store
+                .entry_by_id(&recorded.value_entry, "value.realized")
+                .await?
+        }
+        _ => None,
+    };
+    let inputs = match value {
+        Some((value_seq, value_id, value_leaf)) => {
+            Some(allocator::load(&state.store, value_seq, value_id, &value_leaf).await?)
+        }
+        None => None,
+    };
+    Ok((shown, inputs))
+}
+
 /// An allocation by its entry id, or by the id of the value entry it allocates, with each
 /// player's breakdown (which rules and contributions produced the share) and the
 /// contributions that did not count, recomputed from the log: the entry records only the
@@ -122,30 +155,7 @@ async fn one(
         limit: usize::try_from(number(&params, "limit", Some(u64::MAX), u64::MAX)?)
             .unwrap_or(usize::MAX),
     };
-    let row = match state.store.entry_by_id(&entry_id, "allocation").await? {
-        Some(row) => row,
-        None => state
-            .store
-            .allocation_of(&entry_id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("no allocation {id}")))?,
-    };
-    let (shown, entry) = view(&row)?;
-    let value = match &entry.envelope.body {
-        Body::Allocation(recorded) => {
-            state
-                .store
-                .entry_by_id(&recorded.value_entry, "value.realized")
-                .await?
-        }
-        _ => None,
-    };
-    let inputs = match value {
-        Some((value_seq, value_id, value_leaf)) => {
-            Some(allocator::load(&state.store, value_seq, value_id, &value_leaf).await?)
-        }
-        None => None,
-    };
+    let (shown, inputs) = recorded(&state, &entry_id).await?;
     // Written straight from the allocation's own types: a large project's breakdown is
     // hundreds of thousands of attributions, and a JSON tree of them took gigabytes.
     let json = tokio::task::spawn_blocking(move || match inputs.map(|inputs| inputs.allocate()) {

@@ -4,5 +4,6 @@
 //! rounded for display, so anyone holding an exported log can recompute each one.
 
 pub mod concentration;
+pub mod report;
 
 pub use concentration::{AllocationFigures, Basis, Concentration, concentration};

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand. `main.rs` only calls [`run`].
 
 mod actor;
+mod audit;
 mod check;
 mod db;
 mod demo;
@@ -164,6 +165,12 @@ pub enum Command {
         after_help = "Example:\n  fairshare check --database-url postgres://postgres@127.0.0.1/fairshare"
     )]
     Check(check::CheckArgs),
+    /// The regulator's reports, read through a server's API.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  fairshare audit report --server http://127.0.0.1:8080 <allocation id>"
+    )]
+    Audit(audit::AuditCommand),
     /// Submit one signed entry, or a file of them (NDJSON), to a server.
     #[command(
         after_help = "Example:\n  fairshare submit --server http://127.0.0.1:8080 entry.json\n  fairshare submit --server http://127.0.0.1:8080 entries.ndjson"
@@ -205,6 +212,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Check(args) => check::run(&args).await,
         Command::Witness(args) => witness::run(&args).await,
         Command::Prove(args) => prove::run(&args),
+        Command::Audit(command) => audit::run(&command).await,
     }
 }
 

@@ -37,6 +37,7 @@ pub const ALLOCATOR: &str = "/v1/allocator";
 pub const PROJECT_CONTRIBUTIONS: &str = "/v1/projects/{id}/contributions";
 pub const POLICY: &str = "/v1/policies/{hash}";
 pub const AUDIT_CONCENTRATION: &str = "/v1/audit/concentration";
+pub const AUDIT_REPORT: &str = "/v1/audit/allocations/{id}/report";
 
 /// `template` with its one `{parameter}` segment replaced by `value`.
 fn fill(template: &str, value: &str) -> String {
@@ -51,6 +52,11 @@ fn fill(template: &str, value: &str) -> String {
 /// The allocation of entry `id` (or of the value entry `id`).
 pub fn allocation(id: &str) -> String {
     fill(ALLOCATION, id)
+}
+
+/// The manipulation report of the allocation of entry `id` (or of the value entry `id`).
+pub fn audit_report(id: &str) -> String {
+    fill(AUDIT_REPORT, id)
 }
 
 /// Leaves `start..end`, or from `start` on (the server cuts the range to its page size).

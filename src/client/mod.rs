@@ -322,6 +322,13 @@ impl LogClient {
         }
     }
 
+    /// The manipulation report of the allocation of entry `id` (or of the value entry `id`).
+    pub async fn audit_report(&self, id: &str) -> Result<Value, ClientError> {
+        let path = layout::audit_report(id);
+        let text = self.get_text(&path).await?;
+        self.json(&path, &text)
+    }
+
     /// The regulator's concentration view; `query` is its query string (`project=p&basis=earned`).
     pub async fn concentration(&self, query: &str) -> Result<Value, ClientError> {
         let path = format!("{}?{query}", layout::AUDIT_CONCENTRATION);

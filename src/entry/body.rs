@@ -3,6 +3,7 @@
 use super::EntryError;
 use super::currency::Currency;
 use super::decimal::parse_non_negative;
+use super::fairplay::{Affiliation, Dispute, Ruling};
 use super::fields::Fields;
 use super::ids::{ActorId, ContentDigest, EntryId, Slug};
 use super::project::{ProjectMembers, ProjectOpened, ProjectUpdated};
@@ -30,10 +31,13 @@ pub enum EntryType {
     ProjectUpdated,
     ProjectMembers,
     LimitsSet,
+    Affiliation,
+    Dispute,
+    Ruling,
 }
 
 impl EntryType {
-    pub const ALL: [EntryType; 13] = [
+    pub const ALL: [EntryType; 16] = [
         Self::ActorRegistered,
         Self::KeyRotated,
         Self::KeyRevoked,
@@ -47,6 +51,9 @@ impl EntryType {
         Self::ProjectUpdated,
         Self::ProjectMembers,
         Self::LimitsSet,
+        Self::Affiliation,
+        Self::Dispute,
+        Self::Ruling,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +71,9 @@ impl EntryType {
             Self::ProjectUpdated => "project.updated",
             Self::ProjectMembers => "project.members",
             Self::LimitsSet => "limits.set",
+            Self::Affiliation => "affiliation",
+            Self::Dispute => "dispute",
+            Self::Ruling => "ruling",
         }
     }
 
@@ -127,6 +137,9 @@ pub enum Body {
     ProjectUpdated(ProjectUpdated),
     ProjectMembers(ProjectMembers),
     LimitsSet(SolverLimits),
+    Affiliation(Affiliation),
+    Dispute(Dispute),
+    Ruling(Ruling),
 }
 
 /// The envelope's actor registers itself (or is registered by the server operator).
@@ -278,6 +291,9 @@ impl Body {
             EntryType::ProjectUpdated => Body::ProjectUpdated(ProjectUpdated::parse(value, path)?),
             EntryType::ProjectMembers => Body::ProjectMembers(ProjectMembers::parse(value, path)?),
             EntryType::LimitsSet => Body::LimitsSet(SolverLimits::parse(value, path)?),
+            EntryType::Affiliation => Body::Affiliation(Affiliation::parse(value, path)?),
+            EntryType::Dispute => Body::Dispute(Dispute::parse(value, path)?),
+            EntryType::Ruling => Body::Ruling(Ruling::parse(value, path)?),
         })
     }
 }

@@ -248,12 +248,15 @@ impl SignedEntry {
         self.canonical_envelope == other.canonical_envelope && self.signature == other.signature
     }
 
-    /// Every `EntryId` the body names (`builds_on`, an endorsed contribution, an allocated value).
+    /// Every `EntryId` the body names (`builds_on`, an endorsed contribution, an allocated
+    /// value, a disputed entry, a ruled dispute).
     pub fn referenced_entries(&self) -> Vec<EntryId> {
         match &self.envelope.body {
             Body::Contribution(c) => c.builds_on.clone(),
             Body::Endorsement(e) => vec![e.contribution],
             Body::Allocation(a) => vec![a.value_entry],
+            Body::Dispute(d) => vec![d.target],
+            Body::Ruling(r) => vec![r.dispute],
             _ => Vec::new(),
         }
     }

@@ -6,6 +6,7 @@ pub mod body;
 pub mod currency;
 pub mod decimal;
 pub mod envelope;
+pub mod fairplay;
 mod fields;
 pub mod ids;
 pub mod project;

@@ -7,6 +7,7 @@ use crate::entry::body::{
     Endorsement, EntryType, KeyRevoked, KeyRotated, PolicyAdopted, SolverLimits, ValueRealized,
 };
 use crate::entry::envelope::Envelope;
+use crate::entry::fairplay::{Affiliation, Dispute, Ruling, RulingEffect};
 use crate::entry::project::{Membership, ProjectMembers, ProjectOpened, ProjectUpdated};
 use crate::entry::record::{
     ActorRecord, Effect, EntryRef, KeyRecord, MeasuredSize, PolicyCost, ProjectRecord,
@@ -93,6 +94,9 @@ pub fn check(
         Body::ProjectUpdated(p) => project_update(&ctx, p)?,
         Body::ProjectMembers(p) => project_membership(&ctx, p)?,
         Body::LimitsSet(limits) => limits_setting(&ctx, limits)?,
+        Body::Affiliation(a) => affiliation(&ctx, a)?,
+        Body::Dispute(d) => dispute(&ctx, d)?,
+        Body::Ruling(r) => ruling(&ctx, r)?,
     };
     Ok(Checked {
         effects,
@@ -461,6 +465,80 @@ fn coalition_measurement(
         project: m.project.clone(),
         members: m.members.clone(),
     }])
+}
+
+// --- Fair play: affiliations, disputes and rulings (docs/PROTOCOL.md, "Fair play") ---
+
+fn require_registered(ctx: &Context<'_>, actor: &ActorId, field: &str) -> Result<(), EntryError> {
+    if ctx.view.actor(actor).is_none() {
+        return unknown_reference(field, format!("actor {actor} is not registered"));
+    }
+    Ok(())
+}
+
+/// The affiliate declares its own affiliation; a regulator may record anyone's.
+fn affiliation(ctx: &Context<'_>, a: &Affiliation) -> Result<Vec<Effect>, EntryError> {
+    if a.affiliate != ctx.env.actor && ctx.signer_kind != Some(ActorKind::Regulator) {
+        return not_permitted(
+            "envelope.body.affiliate",
+            "an actor declares only its own affiliations; a regulator records others'",
+        );
+    }
+    require_registered(ctx, &a.affiliate, "envelope.body.affiliate")?;
+    require_registered(ctx, &a.principal, "envelope.body.principal")?;
+    Ok(Vec::new())
+}
+
+/// The entry types a dispute may contest.
+const DISPUTABLE: [EntryType; 5] = [
+    EntryType::Contribution,
+    EntryType::Endorsement,
+    EntryType::CoalitionMeasured,
+    EntryType::Affiliation,
+    EntryType::Allocation,
+];
+
+fn dispute(ctx: &Context<'_>, d: &Dispute) -> Result<Vec<Effect>, EntryError> {
+    if ctx.signer_kind.is_none() {
+        return not_permitted("envelope.actor", "only registered actors file disputes");
+    }
+    match ctx.view.entry(&d.target) {
+        Some(r) if DISPUTABLE.contains(&r.entry_type) => Ok(Vec::new()),
+        Some(r) => unknown_reference(
+            "envelope.body.target",
+            format!(
+                "entry {} is a {}: a dispute contests a contribution, an endorsement, a \
+                 coalition.measured, an affiliation or an allocation",
+                d.target,
+                r.entry_type.as_str()
+            ),
+        ),
+        None => unknown_reference(
+            "envelope.body.target",
+            format!("no entry {} in the log", d.target),
+        ),
+    }
+}
+
+/// A regulator rules on a dispute. An effect that does not fit the disputed entry
+/// (`exclude` of a measurement, say) changes nothing: `policy::rulings` applies each effect
+/// only to the entry types it names.
+fn ruling(ctx: &Context<'_>, r: &Ruling) -> Result<Vec<Effect>, EntryError> {
+    if ctx.signer_kind != Some(ActorKind::Regulator) {
+        return not_permitted("envelope.actor", "only regulators rule on disputes");
+    }
+    if !matches!(ctx.view.entry(&r.dispute), Some(d) if d.entry_type == EntryType::Dispute) {
+        return unknown_reference(
+            "envelope.body.dispute",
+            format!("no dispute {} in the log", r.dispute),
+        );
+    }
+    if let RulingEffect::Merge(members) = &r.effect {
+        for (i, m) in members.iter().enumerate() {
+            require_registered(ctx, &m.actor, &format!("envelope.body.members[{i}]"))?;
+        }
+    }
+    Ok(Vec::new())
 }
 
 // --- Solver limits: what an allocation may cost, published by `limits.set` ---

@@ -21,6 +21,7 @@ use super::game::{Detail, PolicyGame, build_game_with};
 use super::input::{ActorKind, Inputs, Realized};
 use super::money_fmt;
 use super::payout::apply_kind_limits;
+use super::rulings::{self, MergedPayout, Rulings};
 use crate::shapley::money::{decimal_to_ratio, payouts};
 use crate::shapley::rational::{self, ratio, times};
 use crate::shapley::sampling::{Estimate, SamplingConfig};
@@ -51,6 +52,10 @@ pub struct Allocation {
     pub recipients: Vec<Recipient>,
     /// Contributions that did not count, and why.
     pub excluded: Vec<ExcludedContribution>,
+    /// How each merged player's payout was split (rulings that merge actors; absent
+    /// without them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<MergedPayout>,
 }
 
 /// How the measured game was sampled.
@@ -165,6 +170,28 @@ pub fn allocate(
     allocate_with(policy, inputs, realized, seed, Detail::Breakdown)
 }
 
+/// [`allocate_with`] under the effects of `rulings` (docs/POLICIES.md, "Rulings").
+pub fn allocate_ruled(
+    policy: &Policy,
+    inputs: &Inputs,
+    rulings: &Rulings,
+    realized: &Realized,
+    seed: u64,
+    detail: Detail,
+) -> Result<Allocation> {
+    let ruled = rulings::apply(inputs, rulings);
+    let mut allocation = allocate_with(policy, &ruled, realized, seed, detail)?;
+    if matches!(detail, Detail::Breakdown) {
+        allocation
+            .excluded
+            .extend(rulings::excluded_contributions(inputs, rulings));
+    }
+    if !rulings.merged.is_empty() {
+        rulings::split_merged(&mut allocation, rulings, realized)?;
+    }
+    Ok(allocation)
+}
+
 /// [`allocate`], explaining as much as `detail` asks.
 pub fn allocate_with(
     policy: &Policy,
@@ -265,6 +292,7 @@ pub fn allocate_game(
                 .collect(),
             Detail::Figures => Vec::new(),
         },
+        merged: Vec::new(),
     })
 }
 

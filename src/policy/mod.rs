@@ -7,6 +7,7 @@
 //! - [`exact`]: the fast exact rationals used while building games;
 //! - [`measured`]: the measured-coalition game (explicit, the only exponential part);
 //! - [`payout`]: caps and floors by actor kind;
+//! - [`rulings`]: rulings' effects (exclusions, voided measurements, merged players);
 //! - [`allocate`](mod@allocate): solve, scale to the amount, payout rules, rounding.
 //!
 //! See docs/POLICIES.md for every field and a worked example per feature.
@@ -19,14 +20,17 @@ pub mod game;
 pub mod input;
 pub mod measured;
 pub mod payout;
+pub mod rulings;
 
 pub use allocate::{
-    Allocation, Attribution, PlayerAllocation, Recipient, allocate, allocate_game, allocate_with,
+    Allocation, Attribution, PlayerAllocation, Recipient, allocate, allocate_game, allocate_ruled,
+    allocate_with,
 };
 pub use error::{PolicyError, Result};
 pub use file::{Policy, policy_hash};
 pub use game::{Detail, PolicyGame, build_game, build_game_with};
 pub use input::{Actor, ActorKind, Contribution, Endorsement, Inputs, MeasuredCoalition, Realized};
+pub use rulings::{MergedGroup, Rulings};
 
 /// Exact numbers in results: reduced `p/q`, or `p` for integers.
 pub(crate) fn money_fmt(r: &num_rational::BigRational) -> String {

@@ -10,7 +10,9 @@
 //! What fails for a passing reason (database) is retried after [`RETRY_EVERY`].
 
 use super::{Sequencer, ServiceError};
+use crate::allocation::fairplay::AffiliationRecord;
 use crate::allocation::{allocate, compute, name_actors};
+use crate::audit::report::{Report, ReportInputs, report};
 use crate::crypto::SecretKey;
 use crate::entry::EntryId;
 use crate::entry::body::{Body, EntryType};
@@ -591,6 +593,8 @@ pub struct Loaded {
     value: SignedEntry,
     policy_text: String,
     inputs: policy::Inputs,
+    rulings: policy::Rulings,
+    affiliations: Vec<AffiliationRecord>,
 }
 
 impl Loaded {
@@ -607,7 +611,36 @@ impl Loaded {
             &self.value,
             &self.policy_text,
             &self.inputs,
+            &self.rulings,
         )
+    }
+
+    /// The sequence number of the value entry.
+    pub fn value_seq(&self) -> u64 {
+        self.value_seq
+    }
+
+    /// The manipulation report of this allocation, against the project's `admitted`
+    /// policies (hash, text) and the signers of its measurements (`audit::report`).
+    pub fn report(
+        &self,
+        admitted: &[(String, String)],
+        measurement_signers: &HashMap<u64, String>,
+    ) -> Report {
+        let chosen = match &self.value.envelope.body {
+            Body::ValueRealized(realized) => realized.policy.to_string(),
+            _ => String::new(),
+        };
+        report(&ReportInputs {
+            value_id: &self.value_id,
+            value: &self.value,
+            chosen: &chosen,
+            admitted,
+            inputs: &self.inputs,
+            rulings: &self.rulings,
+            affiliations: &self.affiliations,
+            measurement_signers,
+        })
     }
 
     /// The full allocation, with each player's breakdown and the contributions that did not count.
@@ -617,6 +650,7 @@ impl Loaded {
             &self.value,
             &self.policy_text,
             &self.inputs,
+            &self.rulings,
             Detail::Breakdown,
         )
     }
@@ -660,7 +694,9 @@ pub async fn load(
     );
     names.sort_unstable();
     names.dedup();
-    let names: Vec<String> = names.into_iter().map(str::to_owned).collect();
+    let fair_play = store.fair_play(value_seq).await?;
+    let mut names: Vec<String> = names.into_iter().map(str::to_owned).collect();
+    names.extend(fair_play.named_actors());
     let mut actors = store.actor_records(&names).await?;
     let operators: Vec<String> = actors
         .values()
@@ -672,6 +708,8 @@ pub async fn load(
         value_seq,
         value,
         policy_text: policy.text,
+        rulings: fair_play.rulings_before(value_seq, &actors),
+        affiliations: fair_play.affiliations_before(value_seq),
         inputs: name_actors(records, &actors),
     })
 }

@@ -149,7 +149,7 @@ impl Store {
         Ok(self.leaf_entries(sql, bind).await?.into_iter().next())
     }
 
-    async fn leaf_entries<'q>(
+    pub(super) async fn leaf_entries<'q>(
         &self,
         sql: &'static str,
         bind: impl FnOnce(LeafQuery<'q>) -> LeafQuery<'q>,

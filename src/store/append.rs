@@ -8,6 +8,7 @@ use super::rows::{NewRow, Rows};
 use super::{Store, StoreError};
 use crate::crypto::{KeyId, PublicKey, hash};
 use crate::entry::body::{Body, EntryType};
+use crate::entry::fairplay::RulingEffect;
 use crate::entry::record::{ActorRecord, EntryRef, KeyRecord, PolicyCost};
 use crate::entry::{ContentDigest, SignedEntry};
 use crate::ledger::batch::{Plan, Receipt, Snapshot, StoredNonce};
@@ -253,26 +254,7 @@ pub(super) async fn load_signers<E: Borrow<SignedEntry>>(
                 .iter()
                 .map(|c| c.actor.as_str().to_owned()),
         );
-        match &env.body {
-            Body::ActorRegistered(reg) => {
-                actors.extend(reg.operator.iter().map(|o| o.as_str().to_owned()));
-            }
-            // The rules check that every member is registered.
-            Body::CoalitionMeasured(m) => {
-                actors.extend(m.members.iter().map(|a| a.as_str().to_owned()));
-            }
-            // The rules check that realizers and new owners are platforms, and that
-            // admitted members are registered.
-            Body::ProjectOpened(p) => actors.extend(p.realizers.iter().map(|a| a.to_string())),
-            Body::ProjectUpdated(p) => actors.extend(
-                p.owner
-                    .iter()
-                    .chain(p.realizers.iter().flatten())
-                    .map(|a| a.to_string()),
-            ),
-            Body::ProjectMembers(p) => actors.extend(p.admit.iter().map(|a| a.to_string())),
-            _ => {}
-        }
+        named_by_body(&env.body, &mut actors);
     }
     let actors: Vec<String> = actors.into_iter().collect();
     let rows: Vec<(String, String, Option<String>, Vec<u8>)> = sqlx::query_as(
@@ -327,6 +309,39 @@ pub(super) async fn load_signers<E: Borrow<SignedEntry>>(
         );
     }
     Ok(())
+}
+
+/// Adds to `actors` those `body` names whose registration the rules check.
+fn named_by_body(body: &Body, actors: &mut BTreeSet<String>) {
+    match body {
+        Body::ActorRegistered(reg) => {
+            actors.extend(reg.operator.iter().map(|o| o.as_str().to_owned()));
+        }
+        // The rules check that every member is registered.
+        Body::CoalitionMeasured(m) => {
+            actors.extend(m.members.iter().map(|a| a.as_str().to_owned()));
+        }
+        // The rules check that realizers and new owners are platforms, and that
+        // admitted members are registered.
+        Body::ProjectOpened(p) => actors.extend(p.realizers.iter().map(|a| a.to_string())),
+        Body::ProjectUpdated(p) => actors.extend(
+            p.owner
+                .iter()
+                .chain(p.realizers.iter().flatten())
+                .map(|a| a.to_string()),
+        ),
+        Body::ProjectMembers(p) => actors.extend(p.admit.iter().map(|a| a.to_string())),
+        // The rules check that both parties, and merged actors, are registered.
+        Body::Affiliation(a) => {
+            actors.extend([a.affiliate.to_string(), a.principal.to_string()]);
+        }
+        Body::Ruling(r) => {
+            if let RulingEffect::Merge(members) = &r.effect {
+                actors.extend(members.iter().map(|m| m.actor.to_string()));
+            }
+        }
+        _ => {}
+    }
 }
 
 impl Store {

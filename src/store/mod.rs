@@ -6,6 +6,7 @@ mod append;
 mod cosignatures;
 mod decode;
 pub mod embedded;
+mod fairplay;
 mod import;
 mod inputs;
 mod projects;

@@ -19,6 +19,7 @@ mod docker;
 mod embedded;
 mod entries;
 mod failures;
+mod fairplay;
 mod guards;
 mod helpers;
 mod import;

@@ -8,4 +8,5 @@
 mod errors;
 mod features;
 mod props;
+mod rulings;
 mod threads;

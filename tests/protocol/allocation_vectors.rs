@@ -135,7 +135,7 @@ fn allocation(name: &str, policy_text: &str, inputs: &Inputs, amount: &str) -> V
         "inputs": inputs_json(inputs),
         "value": {"entry": value_id.to_string(), "seq": value_seq, "project": "p", "amount": amount, "currency": "EUR"},
         "seed": seed(&value_id),
-        "body": compute(&value_id, value_seq, &value, policy_text, inputs),
+        "body": compute(&value_id, value_seq, &value, policy_text, inputs, &Default::default()),
     })
 }
 
