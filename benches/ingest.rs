@@ -1,7 +1,11 @@
 //! Ingest benchmark (issue 2, "Performance"): signed entries per second end to end (HTTP,
 //! verified, durably committed) against the release server running as its own process, with
-//! the raw limits measured in the same run: ed25519 verifications per second on one core and
-//! plain batched INSERTs per second of the same leaf rows. Figures go in docs/BENCHMARKS.md.
+//! the raw limits measured in the same run: ed25519 verifications per second on one core,
+//! plain batched INSERTs per second of the same leaf rows, and the serial durable commit
+//! rate (one ~300-byte row per committed transaction, from 1 and from 32 connections: what
+//! single entries from 32 clients must beat, issue 17). For the single entries it also reads
+//! the server's /metrics before and after: commits, entries per commit, time in the append
+//! transaction and per request. Figures go in docs/BENCHMARKS.md.
 //!
 //! `CARGO_TARGET_DIR=... cargo bench --bench ingest` (DATABASE_URL: the PostgreSQL to use,
 //! default postgres://postgres@127.0.0.1:5432/postgres; a fresh database is created and
@@ -42,6 +46,10 @@ const SINGLE_CLIENTS: usize = 32;
 const RAW_VERIFY: usize = 20_000;
 const RAW_INSERT: usize = 20_000;
 const RAW_INSERT_BATCH: usize = 1_000;
+const SERIAL_COMMITS: usize = 4_000;
+const SERIAL_COMMIT_CONNECTIONS: usize = 32;
+/// The payload of one serially committed row, as in pgbench's custom-script reference.
+const SERIAL_ROW_BYTES: usize = 300;
 
 fn main() {
     server::main_with(
@@ -133,6 +141,7 @@ async fn bench(db_url: &str, db_options: PgConnectOptions) -> BenchResult<()> {
         .iter()
         .map(serde_json::to_vec)
         .collect::<Result<Vec<_>, _>>()?;
+    let metrics_before = ServerMetrics::read(&client, &server).await?;
     phases.push(
         timed(
             &server,
@@ -142,6 +151,9 @@ async fn bench(db_url: &str, db_options: PgConnectOptions) -> BenchResult<()> {
         )
         .await?,
     );
+    let singles_metrics = ServerMetrics::read(&client, &server)
+        .await?
+        .since(&metrics_before);
     sampler.abort();
     let rss_peak_kib = rss_peak.load(Ordering::Relaxed);
     let hwm_kib = proc_status_kib(server.pid(), "VmHWM:").ok_or("no VmHWM for the server")?;
@@ -177,10 +189,133 @@ async fn bench(db_url: &str, db_options: PgConnectOptions) -> BenchResult<()> {
         Ok(checks.len() as f64 / start.elapsed().as_secs_f64())
     })
     .await??;
-    let insert_rate = raw_inserts(db_options, &parsed).await?;
+    let insert_rate = raw_inserts(db_options.clone(), &parsed).await?;
+    let serial = serial_commits(&db_options, 1).await?;
+    let concurrent = serial_commits(&db_options, SERIAL_COMMIT_CONNECTIONS).await?;
 
     print_table(&phases, verify_rate, insert_rate, rss_peak_kib, hwm_kib);
+    println!(
+        "{:<26} {:>8} {:>8} {:>10.0}",
+        "durable commits, 1 conn.", SERIAL_COMMITS, "", serial
+    );
+    println!(
+        "{:<26} {:>8} {:>8} {:>10.0}",
+        "durable commits, 32 conn.", SERIAL_COMMITS, "", concurrent
+    );
+    if let Some(single) = phases.iter().find(|p| p.name.starts_with("HTTP single")) {
+        println!(
+            "single entries, 32 clients / serial durable commits: {:.2} x ({:.2} x the 32-connection commit rate)",
+            single.rate() / serial,
+            single.rate() / concurrent
+        );
+    }
+    println!("single entries, server side: {singles_metrics}");
     Ok(())
+}
+
+/// Durable commits per second: `connections` sessions each INSERT one row of
+/// [`SERIAL_ROW_BYTES`] per transaction (autocommit, synchronous_commit on, as the server
+/// commits), [`SERIAL_COMMITS`] in all. With one connection, the serial durable commit rate:
+/// the physical reference for group commit.
+async fn serial_commits(options: &PgConnectOptions, connections: usize) -> BenchResult<f64> {
+    let mut setup = PgConnection::connect_with(options).await?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS bench_serial_commits (id bigserial PRIMARY KEY, payload bytea NOT NULL)",
+    )
+    .execute(&mut setup)
+    .await?;
+    let mut sessions = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        sessions.push(PgConnection::connect_with(options).await?);
+    }
+    let per_session = SERIAL_COMMITS / connections;
+    let start = Instant::now();
+    let tasks: Vec<_> = sessions
+        .into_iter()
+        .map(|mut conn| {
+            tokio::spawn(async move {
+                let payload = vec![0x5a_u8; SERIAL_ROW_BYTES];
+                for _ in 0..per_session {
+                    sqlx::query("INSERT INTO bench_serial_commits (payload) VALUES ($1)")
+                        .bind(&payload)
+                        .execute(&mut conn)
+                        .await?;
+                }
+                conn.close().await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    let rate = (per_session * connections) as f64 / start.elapsed().as_secs_f64();
+    setup.close().await?;
+    Ok(rate)
+}
+
+/// The server's append figures from /metrics (Prometheus text): the sums and counts of the
+/// commit histograms and of the POST /v1/entries latency.
+#[derive(Debug, Clone, Copy, Default)]
+struct ServerMetrics {
+    commits: f64,
+    committed_entries: f64,
+    commit_seconds: f64,
+    posts: f64,
+    post_seconds: f64,
+}
+
+impl ServerMetrics {
+    async fn read(client: &reqwest::Client, server: &Server) -> BenchResult<Self> {
+        let text = client
+            .get(format!("{}/metrics", server.base))
+            .send()
+            .await?
+            .text()
+            .await?;
+        let sample = |name: &str, labels: &[&str]| -> f64 {
+            text.lines()
+                .filter(|line| {
+                    line.starts_with(name)
+                        && line[name.len()..].starts_with(['{', ' '])
+                        && labels.iter().all(|l| line.contains(l))
+                })
+                .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+                .sum()
+        };
+        let post = ["method=\"POST\"", "route=\"/v1/entries\""];
+        Ok(Self {
+            commits: sample("fairshare_commit_batch_entries_count", &[]),
+            committed_entries: sample("fairshare_commit_batch_entries_sum", &[]),
+            commit_seconds: sample("fairshare_commit_duration_seconds_sum", &[]),
+            posts: sample("fairshare_http_request_duration_seconds_count", &post),
+            post_seconds: sample("fairshare_http_request_duration_seconds_sum", &post),
+        })
+    }
+
+    fn since(self, before: &Self) -> Self {
+        Self {
+            commits: self.commits - before.commits,
+            committed_entries: self.committed_entries - before.committed_entries,
+            commit_seconds: self.commit_seconds - before.commit_seconds,
+            posts: self.posts - before.posts,
+            post_seconds: self.post_seconds - before.post_seconds,
+        }
+    }
+}
+
+impl std::fmt::Display for ServerMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let per = |total: f64, count: f64| if count > 0.0 { total / count } else { 0.0 };
+        write!(
+            f,
+            "{:.0} commits, {:.1} entries per commit, {:.2} ms per append transaction ({:.2} s in all), {:.2} ms per POST",
+            self.commits,
+            per(self.committed_entries, self.commits),
+            per(self.commit_seconds, self.commits) * 1000.0,
+            self.commit_seconds,
+            per(self.post_seconds, self.posts) * 1000.0,
+        )
+    }
 }
 
 fn batch_bodies(entries: &[Value], size: usize) -> BenchResult<Vec<Vec<u8>>> {

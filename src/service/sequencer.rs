@@ -4,14 +4,17 @@
 use super::ServiceError;
 use super::checkpointer::Vetting;
 use super::telemetry;
+use crate::crypto::KeyId;
 use crate::entry::envelope::format_timestamp;
-use crate::entry::{EntryError, SignedEntry};
-use crate::ledger::batch::{self, Answer, Plan, Preverified};
+use crate::entry::record::{ActorRecord, KeyRecord};
+use crate::entry::{ActorId, EntryError, SignedEntry};
+use crate::ledger::batch::{self, Answer, Plan, Preverified, Snapshot};
 use crate::ledger::merkle::Frontier;
 use crate::ledger::rules::RuleSettings;
-use crate::store::Store;
+use crate::store::{AppendTx, Store};
 use chrono::{SubsecRound, Utc};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 /// One entry's answer: its receipt, or why it was refused.
@@ -29,6 +32,7 @@ pub struct Sequencer {
     jobs: mpsc::Sender<Job>,
     store: Store,
     settings: Arc<RuleSettings>,
+    signers: Arc<Mutex<SignerCache>>,
 }
 
 impl Sequencer {
@@ -57,6 +61,7 @@ impl Sequencer {
             jobs,
             store,
             settings,
+            signers: Arc::default(),
         }
     }
 
@@ -67,11 +72,7 @@ impl Sequencer {
         &self,
         entries: Vec<SignedEntry>,
     ) -> Result<Vec<EntryResult>, Arc<ServiceError>> {
-        let view = self
-            .store
-            .signer_snapshot(&entries)
-            .await
-            .map_err(|e| Arc::new(e.into()))?;
+        let view = self.signer_view(&entries).await?;
         let (entries, preverified) = {
             let settings = self.settings.clone();
             tokio::task::spawn_blocking(move || {
@@ -92,6 +93,69 @@ impl Sequencer {
             .map_err(|_| Arc::new(ServiceError::Stopped))?;
         answer.await.map_err(|_| Arc::new(ServiceError::Stopped))?
     }
+
+    /// The signers' actors and keys to pre-verify `entries` against: from the cache when it
+    /// knows every key they are signed with, else read from the log and remembered.
+    async fn signer_view(&self, entries: &[SignedEntry]) -> Result<Snapshot, Arc<ServiceError>> {
+        if let Some(view) = self.signers().view(entries) {
+            return Ok(view);
+        }
+        let view = self
+            .store
+            .signer_snapshot(entries)
+            .await
+            .map_err(|e| Arc::new(e.into()))?;
+        self.signers().remember(&view);
+        Ok(view)
+    }
+
+    fn signers(&self) -> std::sync::MutexGuard<'_, SignerCache> {
+        self.signers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Most signing keys the cache holds; past that it starts over.
+const SIGNER_CACHE_KEYS: usize = 100_000;
+
+/// Signers' actors and keys as read for earlier submissions, so that later ones from the
+/// same signers are pre-verified without a database round trip. It may be stale, and that is
+/// safe: pre-verification only spares the sequencer the signature checks of an entry whose
+/// keys the rules resolve, under the append lock, to exactly the same ones; a key revoked
+/// since is refused there, and a key the cache lacks is read from the log.
+#[derive(Debug, Default)]
+struct SignerCache {
+    actors: HashMap<ActorId, ActorRecord>,
+    keys: HashMap<(ActorId, KeyId), KeyRecord>,
+}
+
+impl SignerCache {
+    /// The view for `entries` if the cache knows every (actor, key) that signed them.
+    fn view(&self, entries: &[SignedEntry]) -> Option<Snapshot> {
+        let mut view = Snapshot::default();
+        for entry in entries {
+            let env = &entry.envelope;
+            let cosigners = entry.cosignatures.iter().map(|c| (&c.actor, c.key));
+            for (actor, key) in std::iter::once((&env.actor, env.key)).chain(cosigners) {
+                let signer = (actor.clone(), key);
+                let record = *self.keys.get(&signer)?;
+                view.actors
+                    .insert(actor.clone(), self.actors.get(actor)?.clone());
+                view.keys.insert(signer, record);
+            }
+        }
+        Some(view)
+    }
+
+    /// Keeps the actors and keys of `view` (as read from the log).
+    fn remember(&mut self, view: &Snapshot) {
+        if self.keys.len() + view.keys.len() > SIGNER_CACHE_KEYS {
+            *self = Self::default();
+        }
+        self.actors
+            .extend(view.actors.iter().map(|(a, r)| (a.clone(), r.clone())));
+        self.keys
+            .extend(view.keys.iter().map(|(k, r)| (k.clone(), *r)));
+    }
 }
 
 async fn run(
@@ -105,6 +169,9 @@ async fn run(
     // The tree's frontier after this task's last commit: the next batch extends it without
     // reading it back, unless another appender (`fairshare actor register`) moved the log.
     let mut frontier: Option<Frontier> = None;
+    // The next batch's transaction, begun (and its lock asked for) while the previous batch
+    // committed, because jobs were already waiting for it.
+    let mut locked: Option<AppendTx> = None;
     while let Some(first) = queue.recv().await {
         let mut count = first.entries.len();
         let mut jobs = vec![first];
@@ -127,15 +194,26 @@ async fn run(
         }
         let entries = Arc::new(entries);
         let started = std::time::Instant::now();
-        match append_batch(
-            &store,
-            &settings,
-            entries.clone(),
-            preverified,
-            &mut frontier,
-        )
-        .await
-        {
+        let outcome = async {
+            let tx = match locked.take() {
+                Some(tx) => tx,
+                None => store.begin_append().await?,
+            };
+            let staged = stage(tx, &settings, entries.clone(), preverified, &mut frontier).await?;
+            // Jobs already queued get the next transaction, whose lock PostgreSQL grants as
+            // this one commits: the next batch does not wait for its BEGIN and lock after
+            // this fsync. Never while idle, so the lock is not held with nothing to append.
+            let committing = staged.commit(&mut frontier);
+            if queue.is_empty() {
+                committing.await
+            } else {
+                let (plan, next) = tokio::join!(committing, store.begin_append());
+                locked = next.ok();
+                plan
+            }
+        }
+        .await;
+        match outcome {
             Ok(plan) => {
                 if let (Some(first), Some(last)) = (plan.accepted.first(), plan.accepted.last()) {
                     vetting.appended(first.receipt.seq..last.receipt.seq + 1);
@@ -176,9 +254,8 @@ fn record_commit(batch: usize, appended: usize, took: std::time::Duration) {
 }
 
 /// One append transaction: lock, read the head and the state the batch touches, plan (with
-/// signature checks on all cores), insert, commit. Used by the sequencer task and by the
-/// operator's `fairshare actor register`. `frontier` is the tree's frontier after the
-/// caller's previous commit, if it kept one: used when the log has not moved since, and
+/// signature checks on all cores), insert, commit. `frontier` is the tree's frontier after
+/// the caller's previous commit, if it kept one: used when the log has not moved since, and
 /// replaced by the new one after the commit (cleared on failure).
 pub async fn append_batch(
     store: &Store,
@@ -187,8 +264,39 @@ pub async fn append_batch(
     preverified: Vec<Preverified>,
     frontier: &mut Option<Frontier>,
 ) -> Result<Plan, ServiceError> {
+    let tx = store.begin_append().await?;
+    stage(tx, settings, entries, preverified, frontier)
+        .await?
+        .commit(frontier)
+        .await
+}
+
+/// A batch written in its locked transaction, not yet committed.
+struct Staged {
+    tx: AppendTx,
+    plan: Plan,
+    tree: Frontier,
+}
+
+impl Staged {
+    /// Commits durably; only then does `frontier` become the batch's tree.
+    async fn commit(self, frontier: &mut Option<Frontier>) -> Result<Plan, ServiceError> {
+        self.tx.commit().await?;
+        *frontier = Some(self.tree);
+        Ok(self.plan)
+    }
+}
+
+/// Everything of the append transaction `tx` (already locked) but its commit: read the head
+/// and the state the batch touches, plan, insert the rows and the tree's new nodes.
+async fn stage(
+    mut tx: AppendTx,
+    settings: &Arc<RuleSettings>,
+    entries: Arc<Vec<SignedEntry>>,
+    preverified: Vec<Preverified>,
+    frontier: &mut Option<Frontier>,
+) -> Result<Staged, ServiceError> {
     let known = frontier.take();
-    let mut tx = store.begin_append().await?;
     let next_seq = tx.next_seq().await?;
     let snapshot = tx.load_snapshot(&entries).await?;
     // Microseconds: what PostgreSQL's timestamptz keeps, so the column equals the leaf.
@@ -222,7 +330,75 @@ pub async fn append_batch(
         .map_err(ServiceError::Tree)?;
     }
     tx.insert_nodes(&nodes).await?;
-    tx.commit().await?;
-    *frontier = Some(tree);
-    Ok(planned)
+    Ok(Staged {
+        tx,
+        plan: planned,
+        tree,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SecretKey;
+    use crate::entry::ActorKind;
+    use crate::entry::envelope::sign_envelope;
+    use crate::entry::record::Effect;
+    use serde_json::json;
+
+    fn entry(signer: &SecretKey) -> SignedEntry {
+        let envelope = json!({"v": 2, "type": "contribution", "actor": "alice",
+            "key": signer.public_key().key_id().to_string(), "nonce": "nonce-0001",
+            "ts": "2026-11-29T12:00:00Z", "body": {"project": "p", "kind": "k",
+            "measure": {"quantity": "1", "unit": "u"}, "evidence": format!("blake3:{}", "00".repeat(32))}});
+        SignedEntry::parse(&sign_envelope(&envelope, signer, &[]).expect("signs")).expect("valid")
+    }
+
+    fn read_from_log(key: &SecretKey) -> Snapshot {
+        let mut view = Snapshot::default();
+        view.apply(&Effect::RegisterActor {
+            actor: ActorId::parse("alice").expect("slug"),
+            kind: ActorKind::Human,
+            operator: None,
+            public_key: key.public_key(),
+        });
+        view
+    }
+
+    #[test]
+    fn the_signer_cache_answers_only_for_keys_it_has_read() {
+        let (first, rotated) = (
+            SecretKey::from_seed(&[1; 32]),
+            SecretKey::from_seed(&[2; 32]),
+        );
+        let mut cache = SignerCache::default();
+        assert!(cache.view(&[entry(&first)]).is_none());
+        cache.remember(&read_from_log(&first));
+        let view = cache.view(&[entry(&first)]).expect("known key");
+        assert_eq!(view.keys, read_from_log(&first).keys);
+        // A key the cache has not read (rotated in since) sends the submission to the log.
+        assert!(cache.view(&[entry(&first), entry(&rotated)]).is_none());
+    }
+
+    #[test]
+    fn the_signer_cache_starts_over_when_full() {
+        let mut cache = SignerCache::default();
+        for seed in 0..=SIGNER_CACHE_KEYS / 20_000 {
+            let mut view = Snapshot::default();
+            for i in 0..20_000_u32 {
+                let actor = ActorId::parse(&format!("a{seed}-{i}")).expect("slug");
+                let key = SecretKey::from_seed(&[7; 32]).public_key();
+                view.keys.insert(
+                    (actor, key.key_id()),
+                    KeyRecord {
+                        public_key: key,
+                        revoked: false,
+                    },
+                );
+            }
+            cache.remember(&view);
+            assert!(cache.keys.len() <= SIGNER_CACHE_KEYS);
+        }
+        assert_eq!(cache.keys.len(), 20_000);
+    }
 }

@@ -151,14 +151,19 @@ pub(super) async fn load_state<E: Borrow<SignedEntry>>(
     load_signers(&mut *conn, log_id, entries, before, &mut snapshot).await?;
     load_projections(&mut *conn, log_id, entries, before, &mut snapshot).await?;
     load_limits(&mut *conn, log_id, entries, before, &mut snapshot).await?;
-    let rows: Vec<(Vec<u8>, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT id, entry_type, actor, project FROM entries WHERE log_id = $1 AND id = ANY($2) AND seq < $3",
-    )
-    .bind(log_id)
-    .bind(&referenced)
-    .bind(before)
-    .fetch_all(&mut *conn)
-    .await?;
+    // Most single entries reference nothing: no round trip for them under the lock.
+    let rows: Vec<(Vec<u8>, String, String, Option<String>)> = if referenced.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_as(
+            "SELECT id, entry_type, actor, project FROM entries WHERE log_id = $1 AND id = ANY($2) AND seq < $3",
+        )
+        .bind(log_id)
+        .bind(&referenced)
+        .bind(before)
+        .fetch_all(&mut *conn)
+        .await?
+    };
     for (id, entry_type, actor, project) in rows {
         let entry_type = EntryType::parse(&entry_type).map_err(StoreError::Corrupt)?;
         snapshot.entries.insert(
