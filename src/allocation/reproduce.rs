@@ -123,7 +123,8 @@ impl Reproducer {
             | Body::ProjectOpened(_)
             | Body::ProjectUpdated(_)
             | Body::ProjectMembers(_)
-            | Body::LimitsSet(_) => None,
+            | Body::LimitsSet(_)
+            | Body::Erasure(_) => None,
         };
         if let Some(project) = project {
             self.keep(project, id, records_from_entries([(seq, id, entry)]))?;
@@ -251,7 +252,7 @@ mod tests {
         nonce: &str,
         body: Value,
     ) -> SignedEntry {
-        let envelope = json!({"v": 2, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
+        let envelope = json!({"v": 3, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
                               "nonce": nonce, "ts": "2026-11-29T12:00:00Z", "body": body});
         SignedEntry::parse(&sign_envelope(&envelope, key, &[]).expect("signs")).expect("valid")
     }
@@ -285,7 +286,7 @@ mod tests {
                 "contribution",
                 nonce,
                 json!({"project": "novel", "kind": "text", "measure": {"quantity": n, "unit": "words"},
-                                                          "evidence": format!("blake3:{}", "00".repeat(32))}),
+                                                          "evidence": format!("commit:{}", "00".repeat(32))}),
             )
         };
         let log = [
@@ -386,7 +387,7 @@ mod tests {
                   json!({"project": "p", "currency": "EUR", "membership": "open", "policies": [policy_hash]})),
             entry("alice", &alice, "contribution", "nonce-a02",
                   json!({"project": "p", "kind": "text", "measure": {"quantity": "10", "unit": "words"},
-                         "evidence": format!("blake3:{}", "00".repeat(32))})),
+                         "evidence": format!("commit:{}", "00".repeat(32))})),
             entry("shop", &shop, "value.realized", "nonce-s03",
                   json!({"project": "p", "amount": "10.00", "currency": "EUR", "policy": policy_hash})),
         ]

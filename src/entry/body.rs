@@ -5,13 +5,16 @@ use super::currency::Currency;
 use super::decimal::parse_non_negative;
 use super::fields::Fields;
 use super::ids::{ActorId, ContentDigest, EntryId, Slug};
+use super::privacy::Erasure;
 use super::project::{ProjectMembers, ProjectOpened, ProjectUpdated};
+use crate::crypto::commit::Commitment;
 use crate::crypto::{KeyId, PublicKey};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-/// Longest free-text field (names, notes, reasons), in characters.
-pub(super) const MAX_TEXT: usize = 512;
+/// Longest text of a model's name or version (the only free text left in clear: it names
+/// software, not a person), in characters.
+const MAX_TEXT: usize = 512;
 /// Most entries one contribution may build on.
 pub const MAX_BUILDS_ON: usize = 64;
 
@@ -30,10 +33,11 @@ pub enum EntryType {
     ProjectUpdated,
     ProjectMembers,
     LimitsSet,
+    Erasure,
 }
 
 impl EntryType {
-    pub const ALL: [EntryType; 13] = [
+    pub const ALL: [EntryType; 14] = [
         Self::ActorRegistered,
         Self::KeyRotated,
         Self::KeyRevoked,
@@ -47,6 +51,7 @@ impl EntryType {
         Self::ProjectUpdated,
         Self::ProjectMembers,
         Self::LimitsSet,
+        Self::Erasure,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +69,7 @@ impl EntryType {
             Self::ProjectUpdated => "project.updated",
             Self::ProjectMembers => "project.members",
             Self::LimitsSet => "limits.set",
+            Self::Erasure => "erasure",
         }
     }
 
@@ -127,6 +133,7 @@ pub enum Body {
     ProjectUpdated(ProjectUpdated),
     ProjectMembers(ProjectMembers),
     LimitsSet(SolverLimits),
+    Erasure(Erasure),
 }
 
 /// The envelope's actor registers itself (or is registered by the server operator).
@@ -134,7 +141,8 @@ pub enum Body {
 pub struct ActorRegistered {
     pub kind: ActorKind,
     pub public_key: PublicKey,
-    pub name: Option<String>,
+    /// Commitment to the actor's name (PROTOCOL.md, "Commitments").
+    pub name: Option<Commitment>,
     /// The human or platform accountable for an `ai` actor.
     pub operator: Option<ActorId>,
     pub model: Option<ModelProvenance>,
@@ -157,7 +165,7 @@ pub struct KeyRotated {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRevoked {
     pub key: KeyId,
-    pub reason: Option<String>,
+    pub reason: Option<Commitment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,10 +174,11 @@ pub struct Contribution {
     pub kind: Slug,
     pub quantity: Decimal,
     pub unit: Slug,
-    /// blake3 of the off-ledger artifact: only the hash enters the log.
-    pub evidence: ContentDigest,
+    /// Salted commitment to the off-ledger artifact's blake3 digest: without the salt the
+    /// contributor holds, the artifact cannot be matched to the contribution.
+    pub evidence: Commitment,
     pub builds_on: Vec<EntryId>,
-    pub note: Option<String>,
+    pub note: Option<Commitment>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,7 +192,7 @@ pub enum Decision {
 pub struct Endorsement {
     pub contribution: EntryId,
     pub decision: Decision,
-    pub note: Option<String>,
+    pub note: Option<Commitment>,
 }
 
 /// A platform declares value earned by a project, to be allocated under an adopted policy.
@@ -194,7 +203,7 @@ pub struct ValueRealized {
     pub currency: Currency,
     /// blake3 of the adopted policy's text.
     pub policy: ContentDigest,
-    pub note: Option<String>,
+    pub note: Option<Commitment>,
 }
 
 /// A platform or regulator publishes a policy: its full text is in the log, so anyone can
@@ -214,7 +223,7 @@ pub struct CoalitionMeasured {
     pub project: Slug,
     pub members: Vec<ActorId>,
     pub value: Decimal,
-    pub note: Option<String>,
+    pub note: Option<Commitment>,
 }
 
 /// The server's allocation of a realized value, appended by the server itself. The body
@@ -278,6 +287,7 @@ impl Body {
             EntryType::ProjectUpdated => Body::ProjectUpdated(ProjectUpdated::parse(value, path)?),
             EntryType::ProjectMembers => Body::ProjectMembers(ProjectMembers::parse(value, path)?),
             EntryType::LimitsSet => Body::LimitsSet(SolverLimits::parse(value, path)?),
+            EntryType::Erasure => Body::Erasure(Erasure::parse(value, path)?),
         })
     }
 }
@@ -319,7 +329,7 @@ impl ActorRegistered {
         Ok(ActorRegistered {
             kind,
             public_key: f.parse("public_key", parse_public_key)?,
-            name: f.text_opt("name", MAX_TEXT)?,
+            name: f.parse_opt("name", Commitment::parse)?,
             operator,
             model,
         })
@@ -341,7 +351,7 @@ impl KeyRevoked {
         let f = Fields::new(value, path, &["key", "reason"])?;
         Ok(KeyRevoked {
             key: f.parse("key", parse_key_id)?,
-            reason: f.text_opt("reason", MAX_TEXT)?,
+            reason: f.parse_opt("reason", Commitment::parse)?,
         })
     }
 }
@@ -371,9 +381,9 @@ impl Contribution {
             kind: f.parse("kind", Slug::parse)?,
             quantity: measure.parse("quantity", parse_non_negative)?,
             unit: measure.parse("unit", Slug::parse)?,
-            evidence: f.parse("evidence", ContentDigest::parse)?,
+            evidence: f.parse("evidence", Commitment::parse)?,
             builds_on,
-            note: f.text_opt("note", MAX_TEXT)?,
+            note: f.parse_opt("note", Commitment::parse)?,
         })
     }
 }
@@ -388,7 +398,7 @@ impl Endorsement {
                 "reject" => Ok(Decision::Reject),
                 _ => Err(format!("{s:?} is not a decision; one of accept, reject")),
             })?,
-            note: f.text_opt("note", MAX_TEXT)?,
+            note: f.parse_opt("note", Commitment::parse)?,
         })
     }
 }
@@ -433,7 +443,7 @@ impl CoalitionMeasured {
             project: f.parse("project", Slug::parse)?,
             members,
             value: f.parse("value", parse_non_negative)?,
-            note: f.text_opt("note", MAX_TEXT)?,
+            note: f.parse_opt("note", Commitment::parse)?,
         })
     }
 }
@@ -497,7 +507,7 @@ impl ValueRealized {
             amount,
             currency,
             policy: f.parse("policy", ContentDigest::parse)?,
-            note: f.text_opt("note", MAX_TEXT)?,
+            note: f.parse_opt("note", Commitment::parse)?,
         })
     }
 }
@@ -613,7 +623,7 @@ mod tests {
 
     fn contribution() -> Value {
         json!({"project": "novel", "kind": "draft", "measure": {"quantity": "1200", "unit": "words"},
-               "evidence": format!("blake3:{}", "0a".repeat(32))})
+               "evidence": format!("commit:{}", "0a".repeat(32))})
     }
 
     #[test]

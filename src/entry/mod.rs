@@ -8,6 +8,7 @@ pub mod decimal;
 pub mod envelope;
 mod fields;
 pub mod ids;
+pub mod privacy;
 pub mod project;
 pub mod record;
 pub mod submission;
