@@ -133,7 +133,7 @@ async fn keygen_register_sign_cosign_submit() {
         &path("opened.entry"),
     ]));
     assert!(submitted.contains("\"seq\":2"), "{submitted}");
-    let contribution = r#"{"project":"p","kind":"draft","measure":{"quantity":"1","unit":"pages"},"evidence":"blake3:0000000000000000000000000000000000000000000000000000000000000000"}"#;
+    let contribution = r#"{"project":"p","kind":"draft","measure":{"quantity":"1","unit":"pages"},"evidence":"commit:0000000000000000000000000000000000000000000000000000000000000000"}"#;
     std::fs::write(path("c.json"), contribution).expect("write");
     let lines: Vec<String> = (0..5)
         .map(|_| {
