@@ -310,4 +310,56 @@ mod tests {
         assert_eq!(on(3), once);
         assert_eq!(on(1), once);
     }
+
+    /// Allocation inputs never depend on erasable data: two logs that differ only in every
+    /// commitment (evidence and notes, whose openings an erasure deletes) allocate alike.
+    #[test]
+    fn allocations_never_read_commitments() {
+        let commitment = |salt: u8| format!("commit:{}", hash::to_hex(&[salt; 32]));
+        let allocate_log = |salt: u8| {
+            let contributions: Vec<SignedEntry> = (0..6u8)
+                .map(|i| {
+                    entry(["alice", "bob"][usize::from(i % 2)], 1 + i % 2, "contribution", &format!("nonce-{i:04}"),
+                          json!({"project": "p", "kind": "text", "measure": {"quantity": format!("{}", 10 + i), "unit": "words"},
+                                 "evidence": commitment(salt.wrapping_add(i)), "note": commitment(salt ^ i)}))
+                })
+                .collect();
+            let records = records_from_entries(
+                contributions
+                    .iter()
+                    .zip(0u8..)
+                    .map(|(e, i)| (u64::from(i), EntryId([i; 32]), e)),
+            );
+            let actors: HashMap<ActorId, ActorRecord> = ["alice", "bob"]
+                .into_iter()
+                .map(|id| {
+                    (
+                        ActorId::parse(id).expect("id"),
+                        ActorRecord {
+                            kind: ActorKind::Human,
+                            operator: None,
+                        },
+                    )
+                })
+                .collect();
+            let value = entry(
+                "acme",
+                3,
+                "value.realized",
+                "nonce-value",
+                json!({"project": "p", "amount": "10.00", "currency": "EUR", "note": commitment(salt),
+                       "policy": format!("blake3:{}", hash::to_hex(&hash::blake3(POLICY.as_bytes())))}),
+            );
+            compute(
+                &EntryId([9; 32]),
+                6,
+                &value,
+                POLICY,
+                &name_actors(records, &actors),
+            )
+        };
+        let one = allocate_log(1);
+        assert_eq!(one["status"], "ok", "{one}");
+        assert_eq!(allocate_log(200), one);
+    }
 }

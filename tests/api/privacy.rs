@@ -263,6 +263,30 @@ async fn an_erasure_leaves_no_trace_and_the_log_still_verifies() {
         "{said}"
     );
 
+    // Alice still holds her salt: she (and only someone she gives it to) shows offline that
+    // the artifact is her contribution's evidence, after the erasure as before.
+    let artifact_file = server.dir.path().join("chapter.txt");
+    std::fs::write(&artifact_file, artifact).expect("artifact");
+    let artifact_path = artifact_file.to_string_lossy().into_owned();
+    let salt = evidence_opening.salt.to_hex();
+    let prove = |salt: &str| {
+        run(&[
+            "prove-evidence",
+            "--artifact",
+            &artifact_path,
+            "--salt",
+            salt,
+            "--entry",
+            contribution_id,
+            "--log",
+            &export_path,
+        ])
+    };
+    let (ok, said) = prove(&salt);
+    assert!(ok && said.starts_with("ok: "), "{said}");
+    let (ok, said) = prove(&"00".repeat(32));
+    assert!(!ok && said.contains("is not what entry"), "{said}");
+
     let places = [
         ("pg_dump", pg_dump(&server.database)),
         (
