@@ -585,3 +585,84 @@ async fn notes_are_erased_after_the_retention_period() {
     }
     panic!("the note was not erased after its retention period");
 }
+
+/// `GET path` signed by `reader`.
+async fn read_as(app: &TestApp, reader: &Actor, path: &str) -> (u16, Value) {
+    let headers = reader
+        .request_signer()
+        .sign("GET", &format!("{}{path}", app.base), b"")
+        .expect("signs");
+    app.send_with("GET", path, headers, b"").await
+}
+
+#[tokio::test]
+async fn disclosures_are_shown_to_their_subject_and_regulators_and_erased_ones_as_erased() {
+    let app = spawn_app().await;
+    app.open_project("novel").await;
+    let (alice, bob, regulator) = (Actor::new("alice"), Actor::new("bob"), Actor::new("reg"));
+    app.register(&alice, "human").await;
+    app.register(&bob, "human").await;
+    app.register_by_operator(&regulator, "regulator").await;
+    let (note, opening) = commit(CommittedField::Note, "written with Bob's help");
+    let (_, receipt) = app
+        .post(&alice.sign("contribution", json!({"project": "novel", "kind": "draft",
+            "measure": {"quantity": "1", "unit": "pages"}, "evidence": evidence(b"d"), "note": note})))
+        .await;
+    let entry = receipt["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        post_deposit(&app, &deposit(&entry, &[&opening])).await.0,
+        201
+    );
+    let path = format!("/v1/disclosures/{entry}");
+
+    assert_eq!(app.get(&path).await.0, 401);
+    assert_eq!(read_as(&app, &bob, &path).await.0, 403);
+    for reader in [&alice, &regulator] {
+        let (status, shown) = read_as(&app, reader, &path).await;
+        assert_eq!(status, 200, "{shown}");
+        let fields = shown["fields"].as_array().expect("fields");
+        assert_eq!(fields.len(), 2, "{shown}");
+        let by_field = |name: &str| {
+            fields
+                .iter()
+                .find(|f| f["field"] == name)
+                .expect("field")
+                .clone()
+        };
+        assert_eq!(by_field("evidence")["status"], "not-deposited");
+        let disclosed = by_field("note");
+        assert_eq!(disclosed["status"], "disclosed");
+        // The reader checks the opening against the leaf it was given.
+        let leaf =
+            fairshare::crypto::b64_decode(shown["leaf"].as_str().expect("leaf")).expect("base64");
+        assert_eq!(hash::to_hex(&hash::blake3(&leaf)), entry);
+        let (signed, _) = fairshare::entry::SignedEntry::from_leaf(&leaf).expect("leaf");
+        let salt = Salt::parse(disclosed["salt"].as_str().expect("salt")).expect("salt");
+        let shown_opening = Disclosure::new(
+            CommittedField::Note,
+            disclosed["cleartext"].as_str().expect("text").into(),
+            salt,
+        )
+        .expect("form");
+        assert!(shown_opening.opens(&signed.envelope.body));
+    }
+    let (status, body) = app
+        .post(&alice.sign(
+            "erasure",
+            json!({"authority": "subject", "erased": [
+            {"entry": entry, "field": "note", "commitment": note}]}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, shown) = read_as(&app, &regulator, &path).await;
+    let note_field = shown["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .find(|f| f["field"] == "note")
+        .expect("note")
+        .clone();
+    assert_eq!(note_field["status"], "erased");
+    assert_eq!(note_field["erasure_seq"], body["seq"]);
+    assert!(note_field.get("cleartext").is_none() && note_field.get("salt").is_none());
+}
