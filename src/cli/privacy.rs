@@ -3,8 +3,8 @@
 //! salts stay on the client unless it deposits them.
 
 use super::{CliError, json_input};
-use crate::client::LogClient;
 use crate::client::layout::parse_leaf_line;
+use crate::client::{LogClient, RequestSigner, layout};
 use crate::crypto::commit::Salt;
 use crate::crypto::hash;
 use crate::entry::privacy::{CommittedField, Disclosure};
@@ -60,14 +60,24 @@ pub struct DiscloseArgs {
     /// The entry whose committed fields are disclosed (its id).
     #[arg(long, value_parser = EntryId::parse)]
     entry: EntryId,
-    /// Files as `fairshare commit` prints them, one per field.
-    #[arg(long = "disclosure", required = true)]
+    /// Files as `fairshare commit` prints them, one per field, to deposit. Without them, the
+    /// entry's disclosures are shown (to its subject or a regulator: --actor and --key).
+    #[arg(long = "disclosure")]
     disclosures: Vec<PathBuf>,
+    /// The reading actor's id (its requests are signed).
+    #[arg(long, env = "FAIRSHARE_ACTOR", requires = "key")]
+    actor: Option<String>,
+    /// The reading actor's key file.
+    #[arg(long, env = "FAIRSHARE_KEY", requires = "actor")]
+    key: Option<PathBuf>,
 }
 
 /// Deposits the disclosures with the server, which stores them once they open the entry's
-/// commitments.
+/// commitments; without any, shows the entry's disclosures, each checked against its leaf.
 pub async fn run_disclose(args: &DiscloseArgs) -> Result<(), CliError> {
+    if args.disclosures.is_empty() {
+        return show(args).await;
+    }
     let mut items = Vec::with_capacity(args.disclosures.len());
     for path in &args.disclosures {
         let printed: Value = json_input(path)?;
@@ -81,6 +91,68 @@ pub async fn run_disclose(args: &DiscloseArgs) -> Result<(), CliError> {
         .await
         .map_err(CliError::Client)?;
     println!("{answer}");
+    Ok(())
+}
+
+/// Prints each committed field of the entry: its opening (checked here against the leaf the
+/// server sent, whose blake3 must be the entry id), or that it was erased or not deposited.
+async fn show(args: &DiscloseArgs) -> Result<(), CliError> {
+    let (Some(actor), Some(key)) = (&args.actor, &args.key) else {
+        return Err(CliError::Input(
+            "showing disclosures needs --actor and --key (or give --disclosure files to deposit)"
+                .into(),
+        ));
+    };
+    let key = crate::keyfile::read(key)
+        .map_err(|e| CliError::input_because("cannot read the key file", e))?;
+    let client = LogClient::new(&args.server).signed_by(RequestSigner::new(actor, key));
+    let path = layout::DISCLOSURE.replace("{entry}", &args.entry.to_string());
+    let (status, text) = client.request("GET", &path, Vec::new()).await?;
+    if !status.is_success() {
+        return Err(CliError::Failed(format!(
+            "the server answered {status}: {text}"
+        )));
+    }
+    let shown: Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::failed_because("the answer is not JSON", e))?;
+    let leaf = crate::crypto::b64_decode(shown["leaf"].as_str().unwrap_or_default())
+        .map_err(|e| CliError::failed_because("the answer's leaf is not base64", e))?;
+    if hash::blake3(&leaf) != args.entry.0 {
+        return Err(CliError::Failed(
+            "the server sent another entry's leaf".into(),
+        ));
+    }
+    let (entry, _) = SignedEntry::from_leaf(&leaf)
+        .map_err(|e| CliError::Failed(format!("the server's leaf: {e}")))?;
+    for field in shown["fields"].as_array().into_iter().flatten() {
+        let name = field["field"].as_str().unwrap_or("?");
+        match field["status"].as_str() {
+            Some("disclosed") => {
+                let opening = CommittedField::parse(name)
+                    .and_then(|f| {
+                        let salt = Salt::parse(field["salt"].as_str().unwrap_or_default())?;
+                        let text = field["cleartext"].as_str().unwrap_or_default().to_owned();
+                        Disclosure::new(f, text, salt)
+                    })
+                    .map_err(|e| CliError::Failed(format!("{name}: {e}")))?;
+                if !opening.opens(&entry.envelope.body) {
+                    return Err(CliError::Failed(format!(
+                        "{name}: the server's opening does not open the leaf's commitment"
+                    )));
+                }
+                println!(
+                    "{name}: {} (salt {}; opens the commitment)",
+                    opening.cleartext,
+                    opening.salt.to_hex()
+                );
+            }
+            Some("erased") => println!(
+                "{name}: erased by the erasure entry at seq {}",
+                field["erasure_seq"]
+            ),
+            _ => println!("{name}: not deposited"),
+        }
+    }
     Ok(())
 }
 

@@ -595,7 +595,7 @@ async fn read_as(app: &TestApp, reader: &Actor, path: &str) -> (u16, Value) {
     app.send_with("GET", path, headers, b"").await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disclosures_are_shown_to_their_subject_and_regulators_and_erased_ones_as_erased() {
     let app = spawn_app().await;
     app.open_project("novel").await;
@@ -646,6 +646,23 @@ async fn disclosures_are_shown_to_their_subject_and_regulators_and_erased_ones_a
         .expect("form");
         assert!(shown_opening.opens(&signed.envelope.body));
     }
+    // `fairshare disclose` shows them too, each checked against the leaf.
+    let dir = tempfile::tempdir().expect("dir");
+    let key_file = dir.path().join("alice.key");
+    fairshare::keyfile::write(&key_file, &alice.key).expect("key file");
+    let key_path = key_file.to_string_lossy().into_owned();
+    let show = || {
+        run(&[
+            "disclose", "--server", &app.base, "--entry", &entry, "--actor", "alice", "--key",
+            &key_path,
+        ])
+    };
+    let (ok, said) = show();
+    assert!(
+        ok && said.contains("note: written with Bob's help (salt")
+            && said.contains("evidence: not deposited"),
+        "{said}"
+    );
     let (status, body) = app
         .post(&alice.sign(
             "erasure",
@@ -665,4 +682,9 @@ async fn disclosures_are_shown_to_their_subject_and_regulators_and_erased_ones_a
     assert_eq!(note_field["status"], "erased");
     assert_eq!(note_field["erasure_seq"], body["seq"]);
     assert!(note_field.get("cleartext").is_none() && note_field.get("salt").is_none());
+    let (ok, said) = show();
+    assert!(
+        ok && said.contains("note: erased by the erasure entry at seq"),
+        "{said}"
+    );
 }
