@@ -26,9 +26,10 @@ CREATE TABLE erased (
     entry       bytea  NOT NULL CHECK (length(entry) = 32),
     field       text   NOT NULL,
     commitment  bytea  NOT NULL CHECK (length(commitment) = 32),
+    -- No foreign key: fairshare_erase checked the entry, and a per-row check would cost
+    -- one lookup for each of the (up to 1,000) fields an erasure names.
     erasure_seq bigint NOT NULL,
-    PRIMARY KEY (log_id, entry, field),
-    FOREIGN KEY (log_id, erasure_seq) REFERENCES entries (log_id, seq)
+    PRIMARY KEY (log_id, entry, field)
 );
 -- Erasure entries already carried out, so one left undone by a crash is found again.
 CREATE TABLE erasures_applied (
@@ -50,11 +51,12 @@ BEGIN
 END
 $$;
 
--- An erased field is never stored again: a deposit racing an erasure waits for it (the
--- same per-entry lock) and then sees the `erased` row.
+-- An erased field is never stored again. Deposits hold the log's disclosure lock shared and
+-- an erasure holds it exclusive (one lock each, whatever their size), so a deposit racing
+-- an erasure waits for it and then sees the `erased` row.
 CREATE FUNCTION fairshare_refuse_erased() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('fairshare disclosure ' || encode(NEW.entry, 'hex'), 0));
+    PERFORM pg_advisory_xact_lock_shared(hashtextextended('fairshare disclosures ' || NEW.log_id, 0));
     IF EXISTS (SELECT 1 FROM erased e
                 WHERE e.log_id = NEW.log_id AND e.entry = NEW.entry AND e.field = NEW.field) THEN
         RAISE EXCEPTION 'fairshare: % of entry % was erased', NEW.field, encode(NEW.entry, 'hex')
@@ -92,8 +94,7 @@ BEGIN
            array_agg(decode(substr(item ->> 'commitment', length('commit:') + 1), 'hex'))
       INTO named_entries, named_fields, named_commitments
       FROM jsonb_array_elements(body -> 'erased') AS item;
-    PERFORM pg_advisory_xact_lock(hashtextextended('fairshare disclosure ' || encode(e, 'hex'), 0))
-       FROM (SELECT DISTINCT e FROM unnest(named_entries) AS e ORDER BY e) locked;
+    PERFORM pg_advisory_xact_lock(hashtextextended('fairshare disclosures ' || p_log_id, 0));
     INSERT INTO erased (log_id, entry, field, commitment, erasure_seq)
         SELECT p_log_id, n.e, n.f, n.c, p_erasure_seq
           FROM unnest(named_entries, named_fields, named_commitments) AS n(e, f, c)
