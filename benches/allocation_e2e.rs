@@ -54,7 +54,7 @@ fn sign(
     body: Value,
     cosigner: Option<(&str, &SecretKey)>,
 ) -> Value {
-    let envelope = json!({"v": 2, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
+    let envelope = json!({"v": 3, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
                           "nonce": nonce, "ts": format_timestamp(chrono::Utc::now()), "body": body});
     let cosigners: Vec<(ActorId, &SecretKey)> = cosigner
         .into_iter()
@@ -183,7 +183,7 @@ async fn bench(db_url: &str) -> BenchResult<()> {
                 let i = index[c.actor.as_str()];
                 sign(&c.actor, &keys[i], "contribution", format!("c-{:08}", chunk_start + k),
                      json!({"project": "big", "kind": c.kind, "measure": {"quantity": c.quantity.to_string(), "unit": c.unit},
-                            "evidence": format!("blake3:{}", "00".repeat(32)), "builds_on": builds_on}), None)
+                            "evidence": format!("commit:{}", "00".repeat(32)), "builds_on": builds_on}), None)
             })
             .collect();
         entry_ids.extend(post(&client, &server, signed).await?);

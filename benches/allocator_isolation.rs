@@ -144,7 +144,7 @@ async fn bench(db_url: &str) -> BenchResult<()> {
     let shop = ("shop".to_owned(), SecretKey::generate()?);
     let server_key = fairshare::keyfile::read(&data_dir.path().join("server.key"))?;
     let envelope = json!({
-        "v": 2, "type": "actor.registered", "actor": shop.0, "key": server_key.public_key().key_id().to_string(),
+        "v": 3, "type": "actor.registered", "actor": shop.0, "key": server_key.public_key().key_id().to_string(),
         "nonce": "bench-shop", "ts": format_timestamp(chrono::Utc::now()),
         "body": {"kind": "platform", "public_key": shop.1.public_key().to_base64()},
     });
@@ -239,7 +239,7 @@ async fn heavy_project(
         &players[0].1,
         "contribution",
         json!({"project": "heavy", "kind": "text", "measure": {"quantity": "10", "unit": "words"},
-               "evidence": digest("heavy")}),
+               "evidence": format!("commit:{}", "4e".repeat(32))}),
     )?];
     for k in 0..limits.measurements as usize {
         // 13 is prime to 100: 25 distinct players, a different window each time.
@@ -276,7 +276,7 @@ async fn light_project(
             &author.1,
             "contribution",
             json!({"project": "light", "kind": "text", "measure": {"quantity": "500", "unit": "words"},
-                   "evidence": digest("light")}),
+                   "evidence": format!("commit:{}", "4f".repeat(32))}),
         )?)
         .await?;
     Ok(policy)

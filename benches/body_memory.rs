@@ -113,12 +113,12 @@ fn well_formed() -> BenchResult<Vec<u8>> {
         .map(|i| {
             let builds_on: Vec<String> = (0..64).map(|j| format!("{:064x}", i * 64 + j)).collect();
             let envelope = json!({
-                "v": 2, "type": "contribution", "actor": "ghost",
+                "v": 3, "type": "contribution", "actor": "ghost",
                 "key": key.public_key().key_id().to_string(), "nonce": format!("bomb-{i:08}"),
                 "ts": ts,
                 "body": {"project": "bench", "kind": "draft", "measure": {"quantity": "1", "unit": "pages"},
-                         "evidence": format!("blake3:{}", "5a".repeat(32)), "builds_on": builds_on,
-                         "note": "n".repeat(512)},
+                         "evidence": format!("commit:{}", "5a".repeat(32)), "builds_on": builds_on,
+                         "note": format!("commit:{}", "6e".repeat(32))},
             });
             Ok(sign_envelope(&envelope, &key, &[])?)
         })

@@ -9,7 +9,7 @@ use crate::ledger::checkpoint::{NoteError, NoteSigner, NoteVerifier};
 use crate::ledger::rules::{RegistrationPolicy, RuleSettings};
 use crate::ledger::witness::{PolicyError, WitnessPolicy};
 use crate::policy::file::MAX_EXACT_LIMIT;
-use crate::service::{Sequencer, ServiceError, allocator, check, checkpointer, limits};
+use crate::service::{Sequencer, ServiceError, allocator, check, checkpointer, limits, privacy};
 use crate::store::embedded::EmbeddedPostgres;
 use crate::store::setup;
 use crate::store::{self, Store, StoreError};
@@ -110,6 +110,12 @@ pub struct ServerConfig {
     #[arg(long, env = "FAIRSHARE_READ_BURST", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub read_burst: u32,
+    /// Erase the disclosed notes of entries received more than this many seconds ago
+    /// (1 to 100 years; 2592000 is 30 days; unset keeps them until an erasure):
+    /// docs/PRIVACY.md, "Retention".
+    #[arg(long, env = "FAIRSHARE_NOTE_RETENTION_SECS",
+          value_parser = clap::value_parser!(u64).range(1..=100 * 366 * 24 * 3600))]
+    pub note_retention_secs: Option<u64>,
     /// Log lines as text for people, or as JSON objects (one a line) for log collectors.
     #[arg(long, env = "FAIRSHARE_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -189,6 +195,22 @@ impl ServerConfig {
             burst: NonZeroU32::new(self.read_burst)?,
         })
     }
+}
+
+/// The disclosure store's keeper (erasures, retention), woken by `wake` after commits.
+fn spawn_keeper(
+    ledger: &Ledger,
+    sequencer: &Sequencer,
+    config: &ServerConfig,
+    wake: Arc<tokio::sync::Notify>,
+) -> tokio::task::JoinHandle<()> {
+    privacy::spawn(
+        ledger.store.clone(),
+        sequencer.clone(),
+        ledger.server_key.clone(),
+        privacy::KeeperSettings::retaining_notes_for(config.note_retention_secs),
+        wake,
+    )
 }
 
 /// Allocations solved at once by default.
@@ -469,11 +491,12 @@ impl RunningServer {
             config.allocator.allocations_at_once,
             config.allocator.allocator_threads,
         ));
+        let erasures_due = Arc::new(tokio::sync::Notify::new());
         let sequencer = Sequencer::spawn(
             ledger.store.clone(),
             ledger.rules.clone(),
             config.commit_batch,
-            vec![committed, allocator.due()],
+            vec![committed, allocator.due(), erasures_due.clone()],
             vetting.clone(),
         );
         limits::publish(
@@ -496,6 +519,7 @@ impl RunningServer {
             startup_check,
             witnesses,
         );
+        let keeping = spawn_keeper(&ledger, &sequencer, &config, erasures_due);
         let app = api::router(AppState {
             store: ledger.store.clone(),
             sequencer,
@@ -518,7 +542,12 @@ impl RunningServer {
             addr,
             shutdown,
             serving,
-            background: vec![checkpointing, allocating, api::metrics::spawn_upkeep()],
+            background: vec![
+                checkpointing,
+                allocating,
+                keeping,
+                api::metrics::spawn_upkeep(),
+            ],
             ledger,
             vetting,
         })

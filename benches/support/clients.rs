@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 pub fn sign(actor: &str, key: &SecretKey, entry_type: &str, body: Value) -> BenchResult<Value> {
     static NONCE: AtomicU64 = AtomicU64::new(0);
     let envelope = json!({
-        "v": 2, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
+        "v": 3, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
         "nonce": format!("bench-nonce-{}", NONCE.fetch_add(1, Ordering::Relaxed)),
         "ts": format_timestamp(chrono::Utc::now()), "body": body,
     });
@@ -28,7 +28,7 @@ pub fn contributions(actors: &[(String, SecretKey)], count: usize) -> BenchResul
                 key,
                 "contribution",
                 json!({"project": "bench", "kind": "draft", "measure": {"quantity": "3", "unit": "pages"},
-                       "evidence": format!("blake3:{}", "5a".repeat(32)), "builds_on": []}),
+                       "evidence": format!("commit:{}", "5a".repeat(32)), "builds_on": []}),
             )
         })
         .collect()

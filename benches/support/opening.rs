@@ -13,7 +13,7 @@ pub fn project_opening(
 ) -> BenchResult<[serde_json::Value; 2]> {
     let entry = |key: &fairshare::crypto::SecretKey, entry_type: &str, body: serde_json::Value| {
         let envelope = serde_json::json!({
-            "v": 2, "type": entry_type, "actor": "bench-owner", "key": key.public_key().key_id().to_string(),
+            "v": 3, "type": entry_type, "actor": "bench-owner", "key": key.public_key().key_id().to_string(),
             "nonce": format!("bench-owner-{entry_type}"), "ts": ts, "body": body,
         });
         fairshare::entry::envelope::sign_envelope(&envelope, key, &[])

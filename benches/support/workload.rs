@@ -17,11 +17,11 @@ pub fn workload_envelope(
         (
             "contribution",
             serde_json::json!({"project": "bench", "kind": "draft", "measure": {"quantity": "3", "unit": "pages"},
-                               "evidence": format!("blake3:{}", "5a".repeat(32)), "builds_on": []}),
+                               "evidence": format!("commit:{}", "5a".repeat(32)), "builds_on": []}),
         )
     };
     serde_json::json!({
-        "v": 2, "type": entry_type, "actor": format!("bench-{}", i % actors),
+        "v": 3, "type": entry_type, "actor": format!("bench-{}", i % actors),
         "key": key.public_key().key_id().to_string(), "nonce": format!("n-{i:08}"), "ts": ts, "body": body,
     })
 }

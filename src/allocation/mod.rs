@@ -7,7 +7,9 @@ pub mod fairplay;
 pub mod reproduce;
 
 use crate::crypto::hash;
-use crate::entry::body::{Body, Decision};
+use crate::entry::body::{
+    Body, CoalitionMeasured, Contribution, Decision, Endorsement, ValueRealized,
+};
 use crate::entry::record::ActorRecord;
 use crate::entry::{ActorId, EntryId, SignedEntry};
 use crate::policy::{self, Detail, Policy};
@@ -38,14 +40,23 @@ pub fn allocate(
     rulings: &policy::Rulings,
     detail: Detail,
 ) -> Result<policy::Allocation, String> {
-    let Body::ValueRealized(realized) = &value.envelope.body else {
+    // Erasable data (the note's commitment, whose opening can be erased) is bound to `_`
+    // by name: a new field forces a decision here, and nothing erasable reaches the policy.
+    let Body::ValueRealized(ValueRealized {
+        project: _,
+        amount,
+        currency,
+        policy: _,
+        note: _,
+    }) = &value.envelope.body
+    else {
         return Err("not a value.realized entry".into());
     };
     let policy = Policy::parse(policy_text.as_bytes()).map_err(|e| e.to_string())?;
     let realized = policy::Realized {
-        amount: realized.amount,
-        currency: realized.currency.code().to_owned(),
-        minor_unit_scale: realized.currency.minor_units(),
+        amount: *amount,
+        currency: currency.code().to_owned(),
+        minor_unit_scale: currency.minor_units(),
     };
     policy::allocate_ruled(&policy, inputs, rulings, &realized, seed(value_id), detail)
         .map_err(|e| e.to_string())
@@ -106,6 +117,10 @@ pub fn compute(
 /// how the offline verifier reads them (the allocator reads the same records from the
 /// store's projection). Entries of other types are skipped; `actors` is left to
 /// [`name_actors`].
+///
+/// Allocation inputs never depend on erasable data (PRIVACY.md): every body field is bound
+/// here by name, commitments (`evidence`, `note`) to `_`, so that erasing a disclosure can
+/// never change an allocation and a new body field cannot slip in unseen.
 pub fn records_from_entries<'a>(
     entries: impl IntoIterator<Item = (u64, EntryId, &'a SignedEntry)>,
 ) -> policy::Inputs {
@@ -113,24 +128,41 @@ pub fn records_from_entries<'a>(
     for (seq, id, entry) in entries {
         let actor = &entry.envelope.actor;
         match &entry.envelope.body {
-            Body::Contribution(c) => records.contributions.push(policy::Contribution {
+            Body::Contribution(Contribution {
+                project: _,
+                kind,
+                quantity,
+                unit,
+                evidence: _,
+                builds_on,
+                note: _,
+            }) => records.contributions.push(policy::Contribution {
                 id: id.to_string(),
                 seq,
                 actor: actor.to_string(),
-                kind: c.kind.to_string(),
-                unit: c.unit.to_string(),
-                quantity: c.quantity,
-                builds_on: c.builds_on.iter().map(ToString::to_string).collect(),
+                kind: kind.to_string(),
+                unit: unit.to_string(),
+                quantity: *quantity,
+                builds_on: builds_on.iter().map(ToString::to_string).collect(),
             }),
-            Body::Endorsement(e) => records.endorsements.push(policy::Endorsement {
-                contribution: e.contribution.to_string(),
+            Body::Endorsement(Endorsement {
+                contribution,
+                decision,
+                note: _,
+            }) => records.endorsements.push(policy::Endorsement {
+                contribution: contribution.to_string(),
                 endorser: actor.to_string(),
-                accept: e.decision == Decision::Accept,
+                accept: *decision == Decision::Accept,
                 seq,
             }),
-            Body::CoalitionMeasured(m) => records.measured.push(policy::MeasuredCoalition {
-                members: m.members.iter().map(ToString::to_string).collect(),
-                worth: m.value,
+            Body::CoalitionMeasured(CoalitionMeasured {
+                project: _,
+                members,
+                value,
+                note: _,
+            }) => records.measured.push(policy::MeasuredCoalition {
+                members: members.iter().map(ToString::to_string).collect(),
+                worth: *value,
                 seq,
             }),
             _ => {}
@@ -212,7 +244,7 @@ mod tests {
 
     fn entry(actor: &str, seed: u8, entry_type: &str, nonce: &str, body: Value) -> SignedEntry {
         let key = SecretKey::from_seed(&[seed; 32]);
-        let envelope = json!({"v": 2, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
+        let envelope = json!({"v": 3, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
                               "nonce": nonce, "ts": "2026-11-29T12:00:00Z", "body": body});
         SignedEntry::parse(&sign_envelope(&envelope, &key, &[]).expect("signs")).expect("valid")
     }
@@ -226,7 +258,7 @@ mod tests {
                 "contribution",
                 &format!("nonce-{i:04}"),
                 json!({"project": "p", "kind": "text",
-                "measure": {"quantity": format!("{}", 100 + i * 7), "unit": "words"}, "evidence": format!("blake3:{}", "00".repeat(32))}),
+                "measure": {"quantity": format!("{}", 100 + i * 7), "unit": "words"}, "evidence": format!("commit:{}", "00".repeat(32))}),
             )
         };
         let entries: Vec<SignedEntry> = (0..200)
@@ -290,5 +322,58 @@ mod tests {
         assert_eq!(on(2), once);
         assert_eq!(on(3), once);
         assert_eq!(on(1), once);
+    }
+
+    /// Allocation inputs never depend on erasable data: two logs that differ only in every
+    /// commitment (evidence and notes, whose openings an erasure deletes) allocate alike.
+    #[test]
+    fn allocations_never_read_commitments() {
+        let commitment = |salt: u8| format!("commit:{}", hash::to_hex(&[salt; 32]));
+        let allocate_log = |salt: u8| {
+            let contributions: Vec<SignedEntry> = (0..6u8)
+                .map(|i| {
+                    entry(["alice", "bob"][usize::from(i % 2)], 1 + i % 2, "contribution", &format!("nonce-{i:04}"),
+                          json!({"project": "p", "kind": "text", "measure": {"quantity": format!("{}", 10 + i), "unit": "words"},
+                                 "evidence": commitment(salt.wrapping_add(i)), "note": commitment(salt ^ i)}))
+                })
+                .collect();
+            let records = records_from_entries(
+                contributions
+                    .iter()
+                    .zip(0u8..)
+                    .map(|(e, i)| (u64::from(i), EntryId([i; 32]), e)),
+            );
+            let actors: HashMap<ActorId, ActorRecord> = ["alice", "bob"]
+                .into_iter()
+                .map(|id| {
+                    (
+                        ActorId::parse(id).expect("id"),
+                        ActorRecord {
+                            kind: ActorKind::Human,
+                            operator: None,
+                        },
+                    )
+                })
+                .collect();
+            let value = entry(
+                "acme",
+                3,
+                "value.realized",
+                "nonce-value",
+                json!({"project": "p", "amount": "10.00", "currency": "EUR", "note": commitment(salt),
+                       "policy": format!("blake3:{}", hash::to_hex(&hash::blake3(POLICY.as_bytes())))}),
+            );
+            compute(
+                &EntryId([9; 32]),
+                6,
+                &value,
+                POLICY,
+                &name_actors(records, &actors),
+                &policy::Rulings::default(),
+            )
+        };
+        let one = allocate_log(1);
+        assert_eq!(one["status"], "ok", "{one}");
+        assert_eq!(allocate_log(200), one);
     }
 }

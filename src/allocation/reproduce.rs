@@ -138,7 +138,8 @@ impl Reproducer {
             | Body::ProjectOpened(_)
             | Body::ProjectUpdated(_)
             | Body::ProjectMembers(_)
-            | Body::LimitsSet(_) => None,
+            | Body::LimitsSet(_)
+            | Body::Erasure(_) => None,
             Body::Affiliation(_) | Body::Ruling(_) => {
                 self.fair_play.follow(seq, id, entry, None);
                 None
@@ -298,7 +299,7 @@ mod tests {
         nonce: &str,
         body: Value,
     ) -> SignedEntry {
-        let envelope = json!({"v": 2, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
+        let envelope = json!({"v": 3, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
                               "nonce": nonce, "ts": "2026-11-29T12:00:00Z", "body": body});
         SignedEntry::parse(&sign_envelope(&envelope, key, &[]).expect("signs")).expect("valid")
     }
@@ -332,7 +333,7 @@ mod tests {
                 "contribution",
                 nonce,
                 json!({"project": "novel", "kind": "text", "measure": {"quantity": n, "unit": "words"},
-                                                          "evidence": format!("blake3:{}", "00".repeat(32))}),
+                                                          "evidence": format!("commit:{}", "00".repeat(32))}),
             )
         };
         let log = [
@@ -433,7 +434,7 @@ mod tests {
                   json!({"project": "p", "currency": "EUR", "membership": "open", "policies": [policy_hash]})),
             entry("alice", &alice, "contribution", "nonce-a02",
                   json!({"project": "p", "kind": "text", "measure": {"quantity": "10", "unit": "words"},
-                         "evidence": format!("blake3:{}", "00".repeat(32))})),
+                         "evidence": format!("commit:{}", "00".repeat(32))})),
             entry("shop", &shop, "value.realized", "nonce-s03",
                   json!({"project": "p", "amount": "10.00", "currency": "EUR", "policy": policy_hash})),
         ]

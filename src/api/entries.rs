@@ -6,7 +6,8 @@ use super::{AppState, MAX_POSITION, parse_number};
 use crate::client::layout;
 use crate::crypto::{b64_encode, hash};
 use crate::entry::submission::{self, Limits, Submission};
-use crate::entry::{EntryError, SignedEntry};
+use crate::entry::{Body, EntryError, SignedEntry};
+use crate::service::privacy;
 use crate::store::StoreError;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -48,10 +49,24 @@ async fn submit(
     };
     let submission = submission::read(&body, &limits, read_entry)?;
     drop(body);
-    match submission {
+    let erases = match &submission {
+        Submission::Single(entry) => entry.as_ref().is_ok_and(is_erasure),
+        Submission::Batch(parsed) => parsed.iter().any(|p| p.as_ref().is_ok_and(is_erasure)),
+    };
+    let response = match submission {
         Submission::Single(entry) => submit_one(&state, entry?).await,
         Submission::Batch(parsed) => submit_batch(&state, parsed).await,
+    }?;
+    if erases {
+        // Carried out before the answer, so the API shows the fields erased as soon as the
+        // erasure is in the log (the keeper would also do it after the commit).
+        privacy::apply_pending(&state.store, 0).await?;
     }
+    Ok(response)
+}
+
+fn is_erasure(entry: &SignedEntry) -> bool {
+    matches!(entry.envelope.body, Body::Erasure(_))
 }
 
 async fn submit_one(state: &AppState, entry: SignedEntry) -> Result<Response, ApiError> {

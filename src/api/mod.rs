@@ -6,6 +6,7 @@ mod allocations;
 mod audit;
 pub mod auth;
 mod budget;
+mod disclosures;
 mod entries;
 pub mod error;
 mod health;
@@ -146,6 +147,7 @@ pub fn router(state: AppState) -> Router {
         .merge(allocations::router())
         .merge(audit::router())
         .merge(projects::router())
+        .merge(disclosures::router())
         .fallback(error::not_found_fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -6,8 +6,10 @@ use super::sign::random_nonce;
 use super::verify::{check_against, replay_log};
 use super::{CliError, LogDestination};
 use crate::client::LogClient;
+use crate::crypto::commit::Commitment;
 use crate::crypto::{SecretKey, hash};
 use crate::entry::envelope::{Envelope, format_timestamp, sign_envelope};
+use crate::entry::privacy::{CommittedField, Disclosure};
 use crate::entry::{ActorId, EntryType};
 use crate::ledger::merkle::Frontier;
 use crate::ledger::replay::BadLeaf;
@@ -183,6 +185,7 @@ fn server_config(database_url: Option<String>, data_dir: PathBuf) -> ServerConfi
         db_connections: 4,
         read_limit: 0,
         read_burst: 100,
+        note_retention_secs: None,
         log_format: LogFormat::Text,
         allocator: AllocatorConfig::default(),
         request_window_secs: 300,
@@ -197,19 +200,64 @@ async fn scenario(client: &LogClient, data_dir: &std::path::Path) -> Result<(), 
     let server_key = crate::keyfile::read(&data_dir.join("server.key"))
         .map_err(|e| CliError::failed_because("cannot read the server key", e))?;
     let cast = Cast::new()?;
-    register(client, &server_key, &cast).await?;
+    let danas_registration = register(client, &server_key, &cast).await?;
     let policies = adopt_policies(client, &cast).await?;
     open_the_novel(client, &cast, &policies).await?;
     contribute_to_the_novel(client, &cast).await?;
-    let log_size = realize_values(client, &cast, &policies).await?;
+    let allocated = realize_values(client, &cast, &policies).await?;
     regulators_view(client).await?;
+    let log_size = erase_a_name(client, &cast, &danas_registration)
+        .await?
+        .max(allocated);
     println!(
-        "\n6. The offline verifier replays the exported log against the log's key and checkpoint."
+        "\n7. The offline verifier replays the exported log against the log's key and checkpoint."
     );
     verify_log(client, log_size).await
 }
 
-async fn register(client: &LogClient, server_key: &SecretKey, cast: &Cast) -> Result<(), CliError> {
+/// A registration whose name was committed to, and the commitment.
+struct NamedRegistration {
+    entry: String,
+    name: Commitment,
+}
+
+/// Commits to `cleartext` for `field`; the commitment for the body, and the deposit item
+/// that opens it.
+fn commit(field: CommittedField, cleartext: String) -> Result<(Commitment, Value), CliError> {
+    let (commitment, disclosure) =
+        Disclosure::commit(field, cleartext).map_err(CliError::Failed)?;
+    let item = json!({"field": field.as_str(), "cleartext": disclosure.cleartext,
+                      "salt": disclosure.salt.to_hex()});
+    Ok((commitment, item))
+}
+
+/// Dana erases her name: the disclosure store forgets it, the log records the erasure (its
+/// commitment, on her authority), and everything still verifies. Returns the log's size.
+async fn erase_a_name(
+    client: &LogClient,
+    cast: &Cast,
+    registration: &NamedRegistration,
+) -> Result<u64, CliError> {
+    println!(
+        "\n6. Dana asks for her name to be erased: the server deletes the cleartext and salt, and\n   the log records which commitment was erased and on whose authority, never the name."
+    );
+    let body = json!({"authority": "subject", "erased": [
+        {"entry": registration.entry, "field": "name", "commitment": registration.name.to_string()}]});
+    let receipt = cast.dana.submit(client, EntryType::Erasure, body).await?;
+    println!(
+        "   erasure entry {} at seq {}",
+        receipt["id"].as_str().unwrap_or("?"),
+        receipt["seq"]
+    );
+    Ok(receipt["seq"].as_u64().unwrap_or(0) + 1)
+}
+
+/// Registers the cast; humans commit to their names and deposit them. Dana's registration.
+async fn register(
+    client: &LogClient,
+    server_key: &SecretKey,
+    cast: &Cast,
+) -> Result<NamedRegistration, CliError> {
     println!(
         "\n1. The operator registers the regulator and the platform; the others register themselves."
     );
@@ -218,14 +266,23 @@ async fn register(client: &LogClient, server_key: &SecretKey, cast: &Cast) -> Re
         let body = json!({"kind": kind, "public_key": actor.key.public_key().to_base64()});
         submit(client, actor.id, server_key, registered, body, &[]).await?;
     }
+    let mut danas = None;
     for (actor, kind, name) in [
         (&cast.alice, "human", "Alice, author"),
         (&cast.erin, "human", "Erin, editor"),
         (&cast.dana, "human", "Dana, data curator"),
     ] {
-        let body =
-            json!({"kind": kind, "public_key": actor.key.public_key().to_base64(), "name": name});
-        actor.submit(client, registered, body).await?;
+        // The name enters the leaf only as a salted commitment; its cleartext and salt are
+        // deposited beside the entry, where an erasure can delete them.
+        let (name, item) = commit(CommittedField::Name, name.to_owned())?;
+        let body = json!({"kind": kind, "public_key": actor.key.public_key().to_base64(),
+                          "name": name.to_string()});
+        let receipt = actor.submit(client, registered, body).await?;
+        let entry = receipt["id"].as_str().unwrap_or_default().to_owned();
+        client
+            .deposit_disclosures(&json!({"entry": entry, "disclosures": [item]}))
+            .await?;
+        danas = Some(NamedRegistration { entry, name });
     }
     let scribe = &cast.scribe;
     let body = json!({"kind": "ai", "public_key": scribe.key.public_key().to_base64(), "operator": "acme",
@@ -242,7 +299,7 @@ async fn register(client: &LogClient, server_key: &SecretKey, cast: &Cast) -> Re
     println!(
         "   regulator, acme (platform), alice, erin, dana (humans), scribe (ai, operated by acme)"
     );
-    Ok(())
+    danas.ok_or_else(|| CliError::Failed("dana was not registered".into()))
 }
 
 /// `blake3:<hex>` of `bytes`.
@@ -395,7 +452,8 @@ async fn regulators_view(client: &LogClient) -> Result<(), CliError> {
 }
 
 /// Submits a contribution to the project "novel" (`measure` = kind, quantity, unit) whose
-/// evidence is the digest of `artifact`; returns its entry id.
+/// evidence commits to the digest of `artifact` (the salt stays with the contributor);
+/// returns its entry id.
 async fn contribute(
     client: &LogClient,
     actor: &Actor,
@@ -404,8 +462,9 @@ async fn contribute(
     builds_on: &[&String],
 ) -> Result<String, CliError> {
     let (kind, quantity, unit) = measure;
+    let (evidence, _) = commit(CommittedField::Evidence, digest(artifact.as_bytes()))?;
     let body = json!({"project": "novel", "kind": kind, "measure": {"quantity": quantity, "unit": unit},
-                      "evidence": digest(artifact.as_bytes()), "builds_on": builds_on});
+                      "evidence": evidence.to_string(), "builds_on": builds_on});
     let receipt = actor.submit(client, EntryType::Contribution, body).await?;
     Ok(receipt["id"].as_str().unwrap_or_default().to_owned())
 }

@@ -8,6 +8,7 @@ mod demo;
 mod export;
 mod import;
 mod keygen;
+mod privacy;
 mod prove;
 mod request;
 mod serve;
@@ -127,6 +128,13 @@ pub enum Command {
     /// Create an ed25519 key file (mode 0600) and print its public key and key id.
     #[command(after_help = "Example:\n  fairshare keygen --out alice.key")]
     Keygen(keygen::KeygenArgs),
+    /// Commit to a name, note, reason or artifact: prints the commitment for the body and
+    /// the cleartext and salt that open it (keep them).
+    Commit(privacy::CommitArgs),
+    /// Deposit the cleartexts and salts of an entry's commitments with the server.
+    Disclose(privacy::DiscloseArgs),
+    /// Show that an artifact is what a contribution's evidence commits to (offline, from an export).
+    ProveEvidence(privacy::ProveEvidenceArgs),
     /// Sign an entry: prints the signed entry JSON.
     #[command(
         after_help = "Example:\n  fairshare sign --key alice.key --actor alice --type contribution --body draft.json > entry.json"
@@ -201,6 +209,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Db(command) => db::run(command).await,
         Command::Keygen(args) => keygen::run(&args),
         Command::Sign(args) => sign::run_sign(&args),
+        Command::Commit(args) => privacy::run_commit(&args),
+        Command::Disclose(args) => privacy::run_disclose(&args).await,
+        Command::ProveEvidence(args) => privacy::run_prove_evidence(&args),
         Command::Cosign(args) => sign::run_cosign(&args),
         Command::Submit(args) => submit::run(&args).await,
         Command::Request(args) => request::run(&args).await,

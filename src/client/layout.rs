@@ -38,6 +38,8 @@ pub const PROJECT_CONTRIBUTIONS: &str = "/v1/projects/{id}/contributions";
 pub const POLICY: &str = "/v1/policies/{hash}";
 pub const AUDIT_CONCENTRATION: &str = "/v1/audit/concentration";
 pub const AUDIT_REPORT: &str = "/v1/audit/allocations/{id}/report";
+pub const DISCLOSURES: &str = "/v1/disclosures";
+pub const DISCLOSURE: &str = "/v1/disclosures/{entry}";
 
 /// `template` with its one `{parameter}` segment replaced by `value`.
 fn fill(template: &str, value: &str) -> String {

@@ -313,6 +313,15 @@ impl LogClient {
         })
     }
 
+    /// Deposits disclosures (`{"entry", "disclosures"}`) beside their entry; the server's
+    /// answer once it checked them against the leaf's commitments.
+    pub async fn deposit_disclosures(&self, deposit: &Value) -> Result<Value, ClientError> {
+        match self.post(layout::DISCLOSURES, deposit).await? {
+            (status, answer) if status.is_success() => Ok(answer),
+            (status, problem) => Err(ClientError::Refused { status, problem }),
+        }
+    }
+
     /// The allocation answering the value entry (or allocation entry) `id`, once there is one.
     pub async fn allocation(&self, id: &str) -> Result<Option<Value>, ClientError> {
         let path = layout::allocation(id);

@@ -3,6 +3,7 @@
 //! profile (RFC 9421). No IO.
 
 pub mod canonical;
+pub mod commit;
 pub mod hash;
 pub mod keys;
 pub mod request;

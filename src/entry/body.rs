@@ -6,13 +6,16 @@ use super::decimal::parse_non_negative;
 use super::fairplay::{Affiliation, Dispute, Ruling};
 use super::fields::Fields;
 use super::ids::{ActorId, ContentDigest, EntryId, Slug};
+use super::privacy::Erasure;
 use super::project::{ProjectMembers, ProjectOpened, ProjectUpdated};
+use crate::crypto::commit::Commitment;
 use crate::crypto::{KeyId, PublicKey};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-/// Longest free-text field (names, notes, reasons), in characters.
-pub(super) const MAX_TEXT: usize = 512;
+/// Longest text of a model's name or version (the only free text left in clear: it names
+/// software, not a person), in characters.
+const MAX_TEXT: usize = 512;
 /// Most entries one contribution may build on.
 pub const MAX_BUILDS_ON: usize = 64;
 
@@ -34,10 +37,11 @@ pub enum EntryType {
     Affiliation,
     Dispute,
     Ruling,
+    Erasure,
 }
 
 impl EntryType {
-    pub const ALL: [EntryType; 16] = [
+    pub const ALL: [EntryType; 17] = [
         Self::ActorRegistered,
         Self::KeyRotated,
         Self::KeyRevoked,
@@ -54,6 +58,7 @@ impl EntryType {
         Self::Affiliation,
         Self::Dispute,
         Self::Ruling,
+        Self::Erasure,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -74,6 +79,7 @@ impl EntryType {
             Self::Affiliation => "affiliation",
             Self::Dispute => "dispute",
             Self::Ruling => "ruling",
+            Self::Erasure => "erasure",
         }
     }
 
@@ -140,6 +146,7 @@ pub enum Body {
     Affiliation(Affiliation),
     Dispute(Dispute),
     Ruling(Ruling),
+    Erasure(Erasure),
 }
 
 /// The envelope's actor registers itself (or is registered by the server operator).
@@ -147,7 +154,8 @@ pub enum Body {
 pub struct ActorRegistered {
     pub kind: ActorKind,
     pub public_key: PublicKey,
-    pub name: Option<String>,
+    /// Commitment to the actor's name (PROTOCOL.md, "Commitments").
+    pub name: Option<Commitment>,
     /// The human or platform accountable for an `ai` actor.
     pub operator: Option<ActorId>,
     pub model: Option<ModelProvenance>,
@@ -170,7 +178,7 @@ pub struct KeyRotated {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRevoked {
     pub key: KeyId,
-    pub reason: Option<String>,
+    pub reason: Option<Commitment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,10 +187,11 @@ pub struct Contribution {
     pub kind: Slug,
     pub quantity: Decimal,
     pub unit: Slug,
-    /// blake3 of the off-ledger artifact: only the hash enters the log.
-    pub evidence: ContentDigest,
+    /// Salted commitment to the off-ledger artifact's blake3 digest: without the salt the
+    /// contributor holds, the artifact cannot be matched to the contribution.
+    pub evidence: Commitment,
     pub builds_on: Vec<EntryId>,
-    pub note: Option<String>,
+    pub note: Option<Commitment>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,7 +205,7 @@ pub enum Decision {
 pub struct Endorsement {
     pub contribution: EntryId,
     pub decision: Decision,
-    pub note: Option<String>,
+    pub note: Option<Commitment>,
 }
 
 /// A platform declares value earned by a project, to be allocated under an adopted policy.
@@ -207,7 +216,7 @@ pub struct ValueRealized {
     pub currency: Currency,
     /// blake3 of the adopted policy's text.
     pub policy: ContentDigest,
-    pub note: Option<String>,
+    pub note: Option<Commitment>,
 }
 
 /// A platform or regulator publishes a policy: its full text is in the log, so anyone can
@@ -227,7 +236,7 @@ pub struct CoalitionMeasured {
     pub project: Slug,
     pub members: Vec<ActorId>,
     pub value: Decimal,
-    pub note: Option<String>,
+    pub note: Option<Commitment>,
 }
 
 /// The server's allocation of a realized value, appended by the server itself. The body
@@ -294,6 +303,7 @@ impl Body {
             EntryType::Affiliation => Body::Affiliation(Affiliation::parse(value, path)?),
             EntryType::Dispute => Body::Dispute(Dispute::parse(value, path)?),
             EntryType::Ruling => Body::Ruling(Ruling::parse(value, path)?),
+            EntryType::Erasure => Body::Erasure(Erasure::parse(value, path)?),
         })
     }
 }
@@ -335,7 +345,7 @@ impl ActorRegistered {
         Ok(ActorRegistered {
             kind,
             public_key: f.parse("public_key", parse_public_key)?,
-            name: f.text_opt("name", MAX_TEXT)?,
+            name: f.parse_opt("name", Commitment::parse)?,
             operator,
             model,
         })
@@ -357,7 +367,7 @@ impl KeyRevoked {
         let f = Fields::new(value, path, &["key", "reason"])?;
         Ok(KeyRevoked {
             key: f.parse("key", parse_key_id)?,
-            reason: f.text_opt("reason", MAX_TEXT)?,
+            reason: f.parse_opt("reason", Commitment::parse)?,
         })
     }
 }
@@ -387,9 +397,9 @@ impl Contribution {
             kind: f.parse("kind", Slug::parse)?,
             quantity: measure.parse("quantity", parse_non_negative)?,
             unit: measure.parse("unit", Slug::parse)?,
-            evidence: f.parse("evidence", ContentDigest::parse)?,
+            evidence: f.parse("evidence", Commitment::parse)?,
             builds_on,
-            note: f.text_opt("note", MAX_TEXT)?,
+            note: f.parse_opt("note", Commitment::parse)?,
         })
     }
 }
@@ -404,7 +414,7 @@ impl Endorsement {
                 "reject" => Ok(Decision::Reject),
                 _ => Err(format!("{s:?} is not a decision; one of accept, reject")),
             })?,
-            note: f.text_opt("note", MAX_TEXT)?,
+            note: f.parse_opt("note", Commitment::parse)?,
         })
     }
 }
@@ -449,7 +459,7 @@ impl CoalitionMeasured {
             project: f.parse("project", Slug::parse)?,
             members,
             value: f.parse("value", parse_non_negative)?,
-            note: f.text_opt("note", MAX_TEXT)?,
+            note: f.parse_opt("note", Commitment::parse)?,
         })
     }
 }
@@ -513,7 +523,7 @@ impl ValueRealized {
             amount,
             currency,
             policy: f.parse("policy", ContentDigest::parse)?,
-            note: f.text_opt("note", MAX_TEXT)?,
+            note: f.parse_opt("note", Commitment::parse)?,
         })
     }
 }
@@ -629,7 +639,7 @@ mod tests {
 
     fn contribution() -> Value {
         json!({"project": "novel", "kind": "draft", "measure": {"quantity": "1200", "unit": "words"},
-               "evidence": format!("blake3:{}", "0a".repeat(32))})
+               "evidence": format!("commit:{}", "0a".repeat(32))})
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub const SIGNING_PREFIX: &[u8] = b"fairshare/entry/v1\n";
 
 /// The protocol version every envelope states (`"v"`), and the one the verifier checks:
 /// v2 added projects with owners and attested registrations (PROTOCOL.md).
-pub const PROTOCOL_VERSION: u64 = 2;
+pub const PROTOCOL_VERSION: u64 = 3;
 
 /// `"fairshare/entry/v1\n" || JCS(envelope)`, from the envelope's canonical bytes: what the
 /// signature and co-signatures sign.
@@ -249,7 +249,7 @@ impl SignedEntry {
     }
 
     /// Every `EntryId` the body names (`builds_on`, an endorsed contribution, an allocated
-    /// value, a disputed entry, a ruled dispute).
+    /// value, a disputed entry, a ruled dispute, the entries an erasure names).
     pub fn referenced_entries(&self) -> Vec<EntryId> {
         match &self.envelope.body {
             Body::Contribution(c) => c.builds_on.clone(),
@@ -257,6 +257,7 @@ impl SignedEntry {
             Body::Allocation(a) => vec![a.value_entry],
             Body::Dispute(d) => vec![d.target],
             Body::Ruling(r) => vec![r.dispute],
+            Body::Erasure(e) => e.erased.iter().map(|f| f.entry).collect(),
             _ => Vec::new(),
         }
     }
@@ -298,7 +299,7 @@ fn parse_envelope(value: &Value) -> Result<Envelope, EntryError> {
         return Err(EntryError::malformed(
             "envelope.v",
             format!(
-                "must be the number {PROTOCOL_VERSION}: this is protocol v{PROTOCOL_VERSION} (projects with owners); entries of earlier versions are refused"
+                "must be the number {PROTOCOL_VERSION}: this is protocol v{PROTOCOL_VERSION} (personal data as salted commitments); entries of earlier versions are refused"
             ),
         ));
     }
@@ -393,10 +394,10 @@ mod tests {
     }
 
     fn envelope() -> Value {
-        json!({"v": 2, "type": "contribution", "actor": "alice", "key": key().public_key().key_id().to_string(),
+        json!({"v": 3, "type": "contribution", "actor": "alice", "key": key().public_key().key_id().to_string(),
                "nonce": "n-0000001", "ts": "2026-11-29T12:00:00Z",
                "body": {"project": "novel", "kind": "draft", "measure": {"quantity": "10", "unit": "pages"},
-                        "evidence": format!("blake3:{}", "11".repeat(32))}})
+                        "evidence": format!("commit:{}", "11".repeat(32))}})
     }
 
     fn parse_err(mut edit: impl FnMut(&mut Value)) -> EntryError {

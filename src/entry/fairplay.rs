@@ -5,10 +5,11 @@
 //! `ledger::rules`; how rulings change allocations is in `policy::rulings`.
 
 use super::EntryError;
-use super::body::{MAX_TEXT, distinct_items};
+use super::body::distinct_items;
 use super::decimal::parse_non_negative;
 use super::fields::Fields;
 use super::ids::{ActorId, EntryId, Slug};
+use crate::crypto::commit::Commitment;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
@@ -60,7 +61,8 @@ pub struct Affiliation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dispute {
     pub target: EntryId,
-    pub reason: String,
+    /// Salted commitment to the dispute's reason (free text: personal data, PRIVACY.md).
+    pub reason: Commitment,
 }
 
 /// What a ruling does to the allocations whose value entry comes after it.
@@ -99,7 +101,8 @@ pub struct MergedMember {
 pub struct Ruling {
     pub dispute: EntryId,
     pub effect: RulingEffect,
-    pub reason: Option<String>,
+    /// Salted commitment to the ruling's reason, if it gives one.
+    pub reason: Option<Commitment>,
 }
 
 impl Affiliation {
@@ -123,16 +126,9 @@ impl Affiliation {
 impl Dispute {
     pub(super) fn parse(value: &Value, path: &str) -> Result<Self, EntryError> {
         let f = Fields::new(value, path, &["target", "reason"])?;
-        let reason = f.text_opt("reason", MAX_TEXT)?.unwrap_or_default();
-        if reason.is_empty() {
-            return Err(EntryError::malformed(
-                f.at("reason"),
-                format!("1 to {MAX_TEXT} characters"),
-            ));
-        }
         Ok(Dispute {
             target: f.parse("target", EntryId::parse)?,
-            reason,
+            reason: f.parse("reason", Commitment::parse)?,
         })
     }
 }
@@ -161,7 +157,7 @@ impl Ruling {
         Ok(Ruling {
             dispute: f.parse("dispute", EntryId::parse)?,
             effect,
-            reason: f.text_opt("reason", MAX_TEXT)?,
+            reason: f.parse_opt("reason", Commitment::parse)?,
         })
     }
 }
@@ -228,10 +224,12 @@ mod tests {
     #[test]
     fn dispute_needs_a_target_and_a_reason() {
         let target = "ab".repeat(32);
-        let ok = json!({"target": target, "reason": "copied"});
+        let reason = format!("commit:{}", "ef".repeat(32));
+        let ok = json!({"target": target, "reason": reason});
         assert!(Body::parse(EntryType::Dispute, &ok, "body").is_ok());
-        let empty = json!({"target": target, "reason": ""});
-        assert_eq!(field(EntryType::Dispute, empty), "body.reason");
+        // Free text never enters a leaf: only its commitment does.
+        let clear = json!({"target": target, "reason": "copied"});
+        assert_eq!(field(EntryType::Dispute, clear), "body.reason");
         let none = json!({"target": target});
         assert_eq!(field(EntryType::Dispute, none), "body.reason");
     }

@@ -69,17 +69,6 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// Optional free text, bounded so that nobody stores documents in the log.
-    pub fn text_opt(&self, name: &str, max_chars: usize) -> Result<Option<String>, EntryError> {
-        self.parse_opt(name, |s| {
-            if s.chars().count() > max_chars {
-                Err(format!("at most {max_chars} characters"))
-            } else {
-                Ok(s.to_owned())
-            }
-        })
-    }
-
     pub fn object(&self, name: &str, allowed: &[&str]) -> Result<Fields<'a>, EntryError> {
         Fields::new(self.value(name)?, &self.at(name), allowed)
     }

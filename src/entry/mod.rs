@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod fairplay;
 mod fields;
 pub mod ids;
+pub mod privacy;
 pub mod project;
 pub mod record;
 pub mod submission;

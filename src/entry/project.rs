@@ -3,10 +3,11 @@
 //! removes members). Who may sign them is in `ledger::rules`.
 
 use super::EntryError;
-use super::body::{MAX_TEXT, distinct_items};
+use super::body::distinct_items;
 use super::currency::Currency;
 use super::fields::Fields;
 use super::ids::{ActorId, ContentDigest, Slug};
+use crate::crypto::commit::Commitment;
 
 /// Most policies a project admits, and most platforms that realize value on it besides its
 /// owner.
@@ -46,7 +47,7 @@ pub struct ProjectOpened {
     pub policies: Vec<ContentDigest>,
     /// The platforms besides the owner that may realize value on the project.
     pub realizers: Vec<ActorId>,
-    pub note: Option<String>,
+    pub note: Option<Commitment>,
 }
 
 /// The owner changes a project's terms: each field present replaces the current one.
@@ -57,7 +58,7 @@ pub struct ProjectUpdated {
     pub owner: Option<ActorId>,
     pub policies: Option<Vec<ContentDigest>>,
     pub realizers: Option<Vec<ActorId>>,
-    pub note: Option<String>,
+    pub note: Option<Commitment>,
 }
 
 /// The owner admits actors to a project, or removes them.
@@ -111,7 +112,7 @@ impl ProjectOpened {
             policies: list(&f, "policies", MAX_PROJECT_LIST, ContentDigest::parse)?
                 .unwrap_or_default(),
             realizers: list(&f, "realizers", MAX_PROJECT_LIST, Slug::parse)?.unwrap_or_default(),
-            note: f.text_opt("note", MAX_TEXT)?,
+            note: f.parse_opt("note", Commitment::parse)?,
         })
     }
 }
@@ -128,7 +129,7 @@ impl ProjectUpdated {
             owner: f.parse_opt("owner", Slug::parse)?,
             policies: list(&f, "policies", MAX_PROJECT_LIST, ContentDigest::parse)?,
             realizers: list(&f, "realizers", MAX_PROJECT_LIST, Slug::parse)?,
-            note: f.text_opt("note", MAX_TEXT)?,
+            note: f.parse_opt("note", Commitment::parse)?,
         };
         if updated.owner.is_none() && updated.policies.is_none() && updated.realizers.is_none() {
             return Err(EntryError::malformed(

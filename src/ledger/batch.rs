@@ -441,9 +441,9 @@ mod tests {
     }
 
     fn contribution(signer: &SecretKey, key_id: String) -> SignedEntry {
-        let envelope = json!({"v": 2, "type": "contribution", "actor": "alice", "key": key_id, "nonce": "nonce-0001",
+        let envelope = json!({"v": 3, "type": "contribution", "actor": "alice", "key": key_id, "nonce": "nonce-0001",
             "ts": "2026-11-29T12:00:00Z", "body": {"project": "p", "kind": "k", "measure": {"quantity": "1", "unit": "u"},
-            "evidence": format!("blake3:{}", "00".repeat(32))}});
+            "evidence": format!("commit:{}", "00".repeat(32))}});
         SignedEntry::parse(&sign_envelope(&envelope, signer, &[]).expect("signs")).expect("valid")
     }
 
@@ -534,7 +534,7 @@ mod tests {
             },
         ];
         effects.iter().for_each(|e| state.apply(e));
-        let envelope = json!({"v": 2, "type": "value.realized", "actor": "shop",
+        let envelope = json!({"v": 3, "type": "value.realized", "actor": "shop",
             "key": shop.public_key().key_id().to_string(), "nonce": "nonce-0002", "ts": "2026-11-29T12:00:00Z",
             "body": {"project": "p", "amount": "1.00", "currency": "EUR", "policy": policy.to_string()}});
         let value = SignedEntry::parse(&sign_envelope(&envelope, &shop, &[]).expect("signs"))

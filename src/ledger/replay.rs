@@ -529,7 +529,7 @@ mod tests {
     }
 
     fn leaf(key: &SecretKey, actor: &str, nonce: &str, body: Value, entry_type: &str) -> Vec<u8> {
-        let envelope = json!({"v": 2, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
+        let envelope = json!({"v": 3, "type": entry_type, "actor": actor, "key": key.public_key().key_id().to_string(),
                               "nonce": nonce, "ts": "2026-11-29T12:00:00Z", "body": body});
         let signed =
             SignedEntry::parse(&sign_envelope(&envelope, key, &[]).expect("signs")).expect("valid");
@@ -569,7 +569,7 @@ mod tests {
             json!({"kind": "human", "public_key": alice.public_key().to_base64()}),
             "actor.registered",
         );
-        let body = json!({"project": "p", "kind": "k", "measure": {"quantity": "1", "unit": "u"}, "evidence": format!("blake3:{}", "00".repeat(32))});
+        let body = json!({"project": "p", "kind": "k", "measure": {"quantity": "1", "unit": "u"}, "evidence": format!("commit:{}", "00".repeat(32))});
         let contributions = (0..5).map(|i| {
             leaf(
                 &alice,
@@ -614,7 +614,7 @@ mod tests {
             SecretKey::from_seed(&[1; 32]),
             SecretKey::from_seed(&[2; 32]),
         );
-        let body = json!({"project": "p", "kind": "k", "measure": {"quantity": "1", "unit": "u"}, "evidence": format!("blake3:{}", "00".repeat(32))});
+        let body = json!({"project": "p", "kind": "k", "measure": {"quantity": "1", "unit": "u"}, "evidence": format!("commit:{}", "00".repeat(32))});
         let mut leaves = vec![leaf(
             &alice,
             "alice",
@@ -624,7 +624,7 @@ mod tests {
         )];
         leaves.extend(opening(&SecretKey::from_seed(&[9; 32])));
         for i in 1..=count {
-            let envelope = json!({"v": 2, "type": "contribution", "actor": "alice",
+            let envelope = json!({"v": 3, "type": "contribution", "actor": "alice",
                                   "key": alice.public_key().key_id().to_string(),
                                   "nonce": format!("nonce-{i:05}"), "ts": "2026-11-29T12:00:00Z", "body": body.clone()});
             let signer = if forged.contains(&i) {
@@ -787,7 +787,7 @@ mod tests {
                 0 => "ab".repeat(32),
                 len => EntryId::of_leaf(&pool[step.target % len]).to_string(),
             };
-            let evidence = format!("blake3:{}", "00".repeat(32));
+            let evidence = format!("commit:{}", "00".repeat(32));
             let (entry_type, body) = match step.kind {
                 0 => (
                     "actor.registered",
@@ -814,7 +814,7 @@ mod tests {
             } else {
                 format!("nonce-{n:03}")
             };
-            let envelope = json!({"v": 2, "type": entry_type, "actor": format!("a{}", step.actor),
+            let envelope = json!({"v": 3, "type": entry_type, "actor": format!("a{}", step.actor),
                                   "key": key.public_key().key_id().to_string(), "nonce": nonce,
                                   "ts": "2026-11-29T12:00:00Z", "body": body});
             let signer = if step.forged { &mallory } else { key };
@@ -964,7 +964,7 @@ mod tests {
                 &alice,
                 "alice",
                 "nonce-004",
-                json!({"project": "p", "kind": "text", "measure": {"quantity": "10", "unit": "words"}, "evidence": format!("blake3:{}", "00".repeat(32))}),
+                json!({"project": "p", "kind": "text", "measure": {"quantity": "10", "unit": "words"}, "evidence": format!("commit:{}", "00".repeat(32))}),
                 "contribution",
             ),
             leaf(

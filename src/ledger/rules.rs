@@ -8,6 +8,7 @@ use crate::entry::body::{
 };
 use crate::entry::envelope::Envelope;
 use crate::entry::fairplay::{Affiliation, Dispute, Ruling, RulingEffect};
+use crate::entry::privacy::{Authority, CommittedField, Erasure};
 use crate::entry::project::{Membership, ProjectMembers, ProjectOpened, ProjectUpdated};
 use crate::entry::record::{
     ActorRecord, Effect, EntryRef, KeyRecord, MeasuredSize, PolicyCost, ProjectRecord,
@@ -97,6 +98,7 @@ pub fn check(
         Body::Affiliation(a) => affiliation(&ctx, a)?,
         Body::Dispute(d) => dispute(&ctx, d)?,
         Body::Ruling(r) => ruling(&ctx, r)?,
+        Body::Erasure(e) => erasure(&ctx, e)?,
     };
     Ok(Checked {
         effects,
@@ -536,6 +538,56 @@ fn ruling(ctx: &Context<'_>, r: &Ruling) -> Result<Vec<Effect>, EntryError> {
     if let RulingEffect::Merge(members) = &r.effect {
         for (i, m) in members.iter().enumerate() {
             require_registered(ctx, &m.actor, &format!("envelope.body.members[{i}]"))?;
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// An erasure is made by the data subject (the actor whose entries hold every named field),
+/// a registered regulator, or the server's retention setting (the server key); it names
+/// existing entries and fields their type commits to. It changes no projection: the
+/// disclosure store acts on it once it is in the log.
+fn erasure(ctx: &Context<'_>, e: &Erasure) -> Result<Vec<Effect>, EntryError> {
+    let permitted = match e.authority {
+        Authority::Subject => ctx.env.actor.as_str() != SERVER_ACTOR,
+        Authority::Regulator => ctx.signer_kind == Some(ActorKind::Regulator),
+        Authority::Retention => {
+            ctx.env.actor.as_str() == SERVER_ACTOR && ctx.signer_key == ctx.settings.server_key
+        }
+    };
+    if !permitted {
+        return not_permitted(
+            "envelope.body.authority",
+            format!(
+                "{} cannot order an erasure on the authority of {:?}",
+                ctx.env.actor,
+                e.authority.as_str()
+            ),
+        );
+    }
+    for (i, named) in e.erased.iter().enumerate() {
+        let at = format!("envelope.body.erased[{i}]");
+        let Some(target) = ctx.view.entry(&named.entry) else {
+            return unknown_reference(format!("{at}.entry"), format!("no entry {}", named.entry));
+        };
+        if !CommittedField::of(target.entry_type).contains(&named.field) {
+            return unknown_reference(
+                format!("{at}.field"),
+                format!(
+                    "a {} entry has no committed field {:?}",
+                    target.entry_type.as_str(),
+                    named.field.as_str()
+                ),
+            );
+        }
+        if e.authority == Authority::Subject && target.actor != ctx.env.actor {
+            return not_permitted(
+                &format!("{at}.entry"),
+                format!(
+                    "entry {} is {}'s: only its subject or a regulator erases it",
+                    named.entry, target.actor
+                ),
+            );
         }
     }
     Ok(Vec::new())

@@ -6,6 +6,7 @@ pub mod allocator;
 pub mod check;
 pub mod checkpointer;
 pub mod limits;
+pub mod privacy;
 pub mod sequencer;
 pub mod telemetry;
 
@@ -72,6 +73,17 @@ pub enum ServiceError {
         #[source]
         source: Box<ServiceError>,
     },
+    /// A disclosure that does not open its entry's commitment (the path is into the
+    /// deposit).
+    #[error("refused disclosure")]
+    Disclosure(#[source] EntryError),
+    #[error("no entry {0}")]
+    UnknownEntry(EntryId),
+    /// The server's own erasure entry does not validate: a bug, not bad input.
+    #[error("the retention erasure was refused")]
+    ErasureRefused(#[source] EntryError),
+    #[error("cannot append the retention erasure")]
+    ErasureAppend(#[source] Arc<ServiceError>),
     /// Stored data disagrees with what the leaves imply: tampering or corruption.
     #[error("{}{reason}", index.map(|i| format!("leaf {i}: ")).unwrap_or_default())]
     Inconsistent { index: Option<u64>, reason: String },
@@ -85,7 +97,7 @@ impl ServiceError {
             Self::Store(error) => error.is_unavailable(),
             Self::AllocationAppend { source, .. } => source.is_unavailable(),
             Self::Unvetted { source, .. } => source.is_unavailable(),
-            Self::LimitsAppend(source) => source.is_unavailable(),
+            Self::LimitsAppend(source) | Self::ErasureAppend(source) => source.is_unavailable(),
             _ => false,
         }
     }

@@ -5,6 +5,7 @@ mod allocations;
 mod append;
 mod cosignatures;
 mod decode;
+mod disclosures;
 pub mod embedded;
 mod fairplay;
 mod import;
@@ -19,6 +20,7 @@ mod vetting;
 pub use allocations::{LeafEntry, MAX_LISTING};
 pub use append::AppendTx;
 pub use cosignatures::CosignedCheckpoint;
+pub use disclosures::{DisclosedField, DisclosureRow, StoredField};
 pub use import::Holdings;
 pub use reads::{ActorRow, EntryRow, KeyRow};
 pub use rows::{NewRow, Rows};
@@ -59,6 +61,8 @@ pub enum StoreError {
     /// made the transaction durable, and nobody on this side can tell which.
     #[error("the connection failed while committing; the outcome is unknown: {0}")]
     CommitOutcomeUnknown(#[source] sqlx::Error),
+    #[error("the field was erased: it is never disclosed again")]
+    Erased,
 }
 
 impl StoreError {

@@ -15,8 +15,9 @@ pub const APP_ROLE: &str = "fairshare_app";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// The tables of the log, append-only for everyone: triggers refuse UPDATE, DELETE and
-/// TRUNCATE, and the application role holds INSERT and SELECT only.
+/// The tables the application role may not change: the log's, append-only for everyone
+/// (triggers refuse UPDATE, DELETE and TRUNCATE), and the disclosure store's. The role
+/// holds INSERT and SELECT only.
 const LOG_TABLES: &[&str] = &[
     "entries",
     "actors",
@@ -34,6 +35,11 @@ const LOG_TABLES: &[&str] = &[
     "measured_coalitions",
     "solver_limits",
     "policy_costs",
+    "erased",
+    "erasures_applied",
+    // Not append-only, but the application role deletes from it only through
+    // `fairshare_erase` (migrations/0010_disclosures.sql), never directly.
+    "disclosures",
 ];
 
 /// Runs the pending migrations through `owner`, the role that owns (or will own) the

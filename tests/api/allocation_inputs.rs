@@ -22,7 +22,7 @@ fn work(
     actor.sign(
         "contribution",
         json!({"project": project, "kind": kind, "measure": {"quantity": quantity, "unit": unit},
-               "evidence": format!("blake3:{}", "4d".repeat(32)), "builds_on": builds_on}),
+               "evidence": format!("commit:{}", "4d".repeat(32)), "builds_on": builds_on}),
     )
 }
 

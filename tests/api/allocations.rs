@@ -9,7 +9,7 @@ pub(crate) fn words(actor: &Actor, count: &str) -> Value {
     actor.sign(
         "contribution",
         json!({"project": "novel", "kind": "text", "measure": {"quantity": count, "unit": "words"},
-               "evidence": format!("blake3:{}", "2b".repeat(32))}),
+               "evidence": format!("commit:{}", "2b".repeat(32))}),
     )
 }
 
@@ -263,7 +263,7 @@ async fn a_policy_change_counts_only_once_adopted_under_its_new_hash() {
         .await;
     app.post(&words(&alice, "1000")).await;
     let review = json!({"project": "novel", "kind": "review", "measure": {"quantity": "5", "unit": "edits"},
-                        "evidence": format!("blake3:{}", "3c".repeat(32))});
+                        "evidence": format!("commit:{}", "3c".repeat(32))});
     app.post(&bob.sign("contribution", review)).await;
 
     // B: the same file with reviews weighted 6 instead of 2; a new text, so a new hash.

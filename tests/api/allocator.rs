@@ -48,7 +48,7 @@ async fn heavy_project(app: &TestApp, platform: &Actor) {
     entries.push(players[0].sign(
         "contribution",
         json!({"project": "heavy", "kind": "text", "measure": {"quantity": "10", "unit": "words"},
-               "evidence": format!("blake3:{}", "3c".repeat(32))}),
+               "evidence": format!("commit:{}", "3c".repeat(32))}),
     ));
     let measure = |members: Vec<&str>, worth: usize| {
         platform.sign(
@@ -133,7 +133,7 @@ async fn a_heavy_allocation_does_not_hold_up_another_project_even_after_a_restar
         author.sign(
             "contribution",
             json!({"project": "light", "kind": "text", "measure": {"quantity": count, "unit": "words"},
-                   "evidence": format!("blake3:{}", "4d".repeat(32))}),
+                   "evidence": format!("commit:{}", "4d".repeat(32))}),
         )
     };
     let (status, body) = app.post(&light("500")).await;

@@ -46,7 +46,13 @@ async fn keygen_register_sign_cosign_submit() {
             "--out",
             &path(&format!("{who}.key")),
         ]));
-        assert!(printed.starts_with("public_key "), "{printed}");
+        // No --actor: a random pseudonym is proposed, never a name.
+        let proposed = printed
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("actor actor-"));
+        assert!(proposed.is_some_and(|hex| hex.len() == 16), "{printed}");
+        assert!(printed.contains("\npublic_key "), "{printed}");
     }
     let public_key = |who: &str| -> String {
         let file: Value = serde_json::from_str(
@@ -133,7 +139,7 @@ async fn keygen_register_sign_cosign_submit() {
         &path("opened.entry"),
     ]));
     assert!(submitted.contains("\"seq\":2"), "{submitted}");
-    let contribution = r#"{"project":"p","kind":"draft","measure":{"quantity":"1","unit":"pages"},"evidence":"blake3:0000000000000000000000000000000000000000000000000000000000000000"}"#;
+    let contribution = r#"{"project":"p","kind":"draft","measure":{"quantity":"1","unit":"pages"},"evidence":"commit:0000000000000000000000000000000000000000000000000000000000000000"}"#;
     std::fs::write(path("c.json"), contribution).expect("write");
     let lines: Vec<String> = (0..5)
         .map(|_| {
@@ -288,5 +294,7 @@ async fn the_demo_runs_end_to_end() {
     // The view comes from the audit endpoint: kinds with their amounts, and the indices.
     assert!(printed.contains("   ai "), "{printed}");
     assert!(printed.contains("HHI 0."), "{printed}");
-    assert!(printed.contains("ok: 25 entries"), "{printed}");
+    // Dana's name is erased, and the log with the erasure entry still verifies.
+    assert!(printed.contains("erasure entry "), "{printed}");
+    assert!(printed.contains("ok: 26 entries"), "{printed}");
 }

@@ -101,7 +101,7 @@ async fn rotation_and_revocation() {
     let revoke = bob.sign_with(
         &new_key,
         "key.revoked",
-        json!({"key": bob.key_id(), "reason": "laptop lost"}),
+        json!({"key": bob.key_id(), "reason": crate::helpers::commit(fairshare::entry::privacy::CommittedField::Reason, "laptop lost").0}),
         &[],
     );
     let (status, body) = app.post(&revoke).await;
@@ -143,19 +143,19 @@ async fn validation_errors_name_the_field() {
     app.register(&alice, "human").await;
     let cases = [
         (
-            json!({"project": "Novel!", "kind": "draft", "measure": {"quantity": "1", "unit": "pages"}, "evidence": format!("blake3:{}", "00".repeat(32))}),
+            json!({"project": "Novel!", "kind": "draft", "measure": {"quantity": "1", "unit": "pages"}, "evidence": format!("commit:{}", "00".repeat(32))}),
             "envelope.body.project",
         ),
         (
-            json!({"project": "novel", "kind": "draft", "measure": {"quantity": 1.5, "unit": "pages"}, "evidence": format!("blake3:{}", "00".repeat(32))}),
+            json!({"project": "novel", "kind": "draft", "measure": {"quantity": 1.5, "unit": "pages"}, "evidence": format!("commit:{}", "00".repeat(32))}),
             "envelope.body.measure.quantity",
         ),
         (
-            json!({"project": "novel", "kind": "draft", "measure": {"quantity": "1", "unit": "pages"}, "evidence": "sha256:00"}),
+            json!({"project": "novel", "kind": "draft", "measure": {"quantity": "1", "unit": "pages"}, "evidence": format!("blake3:{}", "00".repeat(32))}),
             "envelope.body.evidence",
         ),
         (
-            json!({"project": "novel", "kind": "draft", "measure": {"quantity": "1", "unit": "pages"}, "evidence": format!("blake3:{}", "00".repeat(32)), "builds_on": ["ab".repeat(32)]}),
+            json!({"project": "novel", "kind": "draft", "measure": {"quantity": "1", "unit": "pages"}, "evidence": format!("commit:{}", "00".repeat(32)), "builds_on": ["ab".repeat(32)]}),
             "envelope.body.builds_on[0]",
         ),
     ];

@@ -4,13 +4,19 @@
 //! coalition.
 
 use crate::allocations::{wait_for_allocation, words};
-use crate::helpers::{Actor, TestApp, spawn_app};
+use crate::helpers::{Actor, TestApp, commit, spawn_app};
+use fairshare::entry::privacy::CommittedField;
 use serde_json::{Value, json};
 
 async fn posted(app: &TestApp, entry: &Value) -> String {
     let (status, receipt) = app.post(entry).await;
     assert_eq!(status, 201, "{receipt}");
     receipt["id"].as_str().expect("id").to_owned()
+}
+
+/// A dispute's or ruling's reason enters the leaf as a commitment only.
+fn reason(text: &str) -> String {
+    commit(CommittedField::Reason, text).0
 }
 
 fn realize(shop: &Actor, project: &str, policy: &str) -> Value {
@@ -69,19 +75,19 @@ async fn a_ruling_excludes_a_contribution_from_the_next_allocation_and_verify_re
     // regulator rules.
     let dispute = alice.sign(
         "dispute",
-        json!({"target": bobs, "reason": "copied from my draft"}),
+        json!({"target": bobs, "reason": reason("copied from my draft")}),
     );
     let dispute = posted(&app, &dispute).await;
     let on_policy = alice.sign(
         "dispute",
-        json!({"target": first["body"]["value_entry"], "reason": "x"}),
+        json!({"target": first["body"]["value_entry"], "reason": reason("x")}),
     );
     assert_eq!(app.post(&on_policy).await.0, 422);
     let by_alice = alice.sign("ruling", json!({"dispute": dispute, "effect": "exclude"}));
     assert_eq!(app.post(&by_alice).await.0, 403);
     let ruling = regulator.sign(
         "ruling",
-        json!({"dispute": dispute, "effect": "exclude", "reason": "the draft was copied"}),
+        json!({"dispute": dispute, "effect": "exclude", "reason": reason("the draft was copied")}),
     );
     posted(&app, &ruling).await;
 

@@ -6,6 +6,7 @@ use fairshare::client::RequestSigner;
 use fairshare::crypto::SecretKey;
 use fairshare::entry::ActorId;
 use fairshare::entry::envelope::{format_timestamp, sign_envelope};
+use fairshare::entry::privacy::{CommittedField, Disclosure};
 use fairshare::server::{RunningServer, ServerConfig};
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -238,7 +239,7 @@ impl Actor {
         cosigners: &[(&str, &SecretKey)],
     ) -> Value {
         let envelope = json!({
-            "v": 2, "type": entry_type, "actor": self.id, "key": key.public_key().key_id().to_string(),
+            "v": 3, "type": entry_type, "actor": self.id, "key": key.public_key().key_id().to_string(),
             "nonce": next_nonce(), "ts": format_timestamp(chrono::Utc::now()), "body": body,
         });
         let cosigners: Vec<(ActorId, &SecretKey)> = cosigners
@@ -259,9 +260,26 @@ impl Actor {
         self.sign(
             "contribution",
             json!({"project": project, "kind": "draft", "measure": {"quantity": "3", "unit": "pages"},
-                   "evidence": format!("blake3:{}", "5a".repeat(32)), "builds_on": builds_on}),
+                   "evidence": format!("commit:{}", "5a".repeat(32)), "builds_on": builds_on}),
         )
     }
+}
+
+/// A fresh commitment for `field` of `cleartext` (evidence: `blake3:<hex>` of the artifact),
+/// with the disclosure that opens it.
+pub fn commit(field: CommittedField, cleartext: &str) -> (String, Disclosure) {
+    let (commitment, disclosure) =
+        Disclosure::commit(field, cleartext.to_owned()).expect("commits");
+    (commitment.to_string(), disclosure)
+}
+
+/// The evidence commitment of an artifact's bytes, under a fresh salt.
+pub fn evidence(artifact: &[u8]) -> String {
+    let digest = format!(
+        "blake3:{}",
+        fairshare::crypto::hash::to_hex(&fairshare::crypto::hash::blake3(artifact))
+    );
+    commit(CommittedField::Evidence, &digest).0
 }
 
 pub fn next_nonce() -> String {
@@ -353,7 +371,7 @@ impl TestApp {
         let key_path = self.data_dir.path().join("server.key");
         let server_key = fairshare::keyfile::read(&key_path).expect("server key");
         let envelope = json!({
-            "v": 2, "type": entry_type, "actor": actor,
+            "v": 3, "type": entry_type, "actor": actor,
             "key": server_key.public_key().key_id().to_string(), "nonce": next_nonce(),
             "ts": format_timestamp(chrono::Utc::now()), "body": body,
         });

@@ -25,7 +25,7 @@ fn words(by: &Actor, project: &str, quantity: &str, builds_on: &[&Value]) -> Val
     by.sign(
         "contribution",
         json!({"project": project, "kind": "text", "measure": {"quantity": quantity, "unit": "words"},
-               "evidence": format!("blake3:{}", "3c".repeat(32)), "builds_on": builds_on}),
+               "evidence": format!("commit:{}", "3c".repeat(32)), "builds_on": builds_on}),
     )
 }
 
@@ -85,7 +85,7 @@ async fn every_entry_type(app: &TestApp) -> (Vec<Actor>, String) {
     let revocation = bob.sign_with(
         &new_key,
         "key.revoked",
-        json!({"key": bob.key_id(), "reason": "laptop lost"}),
+        json!({"key": bob.key_id(), "reason": crate::helpers::commit(fairshare::entry::privacy::CommittedField::Reason, "laptop lost").0}),
         &[],
     );
     receipt(app, &revocation).await;

@@ -25,6 +25,7 @@ mod helpers;
 mod import;
 mod limits;
 mod operations;
+mod privacy;
 mod ranges;
 mod retry;
 mod signed_requests;

@@ -220,7 +220,7 @@ async fn reads_are_not_limited_by_default() {
 }
 
 /// A `fairshare serve` process, killed when dropped.
-struct ServeProcess(std::process::Child);
+pub(crate) struct ServeProcess(pub(crate) std::process::Child);
 
 impl Drop for ServeProcess {
     fn drop(&mut self) {
@@ -230,7 +230,7 @@ impl Drop for ServeProcess {
 }
 
 /// The lines of `log` once one of them contains `wanted` (waits up to 60 s).
-async fn log_lines_until(log: &std::path::Path, wanted: &str) -> Vec<String> {
+pub(crate) async fn log_lines_until(log: &std::path::Path, wanted: &str) -> Vec<String> {
     for _ in 0..600 {
         let file = std::fs::File::open(log).expect("log file");
         let lines: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();

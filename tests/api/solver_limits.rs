@@ -104,7 +104,7 @@ async fn limits_are_published_and_bound_policies_and_realized_values() {
     let contribution = players[0].sign(
         "contribution",
         json!({"project": "trial", "kind": "text", "measure": {"quantity": "5", "unit": "words"},
-               "evidence": format!("blake3:{}", "1e".repeat(32))}),
+               "evidence": format!("commit:{}", "1e".repeat(32))}),
     );
     assert_eq!(app.post(&contribution).await.0, 201);
     for members in [&players[..2], &players[2..4]] {

@@ -175,7 +175,7 @@ async fn measured_beyond_the_limits(app: &TestApp, alice: &Actor, shop: &Actor) 
     let mut entries = vec![alice.sign(
         "contribution",
         json!({"project": "lab", "kind": "text", "measure": {"quantity": "5", "unit": "words"},
-               "evidence": digest(b"lab")}),
+               "evidence": crate::helpers::evidence(b"lab")}),
     )];
     entries.extend((0..257).map(|i| {
         shop.sign(
@@ -322,7 +322,7 @@ fn cases(w: &World) -> Vec<(&'static str, Request)> {
             Request::Post(alice.sign(
                 "contribution",
                 json!({"project": "novel", "kind": "draft", "measure": {"quantity": 3, "unit": "pages"},
-                       "evidence": digest(b"e")}),
+                       "evidence": crate::helpers::evidence(b"e")}),
             )),
         ),
         (

@@ -27,7 +27,7 @@ fn draft(by: &Actor, words: &str) -> Value {
     by.sign(
         "contribution",
         json!({"project": "novel", "kind": "text", "measure": {"quantity": words, "unit": "words"},
-               "evidence": format!("blake3:{}", "4d".repeat(32))}),
+               "evidence": format!("commit:{}", "4d".repeat(32))}),
     )
 }
 

@@ -208,5 +208,5 @@ async fn check_vets_from_the_last_checkpoint_and_full_from_the_first_entry() {
 fn contribution_body() -> Value {
     serde_json::json!({"project": "novel", "kind": "draft",
         "measure": {"quantity": "3", "unit": "pages"},
-        "evidence": format!("blake3:{}", "5a".repeat(32))})
+        "evidence": format!("commit:{}", "5a".repeat(32))})
 }

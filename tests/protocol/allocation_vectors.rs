@@ -116,7 +116,7 @@ fn value_entry(project: &str, amount: &str, policy_text: &str) -> SignedEntry {
         "blake3:{}",
         hash::to_hex(&hash::blake3(policy_text.as_bytes()))
     );
-    let envelope = json!({"v": 2, "type": "value.realized", "actor": "plat",
+    let envelope = json!({"v": 3, "type": "value.realized", "actor": "plat",
         "key": key.public_key().key_id().to_string(), "nonce": "vector-value", "ts": "2026-11-29T12:00:00Z",
         "body": {"project": project, "amount": amount, "currency": "EUR", "policy": policy}});
     SignedEntry::parse(&sign_envelope(&envelope, &key, &[]).expect("signs")).expect("valid")

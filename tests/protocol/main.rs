@@ -11,6 +11,7 @@ mod committed;
 mod ed25519_vectors;
 mod entry_vectors;
 mod note_vectors;
+mod privacy_vectors;
 mod properties;
 mod request_vectors;
 mod rfc_vectors;

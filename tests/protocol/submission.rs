@@ -109,10 +109,10 @@ fn with_repeated_key(v: &Value, target: usize) -> Option<(String, String)> {
 
 fn envelope_at(ts: &str) -> Value {
     let key = SecretKey::from_seed(&[7; 32]);
-    let envelope = json!({"v": 2, "type": "contribution", "actor": "alice",
+    let envelope = json!({"v": 3, "type": "contribution", "actor": "alice",
         "key": key.public_key().key_id().to_string(), "nonce": "n-0000001", "ts": ts,
         "body": {"project": "novel", "kind": "draft", "measure": {"quantity": "1", "unit": "pages"},
-                 "evidence": format!("blake3:{}", "11".repeat(32))}});
+                 "evidence": format!("commit:{}", "11".repeat(32))}});
     sign_envelope(&envelope, &key, &[]).expect("signs")
 }
 

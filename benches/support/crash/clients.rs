@@ -31,7 +31,7 @@ impl Actor {
     pub fn sign_with(&self, key: &SecretKey, entry_type: &str, body: Value) -> CrashResult<Value> {
         static NONCE: AtomicU64 = AtomicU64::new(0);
         let envelope = json!({
-            "v": 2, "type": entry_type, "actor": self.id,
+            "v": 3, "type": entry_type, "actor": self.id,
             "key": key.public_key().key_id().to_string(),
             "nonce": format!("crash-{:010}", NONCE.fetch_add(1, Ordering::Relaxed)),
             "ts": format_timestamp(chrono::Utc::now()), "body": body,
@@ -51,7 +51,7 @@ impl Actor {
         self.sign(
             "contribution",
             json!({"project": project, "kind": "text", "measure": {"quantity": "100", "unit": "words"},
-                   "evidence": format!("blake3:{}", "5a".repeat(32))}),
+                   "evidence": format!("commit:{}", "5a".repeat(32))}),
         )
     }
 }
