@@ -347,10 +347,10 @@ mod tests {
     use serde_json::json;
 
     fn entry(signer: &SecretKey) -> SignedEntry {
-        let envelope = json!({"v": 2, "type": "contribution", "actor": "alice",
+        let envelope = json!({"v": 3, "type": "contribution", "actor": "alice",
             "key": signer.public_key().key_id().to_string(), "nonce": "nonce-0001",
             "ts": "2026-11-29T12:00:00Z", "body": {"project": "p", "kind": "k",
-            "measure": {"quantity": "1", "unit": "u"}, "evidence": format!("blake3:{}", "00".repeat(32))}});
+            "measure": {"quantity": "1", "unit": "u"}, "evidence": format!("commit:{}", "00".repeat(32))}});
         SignedEntry::parse(&sign_envelope(&envelope, signer, &[]).expect("signs")).expect("valid")
     }
 
