@@ -123,7 +123,9 @@ impl Reproducer {
             | Body::ProjectOpened(_)
             | Body::ProjectUpdated(_)
             | Body::ProjectMembers(_)
-            | Body::LimitsSet(_) => None,
+            | Body::LimitsSet(_)
+            | Body::ReadGranted(_)
+            | Body::ReadRevoked(_) => None,
         };
         if let Some(project) = project {
             self.keep(project, id, records_from_entries([(seq, id, entry)]))?;

@@ -30,10 +30,12 @@ pub enum EntryType {
     ProjectUpdated,
     ProjectMembers,
     LimitsSet,
+    ReadGranted,
+    ReadRevoked,
 }
 
 impl EntryType {
-    pub const ALL: [EntryType; 13] = [
+    pub const ALL: [EntryType; 15] = [
         Self::ActorRegistered,
         Self::KeyRotated,
         Self::KeyRevoked,
@@ -47,6 +49,8 @@ impl EntryType {
         Self::ProjectUpdated,
         Self::ProjectMembers,
         Self::LimitsSet,
+        Self::ReadGranted,
+        Self::ReadRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +68,8 @@ impl EntryType {
             Self::ProjectUpdated => "project.updated",
             Self::ProjectMembers => "project.members",
             Self::LimitsSet => "limits.set",
+            Self::ReadGranted => "read.granted",
+            Self::ReadRevoked => "read.revoked",
         }
     }
 
@@ -127,6 +133,10 @@ pub enum Body {
     ProjectUpdated(ProjectUpdated),
     ProjectMembers(ProjectMembers),
     LimitsSet(SolverLimits),
+    /// A regulator lets an auditor read the whole log, as a regulator does.
+    ReadGranted(ReadGrant),
+    /// A regulator ends an auditor's read-all grant.
+    ReadRevoked(ReadGrant),
 }
 
 /// The envelope's actor registers itself (or is registered by the server operator).
@@ -158,6 +168,12 @@ pub struct KeyRotated {
 pub struct KeyRevoked {
     pub key: KeyId,
     pub reason: Option<String>,
+}
+
+/// The actor a `read.granted` or `read.revoked` entry is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadGrant {
+    pub auditor: ActorId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,6 +294,8 @@ impl Body {
             EntryType::ProjectUpdated => Body::ProjectUpdated(ProjectUpdated::parse(value, path)?),
             EntryType::ProjectMembers => Body::ProjectMembers(ProjectMembers::parse(value, path)?),
             EntryType::LimitsSet => Body::LimitsSet(SolverLimits::parse(value, path)?),
+            EntryType::ReadGranted => Body::ReadGranted(ReadGrant::parse(value, path)?),
+            EntryType::ReadRevoked => Body::ReadRevoked(ReadGrant::parse(value, path)?),
         })
     }
 }
@@ -342,6 +360,15 @@ impl KeyRevoked {
         Ok(KeyRevoked {
             key: f.parse("key", parse_key_id)?,
             reason: f.text_opt("reason", MAX_TEXT)?,
+        })
+    }
+}
+
+impl ReadGrant {
+    fn parse(value: &Value, path: &str) -> Result<Self, EntryError> {
+        let f = Fields::new(value, path, &["auditor"])?;
+        Ok(ReadGrant {
+            auditor: f.parse("auditor", ActorId::parse)?,
         })
     }
 }

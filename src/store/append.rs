@@ -271,6 +271,10 @@ pub(super) async fn load_signers<E: Borrow<SignedEntry>>(
                     .map(|a| a.to_string()),
             ),
             Body::ProjectMembers(p) => actors.extend(p.admit.iter().map(|a| a.to_string())),
+            // The rules check that the auditor is registered.
+            Body::ReadGranted(g) | Body::ReadRevoked(g) => {
+                actors.insert(g.auditor.to_string());
+            }
             _ => {}
         }
     }
