@@ -250,6 +250,8 @@ async fn json_log_lines_parse_and_carry_the_request_id() {
     let _server = ServeProcess(
         std::process::Command::new(env!("CARGO_BIN_EXE_fairshare"))
             .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            // The read below is about its log lines, not who may make it.
+            .arg("--public-reads")
             .args(["--database-url", &url, "--db-connections", "2"])
             .arg("--data-dir")
             .arg(data_dir.path())
