@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/server.rs"]
 mod server;
-use server::{BenchResult, start_server};
+use server::{BenchResult, server_binary, start_server_with};
 #[path = "support/clients.rs"]
 mod clients;
 #[path = "support/opening.rs"]
@@ -132,7 +132,14 @@ fn digest(text: &str) -> String {
 
 async fn bench(db_url: &str) -> BenchResult<()> {
     let data_dir = tempfile::tempdir()?;
-    let server = start_server(db_url, data_dir.path()).await?;
+    // Reads as on a public log: the figure is the allocator's, not access's.
+    let server = start_server_with(
+        &server_binary(),
+        db_url,
+        data_dir.path(),
+        &["--public-reads"],
+    )
+    .await?;
     let bench = Bench {
         client: reqwest::Client::builder()
             .pool_max_idle_per_host(64)

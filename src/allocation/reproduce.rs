@@ -139,7 +139,9 @@ impl Reproducer {
             | Body::ProjectUpdated(_)
             | Body::ProjectMembers(_)
             | Body::LimitsSet(_)
-            | Body::Erasure(_) => None,
+            | Body::Erasure(_)
+            | Body::ReadGranted(_)
+            | Body::ReadRevoked(_) => None,
             Body::Affiliation(_) | Body::Ruling(_) => {
                 self.fair_play.follow(seq, id, entry, None);
                 None

@@ -45,7 +45,7 @@ fn view((seq, id, leaf): &LeafEntry) -> Result<(Value, SignedEntry), ApiError> {
 }
 
 /// Whether `actor` has a share or a payout in the allocation body.
-fn involves(body: &Value, actor: &str) -> bool {
+pub(super) fn involves(body: &Value, actor: &str) -> bool {
     let named = |list: &Value, field: &str| {
         list.as_array()
             .is_some_and(|l| l.iter().any(|p| p[field] == actor))

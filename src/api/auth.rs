@@ -7,6 +7,7 @@
 //! seen in that window, and the body matches its Content-Digest.
 
 use super::AppState;
+use super::access;
 use super::error::ApiError;
 use crate::crypto::request::{self, Covered};
 use crate::crypto::{KeyId, PublicKey};
@@ -260,10 +261,10 @@ async fn signer(
             params.key, params.actor
         )))
     })?;
-    let role = if key.kind == ActorKind::Regulator {
-        Role::Regulator
-    } else {
-        Role::Actor
+    let role = match (key.kind, key.reads_all) {
+        (ActorKind::Regulator, _) => Role::Regulator,
+        (_, true) => Role::Auditor,
+        (_, false) => Role::Actor,
     };
     Ok((
         SignedBy {
@@ -276,17 +277,37 @@ async fn signer(
     ))
 }
 
-/// The middleware: authenticates the request and hands its [`Requester`] on.
-pub async fn identify(
+/// The middleware every route passes: authenticates the request, applies the route's rule
+/// (`access::RULES`) and hands the [`Requester`] on to the handler.
+pub async fn guard(
     axum::extract::State(state): axum::extract::State<AppState>,
     request: Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    match authenticate(&state, request).await {
-        Ok((requester, mut request)) => {
-            request.extensions_mut().insert(requester);
-            next.run(request).await
-        }
+    match admit(&state, request).await {
+        Ok(request) => next.run(request).await,
         Err(refusal) => axum::response::IntoResponse::into_response(refusal),
     }
+}
+
+async fn admit(state: &AppState, request: Request) -> Result<Request, ApiError> {
+    let (requester, mut request) = authenticate(state, request).await?;
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    if let Some(rule) = access::rule_of(
+        request.method(),
+        route.as_deref(),
+        state.settings.public_reads,
+    ) {
+        let target = access::Target::new(
+            route.as_deref().unwrap_or_default(),
+            request.uri().path(),
+            request.uri().query(),
+        );
+        access::authorize(state, &requester, rule, &target).await?;
+    }
+    request.extensions_mut().insert(requester);
+    Ok(request)
 }

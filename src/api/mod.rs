@@ -1,6 +1,7 @@
 //! The HTTP API (axum): one file per resource, each exposing `router()`; errors become
 //! RFC 9457 problem+json in [`error`], and nowhere else.
 
+mod access;
 mod actors;
 mod allocations;
 mod audit;
@@ -151,7 +152,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found_fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            auth::identify,
+            auth::guard,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::map_response(

@@ -26,10 +26,22 @@ pub struct ExportArgs {
     /// Output file (NDJSON); an existing file is continued.
     #[arg(long)]
     out: PathBuf,
+    /// Sign the requests as this actor, a regulator or an auditor (leaf pages are theirs
+    /// unless the server runs with --public-reads); needs --key.
+    #[arg(long, requires = "key")]
+    actor: Option<String>,
+    /// The key file of --actor.
+    #[arg(long, requires = "actor")]
+    key: Option<PathBuf>,
 }
 
 pub async fn run(args: &ExportArgs) -> Result<(), CliError> {
-    let client = LogClient::new(&args.server);
+    let client = match (&args.actor, &args.key) {
+        (Some(actor), Some(key)) => {
+            LogClient::new(&args.server).signed_by(super::request::signer(actor, key)?)
+        }
+        _ => LogClient::new(&args.server),
+    };
     let verifier = client.log_key().await?;
     let SignedCheckpoint { checkpoint, note } = client.checkpoint(&verifier).await?;
     let size = checkpoint.size;

@@ -155,7 +155,7 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Export the whole log (NDJSON) and its latest checkpoint; resumes a partial file.
     #[command(
-        after_help = "Example:\n  fairshare export --server http://127.0.0.1:8080 --out log.ndjson"
+        after_help = "Example:\n  fairshare export --server http://127.0.0.1:8080 --out log.ndjson\n  fairshare export --actor regulator --key regulator.key --out log.ndjson"
     )]
     Export(export::ExportArgs),
     /// Verify an exported log offline: signatures, leaves, rules, roots, checkpoints.

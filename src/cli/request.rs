@@ -30,6 +30,13 @@ pub struct RequestArgs {
     server: String,
 }
 
+/// The signer of `actor`'s requests, with its key file.
+pub(super) fn signer(actor: &str, key: &std::path::Path) -> Result<RequestSigner, CliError> {
+    let key = crate::keyfile::read(key)
+        .map_err(|e| CliError::input_because("cannot read the key file", e))?;
+    Ok(RequestSigner::new(actor, key))
+}
+
 pub async fn run(args: &RequestArgs) -> Result<(), CliError> {
     let method = args.method.to_ascii_uppercase();
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -44,13 +51,11 @@ pub async fn run(args: &RequestArgs) -> Result<(), CliError> {
             args.path
         )));
     }
-    let key = crate::keyfile::read(&args.key)
-        .map_err(|e| CliError::input_because("cannot read the key file", e))?;
     let body = match &args.body {
         Some(path) => read_input(path)?.into_bytes(),
         None => Vec::new(),
     };
-    let client = LogClient::new(&args.server).signed_by(RequestSigner::new(&args.actor, key));
+    let client = LogClient::new(&args.server).signed_by(signer(&args.actor, &args.key)?);
     let (status, text) = client.request(&method, &args.path, body).await?;
     println!("{}", text.trim_end());
     if status.is_success() {

@@ -38,10 +38,12 @@ pub enum EntryType {
     Dispute,
     Ruling,
     Erasure,
+    ReadGranted,
+    ReadRevoked,
 }
 
 impl EntryType {
-    pub const ALL: [EntryType; 17] = [
+    pub const ALL: [EntryType; 19] = [
         Self::ActorRegistered,
         Self::KeyRotated,
         Self::KeyRevoked,
@@ -59,6 +61,8 @@ impl EntryType {
         Self::Dispute,
         Self::Ruling,
         Self::Erasure,
+        Self::ReadGranted,
+        Self::ReadRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +84,8 @@ impl EntryType {
             Self::Dispute => "dispute",
             Self::Ruling => "ruling",
             Self::Erasure => "erasure",
+            Self::ReadGranted => "read.granted",
+            Self::ReadRevoked => "read.revoked",
         }
     }
 
@@ -147,6 +153,10 @@ pub enum Body {
     Dispute(Dispute),
     Ruling(Ruling),
     Erasure(Erasure),
+    /// A regulator lets an auditor read the whole log, as a regulator does.
+    ReadGranted(ReadGrant),
+    /// A regulator ends an auditor's read-all grant.
+    ReadRevoked(ReadGrant),
 }
 
 /// The envelope's actor registers itself (or is registered by the server operator).
@@ -179,6 +189,12 @@ pub struct KeyRotated {
 pub struct KeyRevoked {
     pub key: KeyId,
     pub reason: Option<Commitment>,
+}
+
+/// The actor a `read.granted` or `read.revoked` entry is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadGrant {
+    pub auditor: ActorId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,6 +320,8 @@ impl Body {
             EntryType::Dispute => Body::Dispute(Dispute::parse(value, path)?),
             EntryType::Ruling => Body::Ruling(Ruling::parse(value, path)?),
             EntryType::Erasure => Body::Erasure(Erasure::parse(value, path)?),
+            EntryType::ReadGranted => Body::ReadGranted(ReadGrant::parse(value, path)?),
+            EntryType::ReadRevoked => Body::ReadRevoked(ReadGrant::parse(value, path)?),
         })
     }
 }
@@ -368,6 +386,15 @@ impl KeyRevoked {
         Ok(KeyRevoked {
             key: f.parse("key", parse_key_id)?,
             reason: f.parse_opt("reason", Commitment::parse)?,
+        })
+    }
+}
+
+impl ReadGrant {
+    fn parse(value: &Value, path: &str) -> Result<Self, EntryError> {
+        let f = Fields::new(value, path, &["auditor"])?;
+        Ok(ReadGrant {
+            auditor: f.parse("auditor", ActorId::parse)?,
         })
     }
 }

@@ -76,7 +76,9 @@ impl CommittedField {
             | EntryType::ProjectMembers
             | EntryType::LimitsSet
             | EntryType::Affiliation
-            | EntryType::Erasure => &[],
+            | EntryType::Erasure
+            | EntryType::ReadGranted
+            | EntryType::ReadRevoked => &[],
         }
     }
 }

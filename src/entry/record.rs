@@ -110,6 +110,11 @@ pub enum Effect {
         project: Slug,
         members: Vec<ActorId>,
     },
+    /// `read.granted` or `read.revoked`: whether `auditor` reads the whole log from now on.
+    SetReadAll {
+        auditor: ActorId,
+        granted: bool,
+    },
 }
 
 // --- Solver limits ---

@@ -157,6 +157,8 @@ impl Snapshot {
                 }
             }
             Effect::SetLimits(limits) => self.limits = Some(*limits),
+            // Who reads is not a rule of what may be appended.
+            Effect::SetReadAll { .. } => {}
             Effect::PricePolicy { hash, cost } => {
                 self.policy_costs.insert(*hash, *cost);
             }

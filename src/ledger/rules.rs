@@ -4,7 +4,8 @@
 use crate::crypto::{KeyId, PublicKey, Signature, SignatureCheck, verify_batch};
 use crate::entry::body::{
     ActorKind, ActorRegistered, AllocationRecord, Body, CoalitionMeasured, Contribution,
-    Endorsement, EntryType, KeyRevoked, KeyRotated, PolicyAdopted, SolverLimits, ValueRealized,
+    Endorsement, EntryType, KeyRevoked, KeyRotated, PolicyAdopted, ReadGrant, SolverLimits,
+    ValueRealized,
 };
 use crate::entry::envelope::Envelope;
 use crate::entry::fairplay::{Affiliation, Dispute, Ruling, RulingEffect};
@@ -99,6 +100,8 @@ pub fn check(
         Body::Dispute(d) => dispute(&ctx, d)?,
         Body::Ruling(r) => ruling(&ctx, r)?,
         Body::Erasure(e) => erasure(&ctx, e)?,
+        Body::ReadGranted(grant) => read_grant(&ctx, grant, true)?,
+        Body::ReadRevoked(grant) => read_grant(&ctx, grant, false)?,
     };
     Ok(Checked {
         effects,
@@ -264,6 +267,31 @@ fn key_revocation(ctx: &Context<'_>, rev: &KeyRevoked) -> Result<Vec<Effect>, En
     Ok(vec![Effect::RevokeKey {
         actor: actor.clone(),
         key: rev.key,
+    }])
+}
+
+/// `read.granted` and `read.revoked`: a regulator decides who else reads the whole log
+/// (PROTOCOL.md, "Who reads what"); the auditor is a registered actor.
+fn read_grant(
+    ctx: &Context<'_>,
+    grant: &ReadGrant,
+    granted: bool,
+) -> Result<Vec<Effect>, EntryError> {
+    if ctx.signer_kind != Some(ActorKind::Regulator) {
+        return not_permitted(
+            "envelope.actor",
+            "only a regulator grants or revokes reading the whole log",
+        );
+    }
+    if ctx.view.actor(&grant.auditor).is_none() {
+        return unknown_reference(
+            "envelope.body.auditor",
+            format!("no actor {} is registered", grant.auditor),
+        );
+    }
+    Ok(vec![Effect::SetReadAll {
+        auditor: grant.auditor.clone(),
+        granted,
     }])
 }
 

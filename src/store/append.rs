@@ -345,6 +345,10 @@ fn named_by_body(body: &Body, actors: &mut BTreeSet<String>) {
                 actors.extend(members.iter().map(|m| m.actor.to_string()));
             }
         }
+        // The rules check that the auditor is registered.
+        Body::ReadGranted(g) | Body::ReadRevoked(g) => {
+            actors.insert(g.auditor.to_string());
+        }
         _ => {}
     }
 }

@@ -1,6 +1,7 @@
 //! All SQL lives here: connecting and migrating, the append transaction, the read queries,
 //! what vetting reads, and the embedded PostgreSQL starter.
 
+mod access;
 mod allocations;
 mod append;
 mod cosignatures;

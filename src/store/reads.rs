@@ -31,13 +31,15 @@ pub struct ActorRow {
     pub keys: Vec<KeyRow>,
 }
 
-/// A key of an actor, with what a request signed by it needs: the actor's kind and whether
-/// the key was revoked (or rotated out, which revokes it).
+/// A key of an actor, with what a request signed by it needs: the actor's kind, whether
+/// the key was revoked (or rotated out, which revokes it) and whether a regulator's grant
+/// lets the actor read the whole log.
 #[derive(Debug, Clone)]
 pub struct SigningKey {
     pub kind: ActorKind,
     pub public_key: Vec<u8>,
     pub revoked_seq: Option<u64>,
+    pub reads_all: bool,
 }
 
 impl Store {
@@ -47,8 +49,11 @@ impl Store {
         actor: &ActorId,
         key_id: &str,
     ) -> Result<Option<SigningKey>, StoreError> {
-        let row: Option<(String, Vec<u8>, Option<i64>)> = sqlx::query_as(
-            "SELECT a.kind, k.public_key, r.revoked_seq
+        let row: Option<(String, Vec<u8>, Option<i64>, bool)> = sqlx::query_as(
+            "SELECT a.kind, k.public_key, r.revoked_seq,
+                    COALESCE((SELECT g.granted FROM read_grants g
+                               WHERE g.log_id = k.log_id AND g.auditor = k.actor
+                               ORDER BY g.seq DESC LIMIT 1), false)
                FROM actor_keys k
                JOIN actors a ON a.log_id = k.log_id AND a.id = k.actor
                LEFT JOIN key_revocations r
@@ -60,11 +65,12 @@ impl Store {
         .bind(key_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|(kind, public_key, revoked)| {
+        row.map(|(kind, public_key, revoked, reads_all)| {
             Ok(SigningKey {
                 kind: parse_kind(&kind)?,
                 public_key,
                 revoked_seq: revoked.map(|r| r as u64),
+                reads_all,
             })
         })
         .transpose()

@@ -93,6 +93,8 @@ struct EffectColumns {
     terms: Vec<TermsRow>,
     /// project_members.
     members: Vec<MemberRow>,
+    /// read_grants: auditor, seq, granted.
+    read_grants: (Vec<String>, Vec<i64>, Vec<bool>),
 }
 
 impl EffectColumns {
@@ -147,6 +149,11 @@ impl EffectColumns {
                 seq,
                 member: *member,
             }),
+            Effect::SetReadAll { auditor, granted } => {
+                self.read_grants.0.push(auditor.as_str().to_owned());
+                self.read_grants.1.push(seq);
+                self.read_grants.2.push(*granted);
+            }
             // Solver limits and policy costs are `LimitColumns`'; measurements are read
             // from the allocation inputs.
             Effect::SetLimits(_) | Effect::PricePolicy { .. } | Effect::Measure { .. } => {}
@@ -203,6 +210,7 @@ impl AppendTx {
             allocations,
             terms,
             members,
+            read_grants,
         } = effects;
         if !registrations.0.is_empty() {
             sqlx::query(
@@ -262,6 +270,18 @@ impl AppendTx {
             .bind(&self.log_id)
             .bind(&allocations.0)
             .bind(&allocations.1)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        if !read_grants.0.is_empty() {
+            sqlx::query(
+                "INSERT INTO read_grants (log_id, auditor, seq, granted)
+                 SELECT $1, * FROM UNNEST($2::text[], $3::bigint[], $4::bool[])",
+            )
+            .bind(&self.log_id)
+            .bind(&read_grants.0)
+            .bind(&read_grants.1)
+            .bind(&read_grants.2)
             .execute(&mut *self.tx)
             .await?;
         }

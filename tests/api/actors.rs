@@ -1,11 +1,11 @@
 //! Registration rules: proof of possession, ai operators, regulators, registration policy.
 
-use crate::helpers::{Actor, fresh_database, spawn_app, spawn_app_on};
+use crate::helpers::{Actor, fresh_database, spawn_app_on, spawn_public_app};
 use serde_json::json;
 
 #[tokio::test]
 async fn registration_proves_possession_of_the_key() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let alice = Actor::new("alice");
     let other = fairshare::crypto::SecretKey::generate().expect("key");
     let wrong = alice.sign_with(
@@ -22,7 +22,7 @@ async fn registration_proves_possession_of_the_key() {
 
 #[tokio::test]
 async fn ai_actor_needs_its_operators_cosignature() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let acme = Actor::new("acme");
     app.register_by_operator(&acme, "platform").await;
     let scribe = Actor::new("scribe");
@@ -50,7 +50,7 @@ async fn ai_actor_needs_its_operators_cosignature() {
 
 #[tokio::test]
 async fn regulators_are_registered_by_the_operator_only() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let regulator = Actor::new("regulator");
     assert_eq!(app.post(&regulator.registration("regulator")).await.0, 403);
     app.register_by_operator(&regulator, "regulator").await;

@@ -3,7 +3,7 @@
 //! kind of input both must hand the policy identical inputs, and the allocation entries the
 //! server appended must be exactly what the leaves recompute.
 
-use crate::helpers::{Actor, TestApp, admin_connection, spawn_app};
+use crate::helpers::{Actor, TestApp, admin_connection, spawn_public_app};
 use fairshare::allocation::reproduce::Reproducer;
 use fairshare::crypto::hash;
 use fairshare::entry::body::Body;
@@ -56,7 +56,7 @@ pub(crate) async fn wait_for_allocations(app: &TestApp, count: usize) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_projection_and_the_leaves_give_the_same_inputs_and_allocations() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let (alice, bob, editor, shop, scribe) = (
         Actor::new("alice"),
         Actor::new("bob"),

@@ -1,7 +1,7 @@
 //! Allocation end to end: a value realized under an adopted policy is allocated by the
 //! server, and the allocation is served with its breakdown.
 
-use crate::helpers::{Actor, TestApp, admin_connection, spawn_app};
+use crate::helpers::{Actor, TestApp, admin_connection, spawn_public_app};
 use serde_json::{Value, json};
 use sqlx::Executor;
 
@@ -27,7 +27,7 @@ pub(crate) async fn wait_for_allocation(app: &TestApp, value_id: &str) -> Value 
 /// Alice writes 1,000 words and Bob 3,000 under the proportional policy; the shop realizes
 /// 100.00 EUR. Returns the app, the policy hash and the value entry's id.
 pub(crate) async fn two_authors_and_a_value() -> (TestApp, String, String) {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let (alice, bob, shop) = (Actor::new("alice"), Actor::new("bob"), Actor::new("shop"));
     app.register(&alice, "human").await;
     app.register(&bob, "human").await;
@@ -253,7 +253,7 @@ async fn verify_recomputes_allocations_and_names_a_wrong_payout() {
 
 #[tokio::test]
 async fn a_policy_change_counts_only_once_adopted_under_its_new_hash() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let (alice, bob, shop) = (Actor::new("alice"), Actor::new("bob"), Actor::new("shop"));
     app.register(&alice, "human").await;
     app.register(&bob, "human").await;

@@ -2,7 +2,7 @@
 //! hold up a short one of another, after a restart too, and every allocation's state is
 //! served while it runs.
 
-use crate::helpers::{Actor, TestApp, spawn_app_on};
+use crate::helpers::{Actor, PUBLIC_READS, TestApp, spawn_app_on};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ const PLAYERS: usize = 24;
 pub(crate) const HEAVY_SAMPLES: u64 = 400_000;
 /// Limits under which the heavy policy may be adopted: 400,000 permutations of at most 24
 /// players are within the default 10^7 marginal evaluations.
-const LIMITS: [&str; 2] = ["--limit-measured-players", "24"];
+const LIMITS: [&str; 3] = [PUBLIC_READS, "--limit-measured-players", "24"];
 
 /// A policy that samples the measured game `samples` times.
 pub(crate) fn sampling_policy(samples: u64) -> String {

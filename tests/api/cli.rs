@@ -2,7 +2,7 @@
 //! one-line errors with exit code 2 on bad input (an operator registration without the
 //! log's key among them).
 
-use crate::helpers::spawn_app;
+use crate::helpers::spawn_public_app;
 use serde_json::Value;
 use std::process::{Command, Output};
 
@@ -30,7 +30,7 @@ pub(crate) fn stdout(output: &Output) -> String {
 // Multi-threaded: the blocking child processes below must not starve the in-process server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keygen_register_sign_cosign_submit() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let dir = tempfile::tempdir().expect("dir");
     let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
     let server_key = app
@@ -176,7 +176,7 @@ async fn keygen_register_sign_cosign_submit() {
 /// before anything is sent (issue 12, attack 4).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actor_register_without_the_log_key_appends_nothing() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let elsewhere = tempfile::tempdir().expect("dir");
     let regulator = fairshare::crypto::SecretKey::generate().expect("key");
     let register = |extra: &[&str]| {

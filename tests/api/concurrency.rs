@@ -100,7 +100,7 @@ async fn restart_keeps_the_log_and_continues_the_sequence() {
 
     let app = spawn_app_on(url, name, data_dir, &[]).await;
     assert_eq!(app.data_dir.path(), data_path);
-    let (status, stored) = app.get("/v1/entries/3").await;
+    let (status, stored) = app.get_as(&alice, "/v1/entries/3").await;
     assert_eq!(status, 200);
     assert_eq!(stored["id"], first["id"]);
     let (status, next) = app.post(&alice.contribution("novel", &[])).await;

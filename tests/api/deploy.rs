@@ -6,7 +6,7 @@
 //! services run real subcommands with their required settings given.
 
 use crate::docker::{self, Ignore, Stage};
-use crate::helpers::spawn_app;
+use crate::helpers::spawn_public_app;
 use clap::CommandFactory;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -668,7 +668,7 @@ async fn the_health_checks_ask_a_route_of_the_api_on_the_port_served() {
     env.extend(service_env(service));
     checks.push((compose_words, env));
 
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     for (words, env) in checks {
         let program = words
             .iter()

@@ -1,13 +1,13 @@
 //! Submitting entries end to end: receipts, idempotency, nonces, signatures, validation.
 
-use crate::helpers::{Actor, spawn_app};
+use crate::helpers::{Actor, spawn_public_app};
 use fairshare::crypto::{b64_decode, hash};
 use fairshare::ledger::merkle::leaf_hash;
 use serde_json::json;
 
 #[tokio::test]
 async fn submit_resubmit_replay_and_read_back() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     app.open_project("novel").await; // seq 0 and 1
     let alice = Actor::new("alice");
     let registered = app.register(&alice, "human").await;
@@ -48,7 +48,7 @@ async fn submit_resubmit_replay_and_read_back() {
 
 #[tokio::test]
 async fn bad_signature_is_refused_and_nothing_is_stored() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     app.open_project("novel").await;
     let alice = Actor::new("alice");
     app.register(&alice, "human").await;
@@ -77,7 +77,7 @@ async fn bad_signature_is_refused_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn rotation_and_revocation() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let bob = Actor::new("bob");
     app.register(&bob, "human").await;
     app.open_project("novel").await;
@@ -137,7 +137,7 @@ async fn rotation_and_revocation() {
 
 #[tokio::test]
 async fn validation_errors_name_the_field() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     app.open_project("novel").await;
     let alice = Actor::new("alice");
     app.register(&alice, "human").await;
@@ -193,7 +193,7 @@ async fn validation_errors_name_the_field() {
 
 #[tokio::test]
 async fn batches_answer_each_entry_in_order() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     app.open_project("novel").await; // seq 0 and 1
     let alice = Actor::new("alice");
     let carol = Actor::new("carol");
@@ -229,7 +229,7 @@ async fn batches_answer_each_entry_in_order() {
 
 #[tokio::test]
 async fn entry_rules_for_endorsements_value_and_lineage() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let (alice, editor, shop) = (
         Actor::new("alice"),
         Actor::new("editor"),
@@ -290,7 +290,7 @@ async fn entry_rules_for_endorsements_value_and_lineage() {
 
 #[tokio::test]
 async fn value_realizations_are_refused_before_anything_is_stored() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let (alice, shop) = (Actor::new("alice"), Actor::new("shop"));
     app.register(&alice, "human").await;
     app.register_by_operator(&shop, "platform").await;

@@ -1,12 +1,12 @@
 //! Failures on the server's side: 500 when the server or its stored data fails, 503 only
 //! when the database is unavailable; "nothing was stored" only where the request wrote.
 
-use crate::helpers::{Actor, spawn_app};
+use crate::helpers::{Actor, spawn_public_app};
 use crate::transparency::tamper;
 
 #[tokio::test]
 async fn a_corrupt_stored_row_is_a_500() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let alice = Actor::new("alice");
     app.register(&alice, "human").await;
     tamper(
@@ -27,7 +27,7 @@ async fn a_corrupt_stored_row_is_a_500() {
 
 #[tokio::test]
 async fn the_database_gone_is_a_503() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let alice = Actor::new("alice");
     app.register(&alice, "human").await;
     crate::helpers::drop_database_under(&app).await;

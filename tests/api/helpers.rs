@@ -141,6 +141,15 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
+/// A server whose every read is public (`--public-reads`), for tests of what endpoints
+/// answer rather than of who may read them (tests/api/access.rs).
+pub async fn spawn_public_app() -> TestApp {
+    spawn_app_with(&[PUBLIC_READS]).await
+}
+
+/// The flag that makes every read public.
+pub const PUBLIC_READS: &str = "--public-reads";
+
 /// [`spawn_app`] with extra `fairshare serve` flags.
 pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     let (url, name) = fresh_database().await;

@@ -4,7 +4,9 @@
 
 use crate::allocation_inputs::wait_for_allocations;
 use crate::cli::{fairshare, stdout as succeeded};
-use crate::helpers::{Actor, TestApp, admin_connection, fresh_database, spawn_app_on, text};
+use crate::helpers::{
+    Actor, PUBLIC_READS, TestApp, admin_connection, fresh_database, spawn_app_on, text,
+};
 use crate::transparency::wait_for_checkpoint;
 use fairshare::crypto::{SecretKey, hash};
 use fairshare::ledger::checkpoint::{NoteVerifier, open_checkpoint};
@@ -32,7 +34,13 @@ fn words(by: &Actor, project: &str, quantity: &str, builds_on: &[&Value]) -> Val
 /// A server with fast checkpoints, on a fresh database.
 async fn fast_server(database: (String, String), data_dir: tempfile::TempDir) -> TestApp {
     let (url, name) = database;
-    spawn_app_on(url, name, data_dir, &["--checkpoint-interval-ms", "20"]).await
+    spawn_app_on(
+        url,
+        name,
+        data_dir,
+        &["--checkpoint-interval-ms", "20", PUBLIC_READS],
+    )
+    .await
 }
 
 /// Every entry type: registrations by the operator, by an actor itself and co-signed by an

@@ -5,6 +5,7 @@
 // truncate or wrap here.
 #![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
 
+mod access;
 mod actors;
 mod allocation_inputs;
 mod allocations;

@@ -110,7 +110,7 @@ async fn metrics_move_after_an_ingest_a_refusal_a_proof_and_a_read() {
     let stranger = Actor::new("stranger");
     let (status, problem) = app.post(&stranger.contribution("novel", &[])).await;
     assert_eq!(status, 422, "{problem}");
-    let (status, _) = app.get("/v1/entries/0").await;
+    let (status, _) = app.get_as(&alice, "/v1/entries/0").await;
     assert_eq!(status, 200);
     let (status, _) = app
         .get("/v1/log/proof/inclusion?leaf_index=0&tree_size=1")
@@ -250,6 +250,8 @@ async fn json_log_lines_parse_and_carry_the_request_id() {
     let _server = ServeProcess(
         std::process::Command::new(env!("CARGO_BIN_EXE_fairshare"))
             .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            // The read below is about its log lines, not who may make it.
+            .arg("--public-reads")
             .args(["--database-url", &url, "--db-connections", "2"])
             .arg("--data-dir")
             .arg(data_dir.path())

@@ -3,7 +3,7 @@
 //! numeric flag of `fairshare serve` is range-checked at start (exit code 2, one line
 //! naming the flag).
 
-use crate::helpers::spawn_app;
+use crate::helpers::spawn_public_app;
 use std::process::Command;
 
 const BEYOND_BIGINT: &str = "9223372036854775808";
@@ -11,7 +11,7 @@ const U64_MAX: &str = "18446744073709551615";
 
 #[tokio::test]
 async fn request_numbers_beyond_the_log_are_refused_by_name() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let near_max = (u64::MAX - 5).to_string();
     let refused = [
         // `start + 1000` wrapped around here.

@@ -3,10 +3,10 @@
 //! so is a realized value whose measured game would; the verifier replays it all.
 
 use crate::allocator::{adopt_text, sampling_policy};
-use crate::helpers::{Actor, TestApp, fresh_database, spawn_app_on};
+use crate::helpers::{Actor, PUBLIC_READS, TestApp, fresh_database, spawn_app_on};
 use serde_json::{Value, json};
 
-const LIMITS: [&str; 8] = [
+const LIMITS: [&str; 9] = [
     "--limit-exact-players",
     "12",
     "--limit-sampled-marginals",
@@ -15,6 +15,7 @@ const LIMITS: [&str; 8] = [
     "4",
     "--limit-measurements",
     "6",
+    PUBLIC_READS,
 ];
 
 async fn limits_entries(app: &TestApp) -> Vec<Value> {

@@ -4,7 +4,7 @@
 //! audit's worked example.
 
 use crate::allocations::{wait_for_allocation, words};
-use crate::helpers::{Actor, TestApp, spawn_app, spawn_app_with, text};
+use crate::helpers::{Actor, PUBLIC_READS, TestApp, spawn_app_with, spawn_public_app, text};
 use fairshare::crypto::{PublicKey, SecretKey, b64_decode, hash};
 use fairshare::entry::envelope::sign_envelope;
 use serde_json::{Value, json};
@@ -76,7 +76,7 @@ fn digest(bytes: &[u8]) -> String {
 }
 
 async fn world() -> World {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let (alice, bob, shop, scribe, carol) = (
         Actor::new("alice"),
         Actor::new("bob"),
@@ -661,7 +661,7 @@ async fn send(app: &TestApp, cosigned: &TestApp, request: &Request) -> (u16, Val
 #[tokio::test]
 async fn every_documented_refusal_is_what_the_server_answers() {
     let w = world().await;
-    let cosigned = spawn_app_with(&["--registration", "platform-cosigned"]).await;
+    let cosigned = spawn_app_with(&[PUBLIC_READS, "--registration", "platform-cosigned"]).await;
     let documented = documented_refusals();
     let cases = cases(&w);
     let made: Vec<&str> = cases.iter().map(|(name, _)| *name).collect();
@@ -715,7 +715,7 @@ async fn page(app: &TestApp, path: &str) -> (u16, Vec<u64>) {
 
 #[tokio::test]
 async fn log_entries_are_a_half_open_range_cut_to_a_thousand() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     // The platform alice opens novel and contributes: 1002 entries.
     let alice = Actor::new("alice");
     app.register_by_operator(&alice, "platform").await;
@@ -749,7 +749,7 @@ async fn log_entries_are_a_half_open_range_cut_to_a_thousand() {
 
 #[tokio::test]
 async fn inclusion_by_leaf_hash_finds_the_leaf_or_answers_not_found() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     app.open_project("novel").await;
     let alice = Actor::new("alice");
     let receipt = app.register(&alice, "human").await;
@@ -778,7 +778,7 @@ async fn inclusion_by_leaf_hash_finds_the_leaf_or_answers_not_found() {
 
 #[tokio::test]
 async fn the_log_key_signs_allocations_and_operator_registrations_and_the_audit_example_holds() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let (alice, bob, dana, shop) = (
         Actor::new("alice"),
         Actor::new("bob"),

@@ -1,7 +1,9 @@
 //! Checkpoints and proofs over HTTP, export and the offline verifier, and tampering done as a
 //! database superuser with the guards switched off: each kind is caught and named.
 
-use crate::helpers::{Actor, TestApp, admin_connection, fresh_database, spawn_app_on, text};
+use crate::helpers::{
+    Actor, PUBLIC_READS, TestApp, admin_connection, fresh_database, spawn_app_on, text,
+};
 use fairshare::crypto::hash;
 use fairshare::ledger::checkpoint::{
     Checkpoint, NoteSigner, NoteVerifier, open_checkpoint, sign_checkpoint,
@@ -26,7 +28,7 @@ pub async fn app_with_log(entries: usize) -> TestApp {
 /// A server with fast checkpoints and `extra` flags, on an empty log.
 pub async fn app_with_flags(extra: &[&str]) -> TestApp {
     let (url, name) = fresh_database().await;
-    let mut flags = vec!["--checkpoint-interval-ms", "20"];
+    let mut flags = vec!["--checkpoint-interval-ms", "20", PUBLIC_READS];
     flags.extend_from_slice(extra);
     spawn_app_on(url, name, tempfile::tempdir().expect("dir"), &flags).await
 }

@@ -3,7 +3,7 @@
 //! a paid curator in it, or adopt its way into it. Each refusal leaves the log as it was.
 
 use crate::allocations::wait_for_allocation;
-use crate::helpers::{Actor, TestApp, spawn_app};
+use crate::helpers::{Actor, TestApp, spawn_public_app};
 use serde_json::{Value, json};
 
 async fn refused(app: &TestApp, entry: &Value, status: u16, field: &str) {
@@ -67,7 +67,7 @@ async fn shops_novel(app: &TestApp) -> (Actor, Actor, Actor, Actor, String) {
 
 #[tokio::test]
 async fn a_stranger_cannot_register_as_a_platform_or_regulator() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let (regulator, acme) = (Actor::new("regulator"), Actor::new("acme"));
     app.register_by_operator(&regulator, "regulator").await;
     app.register_by_operator(&acme, "platform").await;
@@ -99,7 +99,7 @@ async fn a_stranger_cannot_register_as_a_platform_or_regulator() {
 
 #[tokio::test]
 async fn a_stranger_cannot_realize_value_or_fix_the_currency_of_anothers_project() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let (shop, mart, _, _, policy) = shops_novel(&app).await;
     // Before the owner's first realization: neither EUR nor JPY from another platform.
     refused(&app, &realize(&mart, "JPY", &policy), 403, "envelope.actor").await;
@@ -143,7 +143,7 @@ async fn a_stranger_cannot_realize_value_or_fix_the_currency_of_anothers_project
 
 #[tokio::test]
 async fn a_stranger_cannot_become_a_paid_curator() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let (shop, _, _, scribe, policy) = shops_novel(&app).await;
     let eve = Actor::new("eve");
     app.register(&eve, "human").await;
@@ -169,7 +169,7 @@ async fn a_stranger_cannot_become_a_paid_curator() {
 
 #[tokio::test]
 async fn a_stranger_cannot_adopt_its_way_into_another_project() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let (shop, mart, _, _, _) = shops_novel(&app).await;
     // Mart adopts a policy of its own: adopted, but novel does not admit it.
     let own = app.adopt_policy(&mart, "proportional").await;
@@ -206,7 +206,7 @@ async fn a_stranger_cannot_adopt_its_way_into_another_project() {
 
 #[tokio::test]
 async fn a_removed_member_contributes_no_more_and_its_earlier_work_stays() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let (shop, _, alice, _, policy) = shops_novel(&app).await;
     let removed = shop.sign(
         "project.members",
@@ -235,7 +235,7 @@ async fn a_removed_member_contributes_no_more_and_its_earlier_work_stays() {
 
 #[tokio::test]
 async fn a_project_shows_its_terms_and_current_members() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let (shop, _, _, _, policy) = shops_novel(&app).await;
     let removed = shop.sign(
         "project.members",

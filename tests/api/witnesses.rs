@@ -2,7 +2,7 @@
 //! beside checkpoints, publication by quorum, verifiers that require it, and a split view
 //! caught by the witness and by `fairshare verify`.
 
-use crate::helpers::{TestApp, fresh_database, spawn_app_on, text};
+use crate::helpers::{PUBLIC_READS, TestApp, fresh_database, spawn_app_on, text};
 use crate::transparency::{app_with_flags, append_log, run, verifier, wait_for_checkpoint_at};
 use fairshare::crypto::SecretKey;
 use fairshare::ledger::checkpoint::NoteSigner;
@@ -236,7 +236,7 @@ async fn a_split_view_is_refused_by_the_witness_and_caught_by_verify() {
         url,
         database,
         other_dir,
-        &["--checkpoint-interval-ms", "20"],
+        &["--checkpoint-interval-ms", "20", PUBLIC_READS],
     )
     .await;
     append_log(&split, 3).await;

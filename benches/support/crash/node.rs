@@ -84,7 +84,13 @@ impl Node {
             .open(self.file("server.log"))?;
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(["--checkpoint-interval-ms", "100", "--data-dir"])
+            // The auditor reads allocations and exports as a stranger could on a public log.
+            .args([
+                "--checkpoint-interval-ms",
+                "100",
+                "--public-reads",
+                "--data-dir",
+            ])
             .arg(self.data_dir())
             .env_remove("DATABASE_URL")
             .stdin(Stdio::null())
