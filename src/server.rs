@@ -447,6 +447,32 @@ impl ServerConfig {
     }
 }
 
+/// The start-up check (`--check-on-start`): the stored tree and checkpoints against the
+/// leaves, and the rules over what came after the last checkpoint. Returns how far the log
+/// is vetted.
+async fn check_at_start(
+    config: &ServerConfig,
+    ledger: &Ledger,
+) -> Result<(StartupCheck, u64), StartError> {
+    if !config.check_on_start {
+        return Ok((StartupCheck::Skipped, 0));
+    }
+    let report = check::check(
+        &ledger.store,
+        &ledger.note_signer.verifier(),
+        ledger.server_key.public_key(),
+        check::Depth::SinceCheckpoint,
+    )
+    .await
+    .map_err(StartError::Check)?;
+    tracing::info!(
+        entries = report.entries,
+        vetted_from = report.vetted_from,
+        "stored tree and checkpoints agree with the leaves; entries after the last checkpoint obey the rules"
+    );
+    Ok((StartupCheck::Passed, report.entries))
+}
+
 impl RunningServer {
     pub async fn start(config: ServerConfig) -> Result<Self, StartError> {
         // Before anything records: the sequencer and allocator record from their first run.
@@ -459,26 +485,7 @@ impl RunningServer {
         )
         .await?;
         let server_key = ledger.server_key.public_key();
-        let mut vetted = 0;
-        let startup_check = if config.check_on_start {
-            let report = check::check(
-                &ledger.store,
-                &ledger.note_signer.verifier(),
-                server_key,
-                check::Depth::SinceCheckpoint,
-            )
-            .await
-            .map_err(StartError::Check)?;
-            tracing::info!(
-                entries = report.entries,
-                vetted_from = report.vetted_from,
-                "stored tree and checkpoints agree with the leaves; entries after the last checkpoint obey the rules"
-            );
-            vetted = report.entries;
-            StartupCheck::Passed
-        } else {
-            StartupCheck::Skipped
-        };
+        let (startup_check, vetted) = check_at_start(&config, &ledger).await?;
         let vetting = Arc::new(checkpointer::Vetting::new(vetted));
         let (committed, checkpointing) = checkpointer::spawn(
             ledger.store.clone(),

@@ -2,7 +2,6 @@
 //! server's API (`GET /v1/audit/allocations/{id}/report`) and printed as JSON.
 
 use super::CliError;
-use crate::client::LogClient;
 use crate::entry::EntryId;
 
 #[derive(clap::Subcommand, Debug)]
@@ -22,13 +21,20 @@ pub struct ReportArgs {
     server: String,
     /// Entry id of the allocation, or of the value entry it allocates.
     id: String,
+    /// The report is for regulators and auditors.
+    #[command(flatten)]
+    sign_as: super::request::SignAs,
 }
 
 pub async fn run(command: &AuditCommand) -> Result<(), CliError> {
     match command {
         AuditCommand::Report(args) => {
             EntryId::parse(&args.id).map_err(|e| CliError::Input(format!("{}: {e}", args.id)))?;
-            let report = LogClient::new(&args.server).audit_report(&args.id).await?;
+            let report = args
+                .sign_as
+                .client(&args.server)?
+                .audit_report(&args.id)
+                .await?;
             let text = serde_json::to_string_pretty(&report)
                 .map_err(|e| CliError::Failed(format!("cannot print the report: {e}")))?;
             println!("{text}");

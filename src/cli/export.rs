@@ -5,7 +5,7 @@
 
 use super::CliError;
 use crate::client::layout::{leaf_line, parse_leaf_line};
-use crate::client::{LogClient, SignedCheckpoint};
+use crate::client::SignedCheckpoint;
 use crate::ledger::merkle::{Frontier, leaf_hash};
 use crate::ledger::replay::BadLeaf;
 use crate::service::describe;
@@ -26,22 +26,14 @@ pub struct ExportArgs {
     /// Output file (NDJSON); an existing file is continued.
     #[arg(long)]
     out: PathBuf,
-    /// Sign the requests as this actor, a regulator or an auditor (leaf pages are theirs
-    /// unless the server runs with --public-reads); needs --key.
-    #[arg(long, requires = "key")]
-    actor: Option<String>,
-    /// The key file of --actor.
-    #[arg(long, requires = "actor")]
-    key: Option<PathBuf>,
+    /// Leaf pages are for regulators and auditors unless the server runs with
+    /// --public-reads.
+    #[command(flatten)]
+    sign_as: super::request::SignAs,
 }
 
 pub async fn run(args: &ExportArgs) -> Result<(), CliError> {
-    let client = match (&args.actor, &args.key) {
-        (Some(actor), Some(key)) => {
-            LogClient::new(&args.server).signed_by(super::request::signer(actor, key)?)
-        }
-        _ => LogClient::new(&args.server),
-    };
+    let client = args.sign_as.client(&args.server)?;
     let verifier = client.log_key().await?;
     let SignedCheckpoint { checkpoint, note } = client.checkpoint(&verifier).await?;
     let size = checkpoint.size;

@@ -30,6 +30,30 @@ pub struct RequestArgs {
     server: String,
 }
 
+/// `--actor` and `--key` of a command that reads what is not public (PROTOCOL.md, "Access
+/// rules"): its requests are signed as that actor, a regulator or an auditor for most.
+#[derive(clap::Args, Debug)]
+pub struct SignAs {
+    /// Sign the requests as this actor (unsigned: only public reads, or a server with
+    /// --public-reads); needs --key.
+    #[arg(long, requires = "key")]
+    actor: Option<String>,
+    /// The key file of --actor.
+    #[arg(long, requires = "actor")]
+    key: Option<PathBuf>,
+}
+
+impl SignAs {
+    /// A client of `server`, signing as `--actor` when given.
+    pub(super) fn client(&self, server: &str) -> Result<LogClient, CliError> {
+        let client = LogClient::new(server);
+        Ok(match (&self.actor, &self.key) {
+            (Some(actor), Some(key)) => client.signed_by(signer(actor, key)?),
+            _ => client,
+        })
+    }
+}
+
 /// The signer of `actor`'s requests, with its key file.
 pub(super) fn signer(actor: &str, key: &std::path::Path) -> Result<RequestSigner, CliError> {
     let key = crate::keyfile::read(key)

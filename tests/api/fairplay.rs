@@ -4,7 +4,7 @@
 //! coalition.
 
 use crate::allocations::{wait_for_allocation, words};
-use crate::helpers::{Actor, TestApp, commit, spawn_app};
+use crate::helpers::{Actor, TestApp, commit, spawn_public_app};
 use fairshare::entry::privacy::CommittedField;
 use serde_json::{Value, json};
 
@@ -51,7 +51,7 @@ fn verify(app: &TestApp, key: &str) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ruling_excludes_a_contribution_from_the_next_allocation_and_verify_reproduces_both() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let (alice, bob, shop, regulator) = (
         Actor::new("alice"),
         Actor::new("bob"),
@@ -188,7 +188,7 @@ fn chosen_amount(report: &Value) -> (String, Vec<String>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_flags_declared_sybil_curators_policy_shopping_and_self_measurement() {
-    let app = spawn_app().await;
+    let app = spawn_public_app().await;
     let (acme, default, proportional) = platform_with_sybil_curators(&app).await;
     let under_default = report_of(&app, &acme, &default).await;
 

@@ -4,6 +4,7 @@
 
 use crate::helpers::{
     Actor, TestApp, admin_url, commit, evidence, fresh_database, spawn_app, spawn_app_with,
+    spawn_public_app,
 };
 use crate::operations::{ServeProcess, log_lines_until};
 use fairshare::crypto::commit::{Commitment, Purpose, Salt};
@@ -44,6 +45,9 @@ impl LoggedServer {
                 .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
                 .args(["--database-url", &url, "--db-connections", "4"])
                 .args(["--checkpoint-interval-ms", "50"])
+                // Public leaves: the test exports and reads as anyone may on such a log;
+                // disclosures stay private whatever this says.
+                .arg("--public-reads")
                 .arg("--data-dir")
                 .arg(dir.path())
                 .env("FAIRSHARE_LOG", "debug")
@@ -407,7 +411,8 @@ async fn post_deposit(app: &TestApp, body: &Value) -> (u16, Value) {
 
 #[tokio::test]
 async fn a_stranger_holding_the_artifact_cannot_find_its_contribution() {
-    let app = spawn_app().await;
+    // The strongest case for the stranger: a log whose every leaf is public.
+    let app = spawn_public_app().await;
     app.open_project("novel").await;
     let artifact = b"the artifact a stranger found";
     let digest = hash::blake3(artifact);
