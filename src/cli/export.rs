@@ -4,8 +4,8 @@
 //! they are the leaves it signs.
 
 use super::CliError;
-use crate::client::layout::{leaf_line, parse_leaf_line};
 use crate::client::SignedCheckpoint;
+use crate::client::layout::{leaf_line, parse_leaf_line};
 use crate::ledger::merkle::{Frontier, leaf_hash};
 use crate::ledger::replay::BadLeaf;
 use crate::service::describe;
