@@ -161,16 +161,26 @@ struct StoredEntry<'a> {
     entry_type: &'a str,
 }
 
+/// The stored entry a `{seq}` path segment names: 400 for a malformed number, 404 for a
+/// sequence number the log does not hold.
+pub(super) async fn stored_entry(
+    state: &AppState,
+    seq: &str,
+) -> Result<crate::store::EntryRow, ApiError> {
+    let seq = parse_number("seq", seq, MAX_POSITION)?;
+    state
+        .store
+        .entry_by_seq(seq)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no entry {seq}")))
+}
+
 async fn get_entry(
     State(state): State<AppState>,
     Path(seq): Path<String>,
 ) -> Result<Response, ApiError> {
-    let seq = parse_number("seq", &seq, MAX_POSITION)?;
-    let row = state
-        .store
-        .entry_by_seq(seq)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no entry {seq}")))?;
+    let row = stored_entry(&state, &seq).await?;
+    let seq = row.seq;
     let corrupt = |e: serde_json::Error| {
         ApiError::Store(StoreError::Corrupt(format!("stored leaf {seq}: {e}")))
     };

@@ -4,7 +4,7 @@
 //! entry itself.
 
 use super::error::ApiError;
-use super::{AppState, MAX_POSITION, parse_number, witness};
+use super::{AppState, witness};
 use crate::client::layout;
 use crate::ledger::merkle;
 use crate::ledger::proof::ProofBundle;
@@ -23,12 +23,8 @@ async fn proof_bundle(
     State(state): State<AppState>,
     Path(seq): Path<String>,
 ) -> Result<Response, ApiError> {
-    let seq = parse_number("seq", &seq, MAX_POSITION)?;
-    let row = state
-        .store
-        .entry_by_seq(seq)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no entry {seq}")))?;
+    let row = super::entries::stored_entry(&state, &seq).await?;
+    let seq = row.seq;
     let published = witness::published(&state)
         .await?
         .filter(|p| p.checkpoint.tree_size > seq)

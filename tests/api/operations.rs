@@ -230,6 +230,20 @@ impl Drop for ServeProcess {
 }
 
 /// The lines of `log` once one of them contains `wanted` (waits up to 60 s).
+/// The base URL a server logging JSON lines to `log` announces once it serves.
+pub(crate) async fn serving_base(log: &std::path::Path) -> String {
+    let started = log_lines_until(log, "fairshare is serving").await;
+    let serving: Value = started
+        .iter()
+        .find(|line| line.contains("fairshare is serving"))
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .expect("the serving line");
+    format!(
+        "http://{}",
+        serving["fields"]["addr"].as_str().expect("addr")
+    )
+}
+
 pub(crate) async fn log_lines_until(log: &std::path::Path, wanted: &str) -> Vec<String> {
     for _ in 0..600 {
         let file = std::fs::File::open(log).expect("log file");
@@ -260,16 +274,7 @@ async fn json_log_lines_parse_and_carry_the_request_id() {
             .spawn()
             .expect("fairshare serve starts"),
     );
-    let started = log_lines_until(&log, "fairshare is serving").await;
-    let serving: Value = started
-        .iter()
-        .find(|line| line.contains("fairshare is serving"))
-        .map(|line| serde_json::from_str(line).expect("a JSON line"))
-        .expect("the serving line");
-    let base = format!(
-        "http://{}",
-        serving["fields"]["addr"].as_str().expect("addr")
-    );
+    let base = serving_base(&log).await;
     let response = reqwest::Client::new()
         .get(format!("{base}/v1/entries/0"))
         .header("x-request-id", "json-log-7")

@@ -6,7 +6,7 @@ use crate::helpers::{
     Actor, TestApp, admin_url, commit, evidence, fresh_database, spawn_app, spawn_app_with,
     spawn_public_app,
 };
-use crate::operations::{ServeProcess, log_lines_until};
+use crate::operations::{ServeProcess, serving_base};
 use fairshare::crypto::commit::{Commitment, Purpose, Salt};
 use fairshare::crypto::hash;
 use fairshare::entry::envelope::{format_timestamp, sign_envelope};
@@ -55,15 +55,8 @@ impl LoggedServer {
                 .spawn()
                 .expect("fairshare serve starts"),
         );
-        let started = log_lines_until(&log, "fairshare is serving").await;
-        let serving: Value = started
-            .iter()
-            .find(|line| line.contains("fairshare is serving"))
-            .map(|line| serde_json::from_str(line).expect("a JSON line"))
-            .expect("the serving line");
-        let addr = serving["fields"]["addr"].as_str().expect("addr");
         LoggedServer {
-            base: format!("http://{addr}"),
+            base: serving_base(&log).await,
             client: reqwest::Client::new(),
             database,
             dir,
