@@ -184,15 +184,7 @@ async fn a_realized_value_is_allocated_and_served() {
 async fn verify_recomputes_allocations_and_names_a_wrong_payout() {
     let (app, _, value_id) = two_authors_and_a_value().await;
     let allocation = wait_for_allocation(&app, &value_id).await;
-    let key = app
-        .client
-        .get(format!("{}/v1/log/key", app.base))
-        .send()
-        .await
-        .expect("key")
-        .text()
-        .await
-        .expect("text");
+    let (_, key) = crate::helpers::text(&app, "/v1/log/key").await;
     let verify = || {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_fairshare"))
             .args(["verify", "--log", &app.base, "--log-key", &key])

@@ -105,15 +105,7 @@ async fn a_ruling_excludes_a_contribution_from_the_next_allocation_and_verify_re
         "{second}"
     );
 
-    let key = app
-        .client
-        .get(format!("{}/v1/log/key", app.base))
-        .send()
-        .await
-        .expect("key")
-        .text()
-        .await
-        .expect("text");
+    let (_, key) = crate::helpers::text(&app, "/v1/log/key").await;
     let (ok, said) = verify(&app, &key);
     assert!(ok, "{said}");
 }
