@@ -475,16 +475,7 @@ async fn only_the_subject_or_a_regulator_erases() {
     app.register(&alice, "human").await;
     app.register(&mallory, "human").await;
     app.register_by_operator(&regulator, "regulator").await;
-    let (note, opening) = commit(CommittedField::Note, "alice's private note");
-    let (_, receipt) = app
-        .post(&alice.sign("contribution", json!({"project": "novel", "kind": "draft",
-            "measure": {"quantity": "1", "unit": "pages"}, "evidence": evidence(b"a"), "note": note})))
-        .await;
-    let entry = receipt["id"].as_str().expect("id").to_owned();
-    assert_eq!(
-        post_deposit(&app, &deposit(&entry, &[&opening])).await.0,
-        201
-    );
+    let (entry, note) = noted_contribution(&app, &alice, "alice's private note", b"a").await;
     let erase = |authority: &str| json!({"authority": authority, "erased": [{"entry": entry, "field": "note", "commitment": note}]});
 
     let size = app.log_size().await;
@@ -593,6 +584,27 @@ async fn read_as(app: &TestApp, reader: &Actor, path: &str) -> (u16, Value) {
     app.send_with("GET", path, headers, b"").await
 }
 
+/// `author`'s contribution to novel with a committed note whose opening is deposited: its
+/// entry id and the note's commitment.
+async fn noted_contribution(
+    app: &TestApp,
+    author: &Actor,
+    text: &str,
+    artifact: &[u8],
+) -> (String, String) {
+    let (note, opening) = commit(CommittedField::Note, text);
+    let (_, receipt) = app
+        .post(&author.sign("contribution", json!({"project": "novel", "kind": "draft",
+            "measure": {"quantity": "1", "unit": "pages"}, "evidence": evidence(artifact), "note": note})))
+        .await;
+    let entry = receipt["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        post_deposit(app, &deposit(&entry, &[&opening])).await.0,
+        201
+    );
+    (entry, note)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disclosures_are_shown_to_their_subject_and_regulators_and_erased_ones_as_erased() {
     let app = spawn_app().await;
@@ -601,16 +613,7 @@ async fn disclosures_are_shown_to_their_subject_and_regulators_and_erased_ones_a
     app.register(&alice, "human").await;
     app.register(&bob, "human").await;
     app.register_by_operator(&regulator, "regulator").await;
-    let (note, opening) = commit(CommittedField::Note, "written with Bob's help");
-    let (_, receipt) = app
-        .post(&alice.sign("contribution", json!({"project": "novel", "kind": "draft",
-            "measure": {"quantity": "1", "unit": "pages"}, "evidence": evidence(b"d"), "note": note})))
-        .await;
-    let entry = receipt["id"].as_str().expect("id").to_owned();
-    assert_eq!(
-        post_deposit(&app, &deposit(&entry, &[&opening])).await.0,
-        201
-    );
+    let (entry, note) = noted_contribution(&app, &alice, "written with Bob's help", b"d").await;
     let path = format!("/v1/disclosures/{entry}");
 
     assert_eq!(app.get(&path).await.0, 401);
