@@ -196,7 +196,7 @@ pub enum Command {
     Witness(witness::WitnessArgs),
     /// Check an entry's proof bundle (C2SP tlog-proof) offline.
     #[command(
-        after_help = "Example:\n  curl -s localhost:8080/v1/entries/7/proof > 7.tlog-proof\n  fairshare prove --bundle 7.tlog-proof --log-key \"$(cat log.vkey)\" --witness \"$(cat witness.vkey)\""
+        after_help = "Example:\n  fairshare request GET /v1/entries/7/proof --actor alice --key alice.key > 7.tlog-proof\n  fairshare prove --bundle 7.tlog-proof --log-key \"$(cat log.vkey)\" --witness \"$(cat witness.vkey)\""
     )]
     Prove(prove::ProveArgs),
 }
